@@ -1,0 +1,44 @@
+/**
+ * Error types shared by the client, the CLI, activities and workflows.
+ *
+ * Activities surface these as `ApplicationFailure`s whose `type` is one of {@link FailureType}; workflows branch on
+ * that `type`, never on message text. The split between terminal and retryable failures follows the durable-execution
+ * convention (Restate's `TerminalError`, Temporal's `nonRetryable`).
+ */
+
+/** The `ApplicationFailure.type` values this project raises. */
+export const FailureType = {
+  /** The same idempotency key arrived with different arguments. Terminal. */
+  IdempotencyConflict: 'IdempotencyConflict',
+  /** Tool arguments failed the tool's schema, or the tool refused them (e.g. a refund above what is refundable). Terminal. */
+  InvalidToolArguments: 'InvalidToolArguments',
+  /** A business rule refused the call (e.g. nothing left to refund, customer not found). Terminal. */
+  ToolRefused: 'ToolRefused',
+  /** The model endpoint rejected the request with a 4xx other than 429. Terminal. */
+  ModelRequestRejected: 'ModelRequestRejected',
+  /** The model endpoint is rate limiting (429) or failing (5xx, network). Retried with backoff. */
+  ModelUnavailable: 'ModelUnavailable',
+  /** The scripted model has no turn for this step, or its scenario is malformed. Terminal. */
+  ScenarioExhausted: 'ScenarioExhausted',
+  /** A decision was refused by the approval gate (unknown request, missing reason, bad edit…). */
+  InvalidDecision: 'InvalidDecision',
+  /** A tool name the catalog does not know. Terminal. */
+  UnknownTool: 'UnknownTool',
+} as const;
+
+/** One of the `ApplicationFailure.type` strings in {@link FailureType}. */
+export type FailureTypeName = (typeof FailureType)[keyof typeof FailureType];
+
+/** Base class of every error this project throws on purpose. `name` is the subclass name. */
+export class HitlError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A configuration value (environment variable, CLI flag, file) is invalid. A user error: fix the input. */
+export class ConfigError extends HitlError {}
+
+/** Input from a person or a client (CLI arguments, scenario file, decision payload) is invalid. */
+export class InputError extends HitlError {}

@@ -1,0 +1,42 @@
+import { z } from 'zod';
+
+/**
+ * What the model reads as a tool's result. The workflow writes it as the JSON text of a `tool` message, so the
+ * outcome of every call, including rejections and expiries, reaches the model in one machine-readable shape.
+ *
+ * - `ok`: the tool ran; `result` is its data.
+ * - `rejected`: a person rejected the call; `message` reads "rejected by alice: reason …".
+ * - `expired`: nobody decided before the deadline; the call was denied and did not run.
+ * - `error`: the call did not run or failed (bad arguments, unknown tool, refused by the tool).
+ */
+export const ToolResultContentSchema = z.discriminatedUnion('status', [
+  z.object({ status: z.literal('ok'), result: z.unknown() }),
+  z.object({ status: z.literal('rejected'), message: z.string() }),
+  z.object({ status: z.literal('expired'), message: z.string() }),
+  z.object({ status: z.literal('error'), message: z.string() }),
+]);
+
+/** Parsed tool-result content. */
+export type ToolResultContent = z.infer<typeof ToolResultContentSchema>;
+
+/**
+ * Serialises a tool result for a `tool` message.
+ * @param content - the outcome
+ * @returns JSON text
+ */
+export function toolResultText(content: ToolResultContent): string {
+  return JSON.stringify(content);
+}
+
+/**
+ * Reads a `tool` message's content back; text that is not ours yields `undefined`.
+ * @param text - content of a `tool` message
+ */
+export function parseToolResultText(text: string): ToolResultContent | undefined {
+  try {
+    const parsed = ToolResultContentSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}

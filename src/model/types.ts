@@ -1,0 +1,94 @@
+import { z } from 'zod';
+
+/** A tool call as the model proposed it. `arguments` is the raw JSON text: the workflow parses and validates it. */
+export interface ToolCall {
+  /** Call id given by the model (OpenAI's `tool_calls[].id`), unique within one assistant message. */
+  id: string;
+  /** Tool name; may name a tool that does not exist. */
+  name: string;
+  /** Raw JSON text of the arguments; may be malformed. */
+  arguments: string;
+}
+
+/** One message of the conversation, in a provider-neutral shape close to OpenAI chat completions. */
+export type ChatMessage =
+  | { role: 'system'; content: string }
+  | { role: 'user'; content: string }
+  | { role: 'assistant'; content: string | null; toolCalls: ToolCall[] }
+  | { role: 'tool'; toolCallId: string; name: string; content: string };
+
+/** Token usage of one model call. */
+export interface TokenUsage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/** What the model activity returns: the assistant's text and the tool calls it wants. */
+export interface ModelTurn {
+  content: string | null;
+  toolCalls: ToolCall[];
+  usage: TokenUsage;
+}
+
+/** A scripted tool call: arguments are an object (or, to test bad model output, raw text). */
+export const ScriptedToolCallSchema = z.strictObject({
+  name: z.string().min(1),
+  arguments: z.union([z.record(z.string(), z.unknown()), z.string()]),
+});
+
+const ScriptedReplySchema = z.strictObject({
+  content: z.string().optional(),
+  toolCalls: z.array(ScriptedToolCallSchema).optional(),
+});
+
+/** One turn of a scenario: the reply to the n-th model call, with an optional replacement after a rejection. */
+export const ScenarioTurnSchema = ScriptedReplySchema.extend({
+  /** Used instead of this turn when a call of the previous turn was rejected or expired. */
+  onRejected: ScriptedReplySchema.optional(),
+});
+
+/**
+ * A scenario file for the scripted model: `{ goal, turns: [...] }`. The n-th model call gets the n-th turn.
+ * The last turn should have `content` and no `toolCalls`: that is the final answer.
+ */
+export const ScenarioSchema = z.strictObject({
+  goal: z.string().min(1),
+  turns: z.array(ScenarioTurnSchema).min(1),
+});
+
+/** A parsed scenario. */
+export type Scenario = z.infer<typeof ScenarioSchema>;
+/** One parsed scenario turn. */
+export type ScenarioTurn = z.infer<typeof ScenarioTurnSchema>;
+
+/**
+ * Model settings, part of the run input. `scripted` replays `scenario`; `openai` calls any chat-completions server
+ * (OpenAI, Ollama, vLLM, llama.cpp) configured on the worker with `OPENAI_API_KEY` and `OPENAI_BASE_URL`.
+ */
+export const ModelSettingsSchema = z.discriminatedUnion('provider', [
+  z.strictObject({
+    provider: z.literal('scripted'),
+    scenario: ScenarioSchema,
+  }),
+  z.strictObject({
+    provider: z.literal('openai'),
+    /** Model name; empty means the worker's `HITL_MODEL` (default `gpt-4o-mini`). */
+    model: z.string().default(''),
+    temperature: z.number().min(0).max(2).optional(),
+  }),
+]);
+
+/** Parsed model settings. */
+export type ModelSettings = z.infer<typeof ModelSettingsSchema>;
+
+/** Input of the model activity. */
+export interface CallModelInput {
+  /** Workflow id, for logs. */
+  workflowId: string;
+  /** 1-based number of this model call within the run. */
+  step: number;
+  settings: ModelSettings;
+  messages: ChatMessage[];
+  /** Names of the catalog tools offered to the model. */
+  tools: string[];
+}

@@ -1,0 +1,33 @@
+import type { ToolDefinition } from './types';
+import { billingTools } from './billing';
+
+/**
+ * The tool catalog: every tool the agent may call, with its risk classification. One table a reviewer can read:
+ *
+ * | tool                      | reversibility        | blast radius   | external effects | financial |
+ * |---------------------------|----------------------|----------------|------------------|-----------|
+ * | find_customers            | reversible (read)    | none           | –                | –         |
+ * | list_invoices             | reversible (read)    | none           | –                | –         |
+ * | get_invoice               | reversible (read)    | none           | –                | –         |
+ * | update_customer_contact   | partially_reversible | single_record  | –                | –         |
+ * | send_email                | irreversible         | single_record  | email            | –         |
+ * | issue_refund              | irreversible         | single_record  | payment          | refund    |
+ * | delete_customer           | irreversible         | customer       | –                | –         |
+ *
+ * The authoritative values are the `classification` fields in `src/tools/billing.ts`; a test keeps this table true.
+ */
+export const toolCatalog: ReadonlyMap<string, ToolDefinition> = new Map(
+  (billingTools as readonly ToolDefinition[]).map((t) => [t.name, t]),
+);
+
+/**
+ * Looks a tool up by name.
+ * @param name - tool name as the model sent it
+ * @returns the definition, or `undefined` for a name the catalog does not know
+ */
+export function findTool(name: string): ToolDefinition | undefined {
+  return toolCatalog.get(name);
+}
+
+/** Names of every tool in the catalog, in catalog order. */
+export const toolNames: readonly string[] = [...toolCatalog.keys()];

@@ -1,0 +1,63 @@
+import type { z } from 'zod';
+
+/**
+ * How far an action can be undone. `partially_reversible` actions keep a before-image so a person can undo them.
+ * Terms after the agent-safety literature's "reversibility" axis (e.g. the OpenAI Agents SDK's `needsApproval` guidance).
+ */
+export type Reversibility = 'reversible' | 'partially_reversible' | 'irreversible';
+
+/** How much one call can touch: nothing (a read), one record, one customer's whole footprint, or many customers. */
+export type BlastRadius = 'none' | 'single_record' | 'customer' | 'many_customers';
+
+/** Risk classification carried by every tool; the gate is chosen from it. */
+export interface ToolClassification {
+  /** Whether the effect can be undone. */
+  reversibility: Reversibility;
+  /** How much one call can touch. */
+  blastRadius: BlastRadius;
+  /** Effects outside our own database (emails, payments to a card network). Empty for none. */
+  externalEffects: readonly string[];
+  /** Whether the call moves money. `refund` moves money out of the business. */
+  financialImpact: 'none' | 'refund';
+}
+
+/**
+ * A tool, as data: what the model sees (name, description, zod parameters), what the gate reads (classification),
+ * what a reviewer reads (`describe`), and which activity runs it.
+ *
+ * `describe` runs in workflow code: it must be a pure function of the arguments.
+ */
+export interface ToolDefinition<S extends z.ZodType = z.ZodType> {
+  /** Tool name the model calls, snake_case. Also the activity type that executes it. */
+  name: string;
+  /** One or two sentences for the model. */
+  description: string;
+  /** zod schema of the arguments; parsed in the workflow before anything runs. */
+  parameters: S;
+  /** Risk classification. */
+  classification: ToolClassification;
+  /**
+   * Plain-English summary of one call, for reviewers, the Web UI and activity summaries.
+   * @param args - arguments already parsed by `parameters`
+   */
+  describe(args: z.infer<S>): string;
+}
+
+/** What a tool activity receives. */
+export interface ToolActivityInput {
+  /** Raw arguments; the activity parses them again with the tool's schema (defence in depth). */
+  args: unknown;
+  /**
+   * Same across activity retries, worker crashes and workflow replays; different for every tool call.
+   * Shaped `<workflowId>:<callUuid>`.
+   */
+  idempotencyKey: string;
+}
+
+/** What a tool activity returns. */
+export interface ToolActivityResult {
+  /** JSON result handed to the model. */
+  data: unknown;
+  /** True when the result came from the idempotency ledger (an earlier attempt already did the work). */
+  replayed: boolean;
+}
