@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import type { ToolDefinition } from './types';
+import { defineTool } from './types';
 
 const id = z.number().int().positive();
 
 /** `find_customers`: search customers by name, email or company (case-insensitive substring). */
-export const findCustomers = {
+export const findCustomers = defineTool({
   name: 'find_customers',
   description: 'Find customers whose name, email or company contains the query (case-insensitive).',
   parameters: z.strictObject({
@@ -13,28 +13,28 @@ export const findCustomers = {
   }),
   classification: { reversibility: 'reversible', blastRadius: 'none', externalEffects: [], financialImpact: 'none' },
   describe: (a) => `Search customers matching "${a.query}" (at most ${a.limit ?? 10})`,
-} satisfies ToolDefinition;
+});
 
 /** `list_invoices`: a customer's invoices with what has been refunded so far. */
-export const listInvoices = {
+export const listInvoices = defineTool({
   name: 'list_invoices',
   description: "List a customer's invoices: id, date, total and the amount refunded so far (USD cents).",
   parameters: z.strictObject({ customerId: id }),
   classification: { reversibility: 'reversible', blastRadius: 'none', externalEffects: [], financialImpact: 'none' },
   describe: (a) => `List the invoices of customer #${a.customerId}`,
-} satisfies ToolDefinition;
+});
 
 /** `get_invoice`: one invoice with its lines. */
-export const getInvoice = {
+export const getInvoice = defineTool({
   name: 'get_invoice',
   description: 'Read one invoice with its lines, its total and its remaining refundable amount (USD cents).',
   parameters: z.strictObject({ invoiceId: id }),
   classification: { reversibility: 'reversible', blastRadius: 'none', externalEffects: [], financialImpact: 'none' },
   describe: (a) => `Read invoice #${a.invoiceId} with its lines`,
-} satisfies ToolDefinition;
+});
 
 /** `update_customer_contact`: change email, phone or address; the before-image goes to the change log. */
-export const updateCustomerContact = {
+export const updateCustomerContact = defineTool({
   name: 'update_customer_contact',
   description: "Update a customer's email, phone or postal address. The previous values are kept so it can be undone.",
   parameters: z
@@ -61,10 +61,10 @@ export const updateCustomerContact = {
     ].filter((p): p is string => p !== undefined);
     return `Change customer #${a.customerId}'s ${parts.join(', ')}`;
   },
-} satisfies ToolDefinition;
+});
 
 /** `send_email`: one email per recipient, written to the outbox table. */
-export const sendEmail = {
+export const sendEmail = defineTool({
   name: 'send_email',
   description: 'Send an email to one or more customers. Cannot be unsent.',
   parameters: z.strictObject({
@@ -83,10 +83,10 @@ export const sendEmail = {
       a.customerIds.length === 1 ? `customer #${a.customerIds[0]}` : `${a.customerIds.length} customers`;
     return `Email ${who}: "${a.subject}"`;
   },
-} satisfies ToolDefinition;
+});
 
 /** `issue_refund`: refund part or all of an invoice; never more than what remains refundable. */
-export const issueRefund = {
+export const issueRefund = defineTool({
   name: 'issue_refund',
   description:
     'Refund an amount in USD cents against an invoice. Refuses more than the invoice total minus earlier refunds.',
@@ -102,10 +102,10 @@ export const issueRefund = {
     financialImpact: 'refund',
   },
   describe: (a) => `Refund ${formatUsd(a.amountCents)} on invoice #${a.invoiceId} (reason: ${a.reason})`,
-} satisfies ToolDefinition;
+});
 
 /** `delete_customer`: delete a customer with all their invoices and invoice lines. */
-export const deleteCustomer = {
+export const deleteCustomer = defineTool({
   name: 'delete_customer',
   description: 'Delete a customer together with all of their invoices and invoice lines. Cannot be undone.',
   parameters: z.strictObject({ customerId: id, reason: z.string().trim().min(1).max(500) }),
@@ -116,7 +116,7 @@ export const deleteCustomer = {
     financialImpact: 'none',
   },
   describe: (a) => `Delete customer #${a.customerId} with all their invoices (reason: ${a.reason})`,
-} satisfies ToolDefinition;
+});
 
 /**
  * Formats USD cents as dollars, e.g. `1999` → `$19.99`.
@@ -138,8 +138,3 @@ export const billingTools = [
   issueRefund,
   deleteCustomer,
 ] as const;
-
-/** Argument types of the billing tools, by tool name. */
-export type BillingToolArgs = {
-  [T in (typeof billingTools)[number] as T['name']]: z.infer<T['parameters']>;
-};

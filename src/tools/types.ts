@@ -61,3 +61,12 @@ export interface ToolActivityResult {
   /** True when the result came from the idempotency ledger (an earlier attempt already did the work). */
   replayed: boolean;
 }
+
+/**
+ * Declares a tool with its argument types inferred from the zod schema.
+ * @param definition - the tool
+ * @returns the same object, typed
+ */
+export function defineTool<S extends z.ZodType>(definition: ToolDefinition<S>): ToolDefinition<S> {
+  return definition;
+}
