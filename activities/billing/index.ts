@@ -1,0 +1,108 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { z } from 'zod';
+import { FailureType } from '../../src/errors';
+import {
+  deleteCustomer,
+  findCustomers,
+  getInvoice,
+  issueRefund,
+  listInvoices,
+  sendEmail,
+  updateCustomerContact,
+} from '../../src/tools/billing';
+import type { ToolActivityInput, ToolActivityResult, ToolDefinition } from '../../src/tools/types';
+import type { BillingDb } from './db';
+import { runOnce } from './ledger';
+import {
+  listCustomerInvoices,
+  queueEmails,
+  readInvoice,
+  recordRefund,
+  removeCustomer,
+  searchCustomers,
+  updateContact,
+} from './tools';
+
+export { BILLING_DB_ENV, DEFAULT_BILLING_DB_PATH, openBillingDb, type BillingDb } from './db';
+export { generateBillingDb, type GenerateBillingDbOptions, type GeneratedBillingDb } from './seed';
+export { runOnce, type LedgerRequest } from './ledger';
+export { countOutbox, countRefunds } from './tools';
+
+/** Names of the billing tools; each is also the activity type that runs it. */
+export type BillingToolName =
+  | 'find_customers'
+  | 'list_invoices'
+  | 'get_invoice'
+  | 'update_customer_contact'
+  | 'send_email'
+  | 'issue_refund'
+  | 'delete_customer';
+
+/** A tool activity: parses `input.args` again, runs the tool, returns its JSON result. */
+export type ToolActivity = (input: ToolActivityInput) => Promise<ToolActivityResult>;
+
+/** The billing activities, keyed by tool name. A type alias (not an interface) so it fits `Record<string, …>`. */
+export type BillingActivities = { [K in BillingToolName]: ToolActivity };
+
+/**
+ * Creates the billing tool activities on an open database, one per tool, keyed by tool name, ready to register
+ * with a worker. Every activity parses `input.args` with the tool's zod schema. Reads run directly and return
+ * `replayed: false`; writes run through {@link runOnce} keyed by `input.idempotencyKey`, so retries, crashes and
+ * replays apply each call at most once. Amounts are in USD cents.
+ *
+ * @param db - the billing database, from `openBillingDb`
+ * @returns the activities; the caller keeps ownership of `db`
+ * @throws (from each activity) ApplicationFailure, all non-retryable: `InvalidToolArguments` when the arguments fail
+ *   the schema or a write has no idempotency key; `ToolRefused` when a business rule refuses the call (unknown
+ *   customer or invoice, refund above what is refundable), nothing written; `IdempotencyConflict` when the key was
+ *   already used with other arguments
+ */
+export function createBillingActivities(db: BillingDb): BillingActivities {
+  const read =
+    <S extends z.ZodType>(tool: ToolDefinition<S>, run: (args: z.infer<S>) => unknown): ToolActivity =>
+    (input) =>
+      settle(() => ({ data: run(parseArgs(tool, input.args)), replayed: false }));
+  const write =
+    <S extends z.ZodType>(tool: ToolDefinition<S>, run: (args: z.infer<S>, key: string) => unknown): ToolActivity =>
+    (input) =>
+      settle(() => {
+        const args = parseArgs(tool, input.args);
+        const key = requireKey(tool.name, input.idempotencyKey);
+        return runOnce(db, { key, tool: tool.name, args }, () => run(args, key));
+      });
+
+  return {
+    find_customers: read(findCustomers, (a) => searchCustomers(db, a)),
+    list_invoices: read(listInvoices, (a) => listCustomerInvoices(db, a)),
+    get_invoice: read(getInvoice, (a) => readInvoice(db, a)),
+    update_customer_contact: write(updateCustomerContact, (a, key) => updateContact(db, a, key)),
+    send_email: write(sendEmail, (a, key) => queueEmails(db, a, key)),
+    issue_refund: write(issueRefund, (a, key) => recordRefund(db, a, key)),
+    delete_customer: write(deleteCustomer, (a, key) => removeCustomer(db, a, key)),
+  };
+}
+
+// better-sqlite3 is synchronous; the executor turns a throw into a rejection.
+function settle(body: () => ToolActivityResult): Promise<ToolActivityResult> {
+  return new Promise((resolve) => resolve(body()));
+}
+
+function parseArgs<S extends z.ZodType>(tool: ToolDefinition<S>, args: unknown): z.infer<S> {
+  const parsed = tool.parameters.safeParse(args);
+  if (parsed.success) return parsed.data;
+  throw ApplicationFailure.create({
+    type: FailureType.InvalidToolArguments,
+    nonRetryable: true,
+    message: `Invalid arguments for ${tool.name}: ${z.prettifyError(parsed.error)}`,
+    details: [parsed.error.issues],
+  });
+}
+
+function requireKey(tool: string, key: unknown): string {
+  if (typeof key === 'string' && key.length > 0) return key;
+  throw ApplicationFailure.create({
+    type: FailureType.InvalidToolArguments,
+    nonRetryable: true,
+    message: `${tool} needs a non-empty idempotencyKey`,
+  });
+}

@@ -1,0 +1,108 @@
+import { z } from 'zod';
+import { ConfigError } from '../../src/errors';
+import type { CallModelInput, ModelTurn } from '../../src/model/types';
+import { createOpenAIModel } from './openai';
+import { callScriptedModel } from './scripted';
+
+/** Model used by the `openai` provider when neither the run's settings, the options nor `HITL_MODEL` name one. */
+export const DEFAULT_MODEL = 'gpt-4o-mini';
+
+/** Default time to wait for one chat-completions response, in milliseconds. */
+export const DEFAULT_MODEL_TIMEOUT_MS = 60_000;
+
+/** Options of {@link createModelActivities}; each one falls back to its environment variable, then to a default. */
+export interface ModelActivitiesOptions {
+  /** The chat-completions endpoint used by the `openai` provider. */
+  openai?: {
+    /** API key; default `OPENAI_API_KEY`. An explicit empty string means none (no fallback to the environment). */
+    apiKey?: string;
+    /** Endpoint root such as `http://localhost:11434/v1`; default `OPENAI_BASE_URL`, then OpenAI's. */
+    baseURL?: string;
+    /** Model when the run's settings leave it empty; default `HITL_MODEL`, then {@link DEFAULT_MODEL}. */
+    model?: string;
+    /** Time to wait for one response, in milliseconds; default {@link DEFAULT_MODEL_TIMEOUT_MS}. */
+    timeoutMs?: number;
+  };
+}
+
+/** The model activities, as registered on the worker; workflows `import type` this for `proxyActivities`. */
+export interface ModelActivities {
+  /**
+   * Asks the model for its next turn, dispatching on `input.settings.provider`: `scripted` replays the scenario,
+   * `openai` calls the worker's chat-completions endpoint.
+   * @param input - the run's model settings, the conversation so far and the offered tool names
+   * @returns the assistant's text, its tool calls (raw JSON arguments) and token usage
+   * @throws ApplicationFailure type `ScenarioExhausted` (non-retryable): the scenario has no turn for this call
+   * @throws ApplicationFailure type `ModelRequestRejected` (non-retryable): no API key, or the endpoint refused the
+   *   request (4xx other than 408, 409, 429)
+   * @throws ApplicationFailure type `ModelUnavailable` (retryable): rate limited, server error, unreachable, timed out;
+   *   after a 429 `nextRetryDelay` carries the server's `retry-after` (milliseconds)
+   * @throws ApplicationFailure type `UnknownTool` (non-retryable): `input.tools` names a tool not in the catalog
+   */
+  callModel(input: CallModelInput): Promise<ModelTurn>;
+}
+
+const unsetIfEmpty = (v: unknown): unknown => (v === '' ? undefined : v);
+
+const EnvSchema = z.object({
+  OPENAI_API_KEY: z.preprocess(unsetIfEmpty, z.string().optional()),
+  OPENAI_BASE_URL: z.preprocess(unsetIfEmpty, z.url({ protocol: /^https?$/ }).optional()),
+  HITL_MODEL: z.preprocess(unsetIfEmpty, z.string().optional()),
+});
+
+const OptionsSchema = z
+  .strictObject({
+    openai: z
+      .strictObject({
+        apiKey: z.string().optional(),
+        baseURL: z.url({ protocol: /^https?$/ }).optional(),
+        model: z.string().min(1).optional(),
+        timeoutMs: z.number().int().positive().optional(),
+      })
+      .optional(),
+  })
+  .optional();
+
+/**
+ * Creates the model activities. Options are resolved once, here: explicit option, then environment variable
+ * (`OPENAI_API_KEY`, `OPENAI_BASE_URL`, `HITL_MODEL`), then default. A missing API key is not an error here, so a
+ * worker that only runs scripted scenarios needs none; `openai` calls then fail with `ModelRequestRejected`.
+ * @param options - endpoint settings for the `openai` provider
+ * @returns `{ callModel }`, to spread into the worker's activities
+ * @throws ConfigError when an option or environment variable is invalid (e.g. `OPENAI_BASE_URL` is not an http(s) URL)
+ */
+export function createModelActivities(options?: ModelActivitiesOptions): ModelActivities {
+  const opts = parseOrThrow(OptionsSchema, options, 'model activity options')?.openai;
+  const env = parseOrThrow(
+    EnvSchema,
+    {
+      OPENAI_API_KEY: process.env.OPENAI_API_KEY,
+      OPENAI_BASE_URL: process.env.OPENAI_BASE_URL,
+      HITL_MODEL: process.env.HITL_MODEL,
+    },
+    'environment',
+  );
+  const openai = createOpenAIModel({
+    apiKey: opts?.apiKey ?? env.OPENAI_API_KEY,
+    baseURL: opts?.baseURL ?? env.OPENAI_BASE_URL,
+    model: opts?.model ?? env.HITL_MODEL ?? DEFAULT_MODEL,
+    timeoutMs: opts?.timeoutMs ?? DEFAULT_MODEL_TIMEOUT_MS,
+  });
+  return {
+    async callModel(input) {
+      const settings = input.settings;
+      switch (settings.provider) {
+        case 'scripted':
+          return callScriptedModel(settings.scenario, input.messages);
+        case 'openai':
+          return openai(input, settings);
+      }
+    },
+  };
+}
+
+function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, what: string): z.infer<T> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new ConfigError(`invalid ${what}:\n${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}

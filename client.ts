@@ -1,0 +1,214 @@
+import { readFile } from 'node:fs/promises';
+import { Client, Connection, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { nanoid } from 'nanoid';
+import { connectionConfig, type ConnectionConfig } from './src/config';
+import { DecisionSchema, formatZodError, type Decision } from './src/decision';
+import { InputError } from './src/errors';
+import {
+  AGENT_RUN_WORKFLOW,
+  AgentStatusKey,
+  auditTrailQuery,
+  decideUpdate,
+  decisionSignal,
+  pendingApprovalsQuery,
+  statusQuery,
+} from './src/messages';
+import { ScenarioSchema, type Scenario } from './src/model/types';
+import { AgentRunInputSchema, type AgentRunInput, type AgentRunInputDraft } from './src/run-input';
+import type { AgentRunResult, ApprovalRequest, AuditEntry, DecisionReceipt, RunStatus } from './src/run-state';
+
+export type { AgentRunInput, AgentRunInputDraft, AgentRunResult, ApprovalRequest, AuditEntry, Decision, RunStatus };
+
+/** A decision the workflow refused; `message` is the validator's reason. */
+export class DecisionRefusedError extends InputError {}
+
+/**
+ * Connects a client to the Temporal server named by the arguments, else `TEMPORAL_ADDRESS` / `TEMPORAL_NAMESPACE`.
+ *
+ * @param overrides - explicit address / namespace / task queue
+ * @returns the client and the resolved settings
+ * @throws Error when the server cannot be reached
+ * @example
+ * const { client } = await connectClient();
+ */
+export async function connectClient(
+  overrides: Partial<ConnectionConfig> = {},
+): Promise<{ client: Client; config: ConnectionConfig }> {
+  const config = connectionConfig(overrides);
+  const connection = await Connection.connect({ address: config.address });
+  return { client: new Client({ connection, namespace: config.namespace }), config };
+}
+
+/**
+ * Reads and validates a scenario file for the scripted model.
+ *
+ * @param path - JSON file `{ goal, turns: [...] }`
+ * @returns the parsed scenario
+ * @throws InputError naming the file and every problem found
+ * @example
+ * const scenario = await loadScenario('scenarios/refund-desk.json');
+ */
+export async function loadScenario(path: string): Promise<Scenario> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new InputError(`cannot read scenario file ${path}: ${(err as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new InputError(`scenario file ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  const parsed = ScenarioSchema.safeParse(json);
+  if (!parsed.success) throw new InputError(`scenario file ${path} is invalid: ${formatZodError(parsed.error)}`);
+  return parsed.data;
+}
+
+/**
+ * Starts an agent run.
+ *
+ * @param client - a connected client
+ * @param draft - run input; validated here with {@link AgentRunInputSchema}
+ * @param options - `workflowId` (default `agent-<nanoid>`), `taskQueue` (default from config)
+ * @returns the workflow id and handle
+ * @throws InputError when the input is invalid
+ * @example
+ * const { workflowId } = await startAgentRun(client, {
+ *   goal: 'Refund the duplicate charge on invoice 12', requestedBy: 'bob',
+ *   model: { provider: 'scripted', scenario },
+ * });
+ */
+export async function startAgentRun(
+  client: Client,
+  draft: AgentRunInputDraft,
+  options: { workflowId?: string; taskQueue?: string } = {},
+): Promise<{ workflowId: string; handle: WorkflowHandle }> {
+  const parsed = AgentRunInputSchema.safeParse(draft);
+  if (!parsed.success) throw new InputError(`invalid run input: ${formatZodError(parsed.error)}`);
+  const workflowId = options.workflowId ?? `agent-${nanoid(10)}`;
+  const handle = await client.workflow.start(AGENT_RUN_WORKFLOW, {
+    taskQueue: options.taskQueue ?? connectionConfig().taskQueue,
+    workflowId,
+    args: [parsed.data],
+    typedSearchAttributes: [{ key: AgentStatusKey, value: 'Running' }],
+    staticSummary: `Agent run for ${parsed.data.requestedBy}: ${truncate(parsed.data.goal, 120)}`,
+  });
+  return { workflowId, handle };
+}
+
+/**
+ * Decides an approval request through the `decide` update, so the caller learns at once whether it was taken.
+ *
+ * @param client - a connected client
+ * @param workflowId - the run
+ * @param decision - `{ requestId, decision, approver, reason?, args?, argsHash? }`
+ * @returns the receipt: request id, decision, approver and the hash of the arguments that will run
+ * @throws InputError when the payload is malformed (nothing is sent)
+ * @throws DecisionRefusedError with the workflow's reason when the validator refuses it
+ * @example
+ * await decide(client, 'agent-abc', { requestId, decision: 'approve', approver: 'alice' });
+ */
+export async function decide(client: Client, workflowId: string, decision: Decision): Promise<DecisionReceipt> {
+  const parsed = DecisionSchema.safeParse(decision);
+  if (!parsed.success) throw new InputError(`invalid decision: ${formatZodError(parsed.error)}`);
+  try {
+    return await client.workflow.getHandle(workflowId).executeUpdate(decideUpdate, { args: [parsed.data] });
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+      throw new DecisionRefusedError(err.cause.message);
+    }
+    throw err;
+  }
+}
+
+/**
+ * Sends a decision as the `decision` signal (fire and forget). An invalid decision is recorded on the run's audit trail
+ * as refused and changes nothing.
+ *
+ * @param client - a connected client
+ * @param workflowId - the run
+ * @param decision - any payload; the workflow validates it
+ * @example
+ * await signalDecision(client, 'agent-abc', { requestId, decision: 'reject', approver: 'bob', reason: 'too much' });
+ */
+export async function signalDecision(client: Client, workflowId: string, decision: unknown): Promise<void> {
+  await client.workflow.getHandle(workflowId).signal(decisionSignal, decision as Decision);
+}
+
+/**
+ * The run's pending approval requests (query `pendingApprovals`).
+ * @example const pending = await pendingApprovals(client, 'agent-abc');
+ */
+export async function pendingApprovals(client: Client, workflowId: string): Promise<ApprovalRequest[]> {
+  return client.workflow.getHandle(workflowId).query(pendingApprovalsQuery);
+}
+
+/**
+ * The run's status (query `status`).
+ * @example const status = await runStatus(client, 'agent-abc');
+ */
+export async function runStatus(client: Client, workflowId: string): Promise<RunStatus> {
+  return client.workflow.getHandle(workflowId).query(statusQuery);
+}
+
+/**
+ * The run's audit trail (query `auditTrail`); works on completed runs too.
+ * @example const entries = await auditTrail(client, 'agent-abc');
+ */
+export async function auditTrail(client: Client, workflowId: string): Promise<AuditEntry[]> {
+  return client.workflow.getHandle(workflowId).query(auditTrailQuery);
+}
+
+/**
+ * Waits for the run to finish.
+ * @returns the workflow result
+ * @throws WorkflowFailedError when the run failed
+ * @example const result = await runResult(client, 'agent-abc');
+ */
+export async function runResult(client: Client, workflowId: string): Promise<AgentRunResult> {
+  return client.workflow.getHandle(workflowId).result() as Promise<AgentRunResult>;
+}
+
+/**
+ * Pending approval requests across all runs, found through visibility (`AgentStatus="AwaitingApproval"`) and then
+ * queried one run at a time. Visibility lags by up to a second on the dev server.
+ *
+ * @param client - a connected client
+ * @returns requests, oldest deadline first
+ * @example const all = await listPendingApprovals(client);
+ */
+export async function listPendingApprovals(client: Client): Promise<ApprovalRequest[]> {
+  const out: ApprovalRequest[] = [];
+  const query = `WorkflowType = '${AGENT_RUN_WORKFLOW}' AND ExecutionStatus = 'Running' AND AgentStatus = 'AwaitingApproval'`;
+  for await (const info of client.workflow.list({ query })) {
+    try {
+      out.push(...(await pendingApprovals(client, info.workflowId)));
+    } catch {
+      // The run finished between the listing and the query: it has nothing pending.
+    }
+  }
+  return out.sort((a, b) => a.deadline.localeCompare(b.deadline));
+}
+
+/**
+ * Picks the request id to decide: the given one, or the only pending request of the run.
+ *
+ * @throws InputError when none is given and the run has zero or several pending requests
+ */
+export async function resolveRequestId(client: Client, workflowId: string, requestId?: string): Promise<string> {
+  if (requestId !== undefined) return requestId;
+  const pending = await pendingApprovals(client, workflowId);
+  const only = pending[0];
+  if (pending.length === 1 && only !== undefined) return only.requestId;
+  if (pending.length === 0) throw new InputError(`run ${workflowId} has no pending approval request`);
+  throw new InputError(
+    `run ${workflowId} has ${pending.length} pending requests; name one: ${pending.map((p) => `${p.requestId} (${p.tool})`).join(', ')}`,
+  );
+}
+
+function truncate(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}

@@ -1,0 +1,66 @@
+import type { AgentRunResult, ApprovalRequest, AuditEntry, RunStatus } from '../run-state';
+import { renderApprovalRequest } from '../render/approval';
+
+/** Text of one pending request for `hitl pending`, with the commands to decide it. */
+export function formatPendingLine(req: ApprovalRequest): string {
+  return [
+    `${req.workflowId}  ${req.requestId}`,
+    `  ${req.summary}`,
+    `  tool ${req.tool}  ${req.classification.reversibility}  args ${JSON.stringify(req.args)}`,
+    `  hash ${req.argsHash}  deadline ${req.deadline}`,
+  ].join('\n');
+}
+
+/** The commands a reviewer types to decide a request. */
+export function decisionCommands(req: ApprovalRequest): string {
+  const target = `${req.workflowId} ${req.requestId}`;
+  return [
+    `  approve: hitl approve ${target} --as YOUR_NAME`,
+    `  reject:  hitl reject ${target} --as YOUR_NAME --reason "why"`,
+    `  edit:    hitl edit ${target} --as YOUR_NAME --args '${JSON.stringify(req.args)}'`,
+  ].join('\n');
+}
+
+/** `hitl show`: the run's status, then each pending request as a reviewer should read it. */
+export function formatShow(status: RunStatus, pending: readonly ApprovalRequest[]): string {
+  const c = status.counts;
+  const lines = [
+    `run ${status.workflowId}: ${status.phase.replace('_', ' ')} (model calls: ${status.step})`,
+    `goal: ${status.goal}`,
+    `requested by: ${status.requestedBy}`,
+    `so far: ${c.executed} executed, ${c.approvals} approved (${c.edits} edited), ${c.rejections} rejected, ` +
+      `${c.expiries} expired, ${c.failed} failed, ${c.invalid} invalid`,
+  ];
+  if (status.answer !== undefined) lines.push(`answer: ${status.answer}`);
+  if (pending.length === 0) lines.push('', 'nothing is waiting for approval');
+  for (const req of pending) {
+    lines.push('', renderApprovalRequest(req).replace(/\*\*|`/g, ''), decisionCommands(req));
+  }
+  return lines.join('\n');
+}
+
+/** `hitl audit`: one line per entry. */
+export function formatAudit(entries: readonly AuditEntry[]): string {
+  return entries
+    .map((e) => {
+      const req = e.requestId !== undefined ? ` [${e.requestId.slice(0, 8)}]` : '';
+      return `${String(e.seq).padStart(3)} ${e.at}  ${e.kind.padEnd(18)} ${e.actor.padEnd(10)}${req} ${e.detail}`;
+    })
+    .join('\n');
+}
+
+/** `hitl result`: the answer and each tool call's outcome. */
+export function formatResult(result: AgentRunResult): string {
+  const c = result.counts;
+  const lines = [
+    `answer: ${result.answer}`,
+    `model calls: ${result.steps}; tool calls: ${c.executed} executed, ${c.approvals} approved (${c.edits} edited), ` +
+      `${c.rejections} rejected, ${c.expiries} expired, ${c.failed} failed, ${c.invalid} invalid`,
+  ];
+  for (const o of result.outcomes) {
+    const who = o.decidedBy !== undefined ? ` by ${o.decidedBy}` : '';
+    const why = o.error !== undefined ? `: ${o.error}` : '';
+    lines.push(`  ${o.status.padEnd(8)} ${o.tool} ${JSON.stringify(o.args)}${who}${why}`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,262 @@
+import { fileURLToPath } from 'node:url';
+import { Command, Option } from 'commander';
+import type { Client } from '@temporalio/client';
+import {
+  auditTrail,
+  connectClient,
+  decide,
+  DecisionRefusedError,
+  listPendingApprovals,
+  loadScenario,
+  pendingApprovals,
+  resolveRequestId,
+  runResult,
+  runStatus,
+  startAgentRun,
+} from '../../client';
+import type { Decision } from '../decision';
+import { HitlError, InputError } from '../errors';
+import type { ModelSettings } from '../model/types';
+import { parseDuration } from './duration';
+import { decisionCommands, formatAudit, formatPendingLine, formatResult, formatShow } from './format';
+
+/** The scenario the scripted model replays when no scenario and no model endpoint are given. */
+export const DEFAULT_SCENARIO = fileURLToPath(new URL('../../scenarios/refund-desk.json', import.meta.url));
+
+interface GlobalOptions {
+  address?: string;
+  namespace?: string;
+}
+
+function print(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
+function note(text: string): void {
+  process.stderr.write(`${text}\n`);
+}
+
+async function withClient<T>(cmd: Command, fn: (client: Client) => Promise<T>): Promise<T> {
+  const opts = cmd.optsWithGlobals<GlobalOptions>();
+  const { client } = await connectClient({
+    ...(opts.address !== undefined ? { address: opts.address } : {}),
+    ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
+  });
+  try {
+    return await fn(client);
+  } finally {
+    await client.connection.close();
+  }
+}
+
+function parseArgsJson(text: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new InputError(`--args is not valid JSON: ${(err as Error).message}`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new InputError('--args must be a JSON object, e.g. \'{"invoiceId":12,"amountCents":500,"reason":"dup"}\'');
+  }
+  return value as Record<string, unknown>;
+}
+
+async function sendDecision(
+  cmd: Command,
+  workflowId: string,
+  requestId: string | undefined,
+  build: (id: string, argsHash: string | undefined) => Decision,
+): Promise<void> {
+  await withClient(cmd, async (client) => {
+    const id = await resolveRequestId(client, workflowId, requestId);
+    // Bind the decision to the arguments the reviewer was shown: the workflow refuses it if they changed.
+    const pending = await pendingApprovals(client, workflowId);
+    const hash = pending.find((p) => p.requestId === id)?.argsHash;
+    const receipt = await decide(client, workflowId, build(id, hash));
+    print(`${receipt.decision} of ${receipt.requestId} by ${receipt.approver} recorded (args hash ${receipt.argsHash})`);
+  });
+}
+
+/** Builds the `hitl` command tree. Exported so tests can run it in-process. */
+export function buildProgram(): Command {
+  const program = new Command('hitl')
+    .description('Start agent runs and decide their approval requests')
+    .option('--address <host:port>', 'Temporal server (default: $TEMPORAL_ADDRESS or 127.0.0.1:7233)')
+    .option('--namespace <name>', 'Temporal namespace (default: $TEMPORAL_NAMESPACE or default)')
+    .showHelpAfterError();
+
+  program
+    .command('start')
+    .description('start an agent run and print its workflow id')
+    .option('--goal <text>', 'what the agent should do (default: the scenario goal)')
+    .option('--scenario <file>', 'replay this scenario with the scripted model')
+    .option('--model <name>', 'use an OpenAI-compatible model (worker needs OPENAI_API_KEY / OPENAI_BASE_URL)')
+    .option('--id <workflowId>', 'workflow id (default agent-<random>)')
+    .option('--as <name>', 'who requests the run (default: $USER)')
+    .option('--timeout <duration>', 'how long a gated call waits for a decision, e.g. 10m, 24h', '24h')
+    .option('--json', 'print {"workflowId": …}')
+    .action(async (opts: { goal?: string; scenario?: string; model?: string; id?: string; as?: string; timeout: string; json?: boolean }, cmd: Command) => {
+      let model: ModelSettings;
+      let goal = opts.goal;
+      if (opts.model !== undefined && opts.scenario === undefined) {
+        model = { provider: 'openai', model: opts.model };
+      } else {
+        const path = opts.scenario ?? DEFAULT_SCENARIO;
+        if (opts.scenario === undefined) note(`no --scenario or --model given: the scripted model replays ${path}`);
+        const scenario = await loadScenario(path);
+        model = { provider: 'scripted', scenario };
+        goal ??= scenario.goal;
+      }
+      if (goal === undefined) throw new InputError('--goal is required with --model');
+      const requestedBy = opts.as ?? process.env['USER'] ?? 'cli';
+      const approvalTimeoutMs = parseDuration(opts.timeout);
+      await withClient(cmd, async (client) => {
+        const { workflowId } = await startAgentRun(
+          client,
+          { goal, requestedBy, model, approvalTimeoutMs },
+          opts.id !== undefined ? { workflowId: opts.id } : {},
+        );
+        print(opts.json === true ? JSON.stringify({ workflowId }) : workflowId);
+      });
+    });
+
+  program
+    .command('pending')
+    .description('list pending approval requests across all runs')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      await withClient(cmd, async (client) => {
+        const pending = await listPendingApprovals(client);
+        if (opts.json === true) return print(JSON.stringify(pending, null, 2));
+        if (pending.length === 0) return print('nothing is waiting for approval');
+        print(pending.map((p) => `${formatPendingLine(p)}\n${decisionCommands(p)}`).join('\n\n'));
+      });
+    });
+
+  program
+    .command('show')
+    .description("show a run's status and its pending requests")
+    .argument('<workflowId>')
+    .option('--json', 'print JSON')
+    .action(async (workflowId: string, opts: { json?: boolean }, cmd: Command) => {
+      await withClient(cmd, async (client) => {
+        const [status, pending] = await Promise.all([
+          runStatus(client, workflowId),
+          pendingApprovals(client, workflowId),
+        ]);
+        print(opts.json === true ? JSON.stringify({ status, pending }, null, 2) : formatShow(status, pending));
+      });
+    });
+
+  program
+    .command('approve')
+    .description('approve a pending request (REQUEST may be left out when exactly one is pending)')
+    .argument('<workflowId>')
+    .argument('[requestId]')
+    .requiredOption('--as <name>', 'who approves')
+    .option('--reason <text>', 'why (optional)')
+    .action(async (workflowId: string, requestId: string | undefined, opts: { as: string; reason?: string }, cmd: Command) => {
+      await sendDecision(cmd, workflowId, requestId, (id, argsHash) => ({
+        requestId: id,
+        decision: 'approve',
+        approver: opts.as,
+        ...(opts.reason !== undefined ? { reason: opts.reason } : {}),
+        ...(argsHash !== undefined ? { argsHash } : {}),
+      }));
+    });
+
+  program
+    .command('reject')
+    .description('reject a pending request; the agent is told the reason')
+    .argument('<workflowId>')
+    .argument('[requestId]')
+    .requiredOption('--as <name>', 'who rejects')
+    .requiredOption('--reason <text>', 'why (the agent reads it)')
+    .action(async (workflowId: string, requestId: string | undefined, opts: { as: string; reason: string }, cmd: Command) => {
+      await sendDecision(cmd, workflowId, requestId, (id, argsHash) => ({
+        requestId: id,
+        decision: 'reject',
+        approver: opts.as,
+        reason: opts.reason,
+        ...(argsHash !== undefined ? { argsHash } : {}),
+      }));
+    });
+
+  program
+    .command('edit')
+    .description('approve a pending request with new arguments (validated by the tool schema)')
+    .argument('<workflowId>')
+    .argument('<requestId>')
+    .requiredOption('--as <name>', 'who edits and approves')
+    .requiredOption('--args <json>', 'the full replacement arguments as a JSON object')
+    .option('--reason <text>', 'why (optional)')
+    .action(async (workflowId: string, requestId: string, opts: { as: string; args: string; reason?: string }, cmd: Command) => {
+      const args = parseArgsJson(opts.args);
+      await sendDecision(cmd, workflowId, requestId, (id, argsHash) => ({
+        requestId: id,
+        decision: 'edit',
+        approver: opts.as,
+        args,
+        ...(opts.reason !== undefined ? { reason: opts.reason } : {}),
+        ...(argsHash !== undefined ? { argsHash } : {}),
+      }));
+    });
+
+  program
+    .command('result')
+    .description('wait for a run to finish and print its result')
+    .argument('<workflowId>')
+    .option('--json', 'print JSON')
+    .action(async (workflowId: string, opts: { json?: boolean }, cmd: Command) => {
+      await withClient(cmd, async (client) => {
+        const result = await runResult(client, workflowId);
+        print(opts.json === true ? JSON.stringify(result, null, 2) : formatResult(result));
+      });
+    });
+
+  program
+    .command('audit')
+    .description("print a run's audit trail")
+    .argument('<workflowId>')
+    .option('--json', 'print JSON')
+    .action(async (workflowId: string, opts: { json?: boolean }, cmd: Command) => {
+      await withClient(cmd, async (client) => {
+        const entries = await auditTrail(client, workflowId);
+        print(opts.json === true ? JSON.stringify(entries, null, 2) : formatAudit(entries));
+      });
+    });
+
+  program.addOption(new Option('--no-color', 'accepted for compatibility; output has no colour').hideHelp());
+  return program;
+}
+
+/**
+ * Runs the CLI. Exit codes: 0 done, 1 refused or failed (the message says why), 2 bad input.
+ * @param argv - process.argv
+ */
+export async function runCli(argv: readonly string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync([...argv]);
+    return 0;
+  } catch (err) {
+    if (err instanceof DecisionRefusedError) {
+      note(`refused: ${err.message}`);
+      return 1;
+    }
+    if (err instanceof InputError) {
+      note(`error: ${err.message}`);
+      return 2;
+    }
+    if (err instanceof HitlError) {
+      note(`error: ${err.message}`);
+      return 1;
+    }
+    note(`error: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+}
+
+if (process.argv[1] !== undefined && /(?:main\.ts|hitl(?:\.mjs)?)$/.test(process.argv[1])) {
+  process.exitCode = await runCli(process.argv);
+}

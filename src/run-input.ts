@@ -1,0 +1,45 @@
+import { z } from 'zod';
+import { ModelSettingsSchema } from './model/types';
+
+/** Default time a hard-gated call waits for a decision: 24 hours, in ms. */
+export const DEFAULT_APPROVAL_TIMEOUT_MS = 24 * 60 * 60 * 1000;
+
+/** Default cap on model calls per run. */
+export const DEFAULT_MAX_STEPS = 25;
+
+/**
+ * Input of the `agentRun` workflow, validated at the client before the run starts.
+ *
+ * - `goal`: what the person asked for, in their words.
+ * - `requestedBy`: who started the run (recorded on the audit trail).
+ * - `model`: model settings; see {@link ModelSettingsSchema}.
+ * - `approvalTimeoutMs`: how long a gated call waits for a decision before it is denied, in ms.
+ * - `maxSteps`: cap on model calls; the run ends with a note when it is reached.
+ * - `systemPrompt`: replaces the built-in system prompt.
+ */
+export const AgentRunInputSchema = z.strictObject({
+  goal: z.string().trim().min(1).max(8_000),
+  requestedBy: z.string().trim().min(1).max(100),
+  model: ModelSettingsSchema,
+  approvalTimeoutMs: z
+    .number()
+    .int()
+    .min(1_000)
+    .max(365 * 24 * 60 * 60 * 1000)
+    .default(DEFAULT_APPROVAL_TIMEOUT_MS),
+  maxSteps: z.number().int().min(1).max(10_000).default(DEFAULT_MAX_STEPS),
+  systemPrompt: z.string().min(1).max(20_000).optional(),
+});
+
+/** Parsed run input, as the workflow receives it (defaults filled in). */
+export type AgentRunInput = z.infer<typeof AgentRunInputSchema>;
+/** Run input as a caller may write it (defaults optional). */
+export type AgentRunInputDraft = z.input<typeof AgentRunInputSchema>;
+
+/** The system prompt used when the run input gives none. */
+export const DEFAULT_SYSTEM_PROMPT = [
+  'You are a billing and support agent working on a customer database.',
+  'Use the read tools to check facts before acting. Irreversible tools (emails, refunds, deletions) wait for a',
+  "person's approval; a rejected call comes back to you with the reviewer's reason: take it into account and",
+  'propose something else or explain. Say what you did in a short final answer.',
+].join(' ');

@@ -1,0 +1,83 @@
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import type Database from 'better-sqlite3';
+import { createBillingActivities } from './activities/billing/index';
+import { openBillingDb } from './activities/billing/db';
+import { createModelActivities } from './activities/model/index';
+import { connectionConfig } from './src/config';
+import { logger } from './src/logger';
+
+/** Absolute path of the workflows entry point (the worker's `workflowsPath`). */
+export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
+
+/** Options of {@link createWorker}. */
+export interface CreateWorkerOptions {
+  /** Connection to the Temporal server. */
+  connection: NativeConnection;
+  /** Namespace (default from `TEMPORAL_NAMESPACE`, else `default`). */
+  namespace?: string;
+  /** Task queue (default from `HITL_TASK_QUEUE`, else `hitl-agent`). */
+  taskQueue?: string;
+  /** The billing database the tools act on (default: {@link openBillingDb}'s choice). */
+  billingDb?: Database.Database;
+  /** Model activity options, e.g. a base URL for an OpenAI-compatible server. */
+  model?: Parameters<typeof createModelActivities>[0];
+  /** A prebuilt workflow bundle (tests bundle once); default bundles {@link workflowsPath}. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Extra worker options (e.g. `shutdownGraceTime`). */
+  extra?: Partial<WorkerOptions>;
+}
+
+/**
+ * Creates a worker that runs agent runs: the `agentRun` workflow, the model activity and one activity per tool.
+ *
+ * @param options - see {@link CreateWorkerOptions}
+ * @returns a worker; call `run()` (or `runUntil()` in tests)
+ * @throws ConfigError when the billing database cannot be opened
+ * @example
+ * const connection = await NativeConnection.connect({ address: '127.0.0.1:7233' });
+ * const worker = await createWorker({ connection });
+ * await worker.run();
+ */
+export async function createWorker(options: CreateWorkerOptions): Promise<Worker> {
+  const cfg = connectionConfig({
+    ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
+    ...(options.taskQueue !== undefined ? { taskQueue: options.taskQueue } : {}),
+  });
+  const db = options.billingDb ?? openBillingDb();
+  const activities = { ...createModelActivities(options.model), ...createBillingActivities(db) };
+  return Worker.create({
+    connection: options.connection,
+    namespace: cfg.namespace,
+    taskQueue: cfg.taskQueue,
+    activities,
+    ...(options.workflowBundle !== undefined ? { workflowBundle: options.workflowBundle } : { workflowsPath }),
+    ...options.extra,
+  });
+}
+
+async function main(): Promise<void> {
+  Runtime.install({
+    logger: new DefaultLogger('WARN', (entry) => {
+      const meta = { ...entry.meta, sdk: true };
+      if (entry.level === 'ERROR') logger.error(meta, entry.message);
+      else if (entry.level === 'WARN') logger.warn(meta, entry.message);
+      else logger.info(meta, entry.message);
+    }),
+  });
+  const cfg = connectionConfig();
+  const connection = await NativeConnection.connect({ address: cfg.address });
+  const worker = await createWorker({ connection });
+  logger.info({ address: cfg.address, namespace: cfg.namespace, taskQueue: cfg.taskQueue }, 'worker started');
+  // Worker.run() resolves after a graceful shutdown, which the SDK starts on SIGINT and SIGTERM.
+  await worker.run();
+  await connection.close();
+  logger.info('worker stopped');
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: unknown) => {
+    logger.error({ err }, 'worker failed');
+    process.exitCode = 1;
+  });
+}
