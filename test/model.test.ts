@@ -6,7 +6,12 @@ import { ConfigError } from '../src/errors';
 import { toolResultText } from '../src/model/tool-result';
 import type { CallModelInput, ChatMessage, ModelSettings, Scenario } from '../src/model/types';
 import { findTool } from '../src/tools/catalog';
-import { chatCompletion, startFakeChatServer, type FakeChatServer } from './support/fake-chat-server';
+import {
+  chatCompletion,
+  startFakeChatServer,
+  type FakeChatServer,
+  type RecordedChatRequest,
+} from './support/fake-chat-server';
 
 const openaiSettings: ModelSettings = { provider: 'openai', model: '' };
 
@@ -30,6 +35,12 @@ async function failure(promise: Promise<unknown>, type: string): Promise<Applica
   assert.ok(caught instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(caught)}`);
   assert.equal(caught.type, type, caught.message);
   return caught;
+}
+
+function lastRequest(server: FakeChatServer): RecordedChatRequest {
+  const request = server.requests.at(-1);
+  assert.ok(request, 'the fake server received no request');
+  return request;
 }
 
 async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => T | Promise<T>): Promise<T> {
@@ -101,7 +112,7 @@ describe('callModel with the openai provider', () => {
       usage: { promptTokens: 42, completionTokens: 7 },
     });
     assert.equal(server.requests.length, before + 1);
-    const request = server.requests.at(-1)!;
+    const request = lastRequest(server);
     assert.equal(request.path, '/v1/chat/completions');
     assert.equal(request.headers.authorization, 'Bearer test-key');
     assert.equal(request.body.model, 'worker-model');
@@ -153,7 +164,7 @@ describe('callModel with the openai provider', () => {
     const turn = await activities.callModel(input({ provider: 'openai', model: 'run-model', temperature: 0.2 }, hello));
 
     assert.deepEqual(turn, { content: 'Done.', toolCalls: [], usage: { promptTokens: 10, completionTokens: 5 } });
-    const body = server.requests.at(-1)!.body;
+    const body = lastRequest(server).body;
     assert.equal(body.model, 'run-model');
     assert.equal(body.temperature, 0.2);
     assert.equal('tools' in body, false);
@@ -271,7 +282,7 @@ describe('callModel with the openai provider', () => {
 
     await fromEnv.callModel(input(openaiSettings, hello));
 
-    const request = server.requests.at(-1)!;
+    const request = lastRequest(server);
     assert.equal(request.headers.authorization, 'Bearer env-key');
     assert.equal(request.body.model, 'env-model');
   });

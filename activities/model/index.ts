@@ -95,7 +95,7 @@ export function createModelActivities(options?: ModelActivitiesOptions): ModelAc
         case 'scripted':
           return callScriptedModel(settings.scenario, input.messages);
         case 'openai':
-          return openai(input, settings);
+          return await openai(input, settings);
       }
     },
   };

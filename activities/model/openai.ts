@@ -77,7 +77,7 @@ export function createOpenAIModel(config: OpenAIModelConfig): OpenAIModelCall {
       completion = await client.chat.completions.create(body, signal !== undefined ? { signal } : {});
     } catch (err) {
       if (err instanceof APIUserAbortError && signal?.aborted === true) {
-        throw signal.reason;
+        throw signal.reason as Error;
       }
       throw toFailure(err, client.baseURL, config.timeoutMs);
     }
@@ -183,7 +183,7 @@ function fromCompletion(completion: unknown, step: number): ModelTurn {
 
 const ServerErrorSchema = z.object({ message: z.string() });
 
-function toFailure(err: unknown, baseURL: string, timeoutMs: number): unknown {
+function toFailure(err: unknown, baseURL: string, timeoutMs: number): Error {
   const cause = err instanceof Error ? err : undefined;
   if (err instanceof APIConnectionTimeoutError) {
     return unavailable(`model endpoint at ${baseURL} did not answer within ${timeoutMs} ms`, cause);
@@ -192,11 +192,15 @@ function toFailure(err: unknown, baseURL: string, timeoutMs: number): unknown {
     const reason = err.cause instanceof Error ? err.cause.message : err.message;
     return unavailable(`could not reach the model endpoint at ${baseURL}: ${reason}`, cause);
   }
-  if (!(err instanceof APIError) || err.status === undefined) return err;
-  const status = err.status;
-  const serverMessage = ServerErrorSchema.safeParse(err.error).data?.message ?? err.message;
+  // `instanceof` infers APIError<any, any, any>; pin the declared defaults.
+  const apiError: APIError | undefined = err instanceof APIError ? err : undefined;
+  const status = apiError?.status;
+  if (apiError === undefined || status === undefined) {
+    return err instanceof Error ? err : new Error(String(err));
+  }
+  const serverMessage = ServerErrorSchema.safeParse(apiError.error).data?.message ?? apiError.message;
   if (status === 429) {
-    const delayMs = retryAfterMs(err.headers);
+    const delayMs = retryAfterMs(apiError.headers);
     return unavailable(
       `model endpoint is rate limiting (429): ${serverMessage}` +
         (delayMs !== undefined ? `; it asks to retry after ${delayMs} ms` : ''),

@@ -1,0 +1,11 @@
+// The test entry point: every suite runs in this one process so they share one dev server and one workflow bundle.
+import { after } from 'node:test';
+import { closeSharedEnv } from './support/env';
+
+import './model.test';
+import './billing-tools.test';
+import './agent-run.test';
+
+after(async () => {
+  await closeSharedEnv();
+});

@@ -1,0 +1,105 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundle } from '@temporalio/worker';
+import { customSearchAttributes } from '../../src/messages';
+import { workflowsPath } from '../../worker';
+
+/** What every integration test shares: one dev server and one workflow bundle per test run. */
+export interface SharedEnv {
+  env: TestWorkflowEnvironment;
+  bundle: WorkflowBundle;
+  /** Absolute path of the Temporal CLI binary the server runs from. */
+  cliPath: string;
+  /** gRPC address of the dev server, `host:port`. */
+  address: string;
+}
+
+let shared: Promise<SharedEnv> | undefined;
+
+/** The repository root. */
+export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The Temporal CLI binary, from `$TEMPORAL_CLI` or the project's install script (which caches it). */
+export function temporalCliPath(): string {
+  const fromEnv = process.env['TEMPORAL_CLI'];
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  return execFileSync('bash', [join(repoRoot, 'scripts/temporal-cli.sh')], { encoding: 'utf8' }).trim();
+}
+
+/**
+ * Starts (once) the shared dev server with the project's search attributes, and bundles the workflows (once).
+ * @returns the shared environment
+ */
+export function sharedEnv(): Promise<SharedEnv> {
+  shared ??= (async () => {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+    const cliPath = temporalCliPath();
+    const [env, bundle] = await Promise.all([
+      TestWorkflowEnvironment.createLocal({
+        server: {
+          executable: { type: 'existing-path', path: cliPath },
+          searchAttributes: [...customSearchAttributes],
+        },
+      }),
+      bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger }),
+    ]);
+    return { env, bundle, cliPath, address: env.address };
+  })();
+  return shared;
+}
+
+/** Stops the shared server if it was started. */
+export async function closeSharedEnv(): Promise<void> {
+  if (shared === undefined) return;
+  const { env } = await shared;
+  await env.teardown();
+}
+
+/** A fresh temp directory for one test. */
+export function tempDir(prefix = 'hitl-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+const noop = (): void => undefined;
+const quietBundlerLogger = {
+  trace: noop,
+  debug: noop,
+  info: noop,
+  warn: noop,
+  error: (message: string, meta?: Record<string, unknown>) => process.stderr.write(`${message} ${JSON.stringify(meta ?? {})}\n`),
+  log: noop,
+};
+
+/**
+ * Polls `probe` until it returns a value other than `undefined`, for conditions that have no push notification
+ * (a query answering with a pending request, a visibility listing catching up).
+ *
+ * @param probe - returns `undefined` while the condition does not hold
+ * @param what - what is awaited, for the timeout message
+ * @param timeoutMs - give up after this long
+ * @throws Error naming `what` on timeout
+ */
+export async function waitFor<T>(
+  probe: () => Promise<T | undefined> | T | undefined,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,0 +1,96 @@
+import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import { nanoid } from 'nanoid';
+import { generateBillingDb, openBillingDb, type BillingDb } from '../../activities/billing/index';
+import { pendingApprovals, startAgentRun } from '../../client';
+import type { ModelActivitiesOptions } from '../../activities/model/index';
+import type { ScenarioTurn } from '../../src/model/types';
+import type { AgentRunInputDraft } from '../../src/run-input';
+import type { ApprovalRequest } from '../../src/run-state';
+import { createWorker } from '../../worker';
+import { sharedEnv, tempDir, waitFor } from './env';
+
+/** A billing database in a temp directory, generated with the default seed. */
+export function freshBillingDb(): { db: BillingDb; path: string } {
+  const path = join(tempDir('hitl-billing-'), 'billing.sqlite');
+  generateBillingDb(path, { customers: 20, invoices: 60 });
+  return { db: openBillingDb(path), path };
+}
+
+/** What a test gets inside {@link withWorker}. */
+export interface Harness {
+  client: Client;
+  taskQueue: string;
+  db: BillingDb;
+  dbPath: string;
+  worker: Worker;
+  /** Starts a run whose scripted model replays `turns`. */
+  startScripted(
+    turns: ScenarioTurn[],
+    overrides?: Partial<AgentRunInputDraft>,
+  ): Promise<{ workflowId: string; result: () => Promise<unknown> }>;
+  /** Waits until the run has exactly `count` pending requests and returns them. */
+  pending(workflowId: string, count?: number): Promise<ApprovalRequest[]>;
+}
+
+/** Options of {@link withWorker}. */
+export interface WithWorkerOptions {
+  taskQueue?: string;
+  billing?: { db: BillingDb; path: string };
+  model?: ModelActivitiesOptions;
+}
+
+/**
+ * Runs `fn` while a real worker (shared dev server, shared bundle) polls a task queue of its own, on a billing
+ * database of its own. The worker shuts down when `fn` settles.
+ */
+export async function withWorker<T>(fn: (h: Harness) => Promise<T>, options: WithWorkerOptions = {}): Promise<T> {
+  const { env, bundle } = await sharedEnv();
+  const taskQueue = options.taskQueue ?? `test-${nanoid(8)}`;
+  const billing = options.billing ?? freshBillingDb();
+  const worker = await createWorker({
+    connection: env.nativeConnection,
+    taskQueue,
+    billingDb: billing.db,
+    workflowBundle: bundle,
+    ...(options.model !== undefined ? { model: options.model } : {}),
+  });
+  const client = env.client;
+  const harness: Harness = {
+    client,
+    taskQueue,
+    db: billing.db,
+    dbPath: billing.path,
+    worker,
+    async startScripted(turns, overrides = {}) {
+      const { workflowId, handle } = await startAgentRun(
+        client,
+        {
+          goal: 'test goal',
+          requestedBy: 'tester',
+          model: { provider: 'scripted', scenario: { goal: 'test goal', turns } },
+          ...overrides,
+        },
+        { taskQueue },
+      );
+      return { workflowId, result: () => handle.result() };
+    },
+    pending: (workflowId, count = 1) =>
+      waitFor(async () => {
+        const p = await pendingApprovals(client, workflowId);
+        return p.length === count ? p : undefined;
+      }, `${count} pending request(s) on ${workflowId}`),
+  };
+  return worker.runUntil(fn(harness));
+}
+
+/** A scripted turn that calls one tool. */
+export function call(name: string, args: Record<string, unknown> | string, content?: string): ScenarioTurn {
+  return { ...(content !== undefined ? { content } : {}), toolCalls: [{ name, arguments: args }] };
+}
+
+/** A scripted final answer. */
+export function answer(content: string): ScenarioTurn {
+  return { content };
+}
