@@ -5,6 +5,7 @@ import { closeSharedEnv } from './support/env';
 import './model.test';
 import './billing-tools.test';
 import './agent-run.test';
+import './clients-and-durability.test';
 
 after(async () => {
   await closeSharedEnv();
