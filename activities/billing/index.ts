@@ -24,7 +24,13 @@ import {
 } from './tools';
 
 export { BILLING_DB_ENV, DEFAULT_BILLING_DB_PATH, openBillingDb, type BillingDb } from './db';
-export { generateBillingDb, type GenerateBillingDbOptions, type GeneratedBillingDb } from './seed';
+export {
+  FIXTURE_CUSTOMER,
+  FIXTURE_INVOICE,
+  generateBillingDb,
+  type GenerateBillingDbOptions,
+  type GeneratedBillingDb,
+} from './seed';
 export { runOnce, type LedgerRequest } from './ledger';
 export { countOutbox, countRefunds } from './tools';
 
