@@ -177,7 +177,13 @@ class AgentRun {
         this.#setPhase('running_tools');
         // All calls of one turn proceed together: gated ones are pending at once and may be decided in any order;
         // the model sees every outcome before its next turn.
+        const firstOutcome = this.#outcomes.length;
         const results = await Promise.all(turn.toolCalls.map((call) => this.#handleCall(call, turn.content)));
+        // Calls settle in any order; the result lists them in the order the model proposed them.
+        const order = new Map(turn.toolCalls.map((c, i) => [c.id, i]));
+        const settled = this.#outcomes.splice(firstOutcome);
+        settled.sort((a, b) => (order.get(a.toolCallId) ?? 0) - (order.get(b.toolCallId) ?? 0));
+        this.#outcomes.push(...settled);
         turn.toolCalls.forEach((call, i) => {
           messages.push({
             role: 'tool',

@@ -58,7 +58,7 @@ export function formatResult(result: AgentRunResult): string {
       `${c.rejections} rejected, ${c.expiries} expired, ${c.failed} failed, ${c.invalid} invalid`,
   ];
   for (const o of result.outcomes) {
-    const who = o.decidedBy !== undefined ? ` by ${o.decidedBy}` : '';
+    const who = o.decidedBy !== undefined && o.status !== 'rejected' ? ` (approved by ${o.decidedBy})` : '';
     const why = o.error !== undefined ? `: ${o.error}` : '';
     lines.push(`  ${o.status.padEnd(8)} ${o.tool} ${JSON.stringify(o.args)}${who}${why}`);
   }
