@@ -67,7 +67,9 @@ async function ensureServer(address: string): Promise<Connection> {
     env: { ...process.env, TEMPORAL_CLI: cli },
   });
   child.unref();
-  say(`server: started a dev server (pid ${child.pid ?? '?'}, log .temporal/server.log); stop it with: kill ${child.pid ?? '?'}`);
+  say(
+    `server: started a dev server (pid ${child.pid ?? '?'}, log .temporal/server.log); stop it with: kill ${child.pid ?? '?'}`,
+  );
   const deadline = Date.now() + 90_000;
   while (Date.now() < deadline) {
     const connection = await tryConnect(address);
@@ -111,12 +113,16 @@ async function main(): Promise<void> {
 
   const scenario = await loadScenario(flags.scenario);
   const approver = flags['approve-as'];
-  const { workflowId } = await startAgentRun(client, {
-    goal: scenario.goal,
-    requestedBy: process.env['USER'] ?? 'demo',
-    model: { provider: 'scripted', scenario },
-    approvalTimeoutMs: Number(flags.timeout) * 60_000,
-  }, { taskQueue });
+  const { workflowId } = await startAgentRun(
+    client,
+    {
+      goal: scenario.goal,
+      requestedBy: process.env['USER'] ?? 'demo',
+      model: { provider: 'scripted', scenario },
+      approvalTimeoutMs: Number(flags.timeout) * 60_000,
+    },
+    { taskQueue },
+  );
   say(`\nrun: started ${workflowId}`);
   say(`     Web UI: http://localhost:8233/namespaces/${cfg.namespace}/workflows/${workflowId}`);
 
@@ -131,7 +137,11 @@ async function main(): Promise<void> {
       seen.add(req.requestId);
       say(`\n--- approval request ---\n${renderApprovalRequest(req).replace(/\*\*|`/g, '')}`);
       if (reviewer === undefined || approver === undefined) {
-        say(`\nIn a second terminal, decide with one of:\n${decisionCommands(req).replace(/YOUR_NAME/g, 'alice').replace(/hitl /g, 'npx hitl ')}`);
+        say(
+          `\nIn a second terminal, decide with one of:\n${decisionCommands(req)
+            .replace(/YOUR_NAME/g, 'alice')
+            .replace(/hitl /g, 'npx hitl ')}`,
+        );
         continue;
       }
       const reject = req.tool === 'delete_customer';

@@ -35,7 +35,10 @@ describe('agent run: approval gate', () => {
 
   it('holds an irreversible call until approved, then runs it exactly once', async () => {
     await withWorker(async (h) => {
-      const run = await h.startScripted([call('issue_refund', refund, 'The customer was charged twice.'), answer('refunded')]);
+      const run = await h.startScripted([
+        call('issue_refund', refund, 'The customer was charged twice.'),
+        answer('refunded'),
+      ]);
       const [req] = await h.pending(run.workflowId);
       assert.ok(req);
       assert.equal(req.tool, 'issue_refund');
@@ -196,7 +199,9 @@ describe('agent run: approval gate', () => {
       await assert.rejects(
         handle.executeUpdate('decide', { args: [{ requestId: req!.requestId, decision: 'reject', approver: 'bob' }] }),
         (err: unknown) =>
-          err instanceof Error && err.cause instanceof ApplicationFailure && /a reject needs a reason/.test(err.cause.message),
+          err instanceof Error &&
+          err.cause instanceof ApplicationFailure &&
+          /a reject needs a reason/.test(err.cause.message),
       );
       const trail = await auditTrail(h.client, run.workflowId);
       assert.equal(trail.filter((e) => e.kind.startsWith('decision')).length, 0, 'refused updates leave no trace');
@@ -323,4 +328,3 @@ describe('agent run: approval gate', () => {
     });
   });
 });
-

@@ -169,7 +169,10 @@ describe('durability and clients', () => {
   it('fails the run at once, with the server message, when the model endpoint answers 400', async () => {
     const fake = await startFakeChatServer();
     try {
-      fake.enqueue({ status: 400, body: { error: { message: 'unknown model "nope"', type: 'invalid_request_error' } } });
+      fake.enqueue({
+        status: 400,
+        body: { error: { message: 'unknown model "nope"', type: 'invalid_request_error' } },
+      });
       await withWorker(
         async (h) => {
           const { handle, workflowId } = await startAgentRun(

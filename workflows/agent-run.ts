@@ -285,7 +285,7 @@ class AgentRun {
       this.#outcomes.push({ ...base, args, argsHash: request.argsHash, status: 'expired', error: message });
       return { status: 'expired', message };
     }
-    const { decision, args: finalArgs, argsHash: finalHash } = closure.accepted;
+    const { decision, args: finalArgs } = closure.accepted;
     if (decision.decision === 'reject') {
       this.#counts.rejections += 1;
       const message = `rejected by ${decision.approver}: ${decision.reason ?? ''}`;
@@ -331,13 +331,22 @@ class AgentRun {
         ...(outcome.requestId !== undefined ? { requestId: outcome.requestId } : {}),
         detail: `${summary}: done${result.replayed ? ' (result replayed from the idempotency ledger)' : ''}`,
       });
-      this.#outcomes.push({ ...outcome, tool: tool.name, args, argsHash: hash, status: 'executed', result: result.data });
+      this.#outcomes.push({
+        ...outcome,
+        tool: tool.name,
+        args,
+        argsHash: hash,
+        status: 'executed',
+        result: result.data,
+      });
       return { status: 'ok', result: result.data };
     } catch (err) {
       if (!(err instanceof ActivityFailure)) throw err;
       const cause = err.cause;
       const message =
-        cause instanceof ApplicationFailure ? `${cause.type ?? 'Error'}: ${cause.message}` : (cause?.message ?? err.message);
+        cause instanceof ApplicationFailure
+          ? `${cause.type ?? 'Error'}: ${cause.message}`
+          : (cause?.message ?? err.message);
       this.#counts.failed += 1;
       this.#audit.append({
         kind: 'tool_failed',
@@ -410,7 +419,7 @@ class AgentRun {
 
 function actorOf(payload: unknown): string {
   if (payload !== null && typeof payload === 'object' && 'approver' in payload) {
-    const approver = (payload as { approver: unknown }).approver;
+    const approver = payload.approver;
     if (typeof approver === 'string' && approver.trim() !== '') return approver.trim().slice(0, 100);
   }
   return 'unknown';

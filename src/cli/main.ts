@@ -74,7 +74,9 @@ async function sendDecision(
     const pending = await pendingApprovals(client, workflowId);
     const hash = pending.find((p) => p.requestId === id)?.argsHash;
     const receipt = await decide(client, workflowId, build(id, hash));
-    print(`${receipt.decision} of ${receipt.requestId} by ${receipt.approver} recorded (args hash ${receipt.argsHash})`);
+    print(
+      `${receipt.decision} of ${receipt.requestId} by ${receipt.approver} recorded (args hash ${receipt.argsHash})`,
+    );
   });
 }
 
@@ -96,30 +98,43 @@ export function buildProgram(): Command {
     .option('--as <name>', 'who requests the run (default: $USER)')
     .option('--timeout <duration>', 'how long a gated call waits for a decision, e.g. 10m, 24h', '24h')
     .option('--json', 'print {"workflowId": …}')
-    .action(async (opts: { goal?: string; scenario?: string; model?: string; id?: string; as?: string; timeout: string; json?: boolean }, cmd: Command) => {
-      let model: ModelSettings;
-      let goal = opts.goal;
-      if (opts.model !== undefined && opts.scenario === undefined) {
-        model = { provider: 'openai', model: opts.model };
-      } else {
-        const path = opts.scenario ?? DEFAULT_SCENARIO;
-        if (opts.scenario === undefined) note(`no --scenario or --model given: the scripted model replays ${path}`);
-        const scenario = await loadScenario(path);
-        model = { provider: 'scripted', scenario };
-        goal ??= scenario.goal;
-      }
-      if (goal === undefined) throw new InputError('--goal is required with --model');
-      const requestedBy = opts.as ?? process.env['USER'] ?? 'cli';
-      const approvalTimeoutMs = parseDuration(opts.timeout);
-      await withClient(cmd, async (client) => {
-        const { workflowId } = await startAgentRun(
-          client,
-          { goal, requestedBy, model, approvalTimeoutMs },
-          opts.id !== undefined ? { workflowId: opts.id } : {},
-        );
-        print(opts.json === true ? JSON.stringify({ workflowId }) : workflowId);
-      });
-    });
+    .action(
+      async (
+        opts: {
+          goal?: string;
+          scenario?: string;
+          model?: string;
+          id?: string;
+          as?: string;
+          timeout: string;
+          json?: boolean;
+        },
+        cmd: Command,
+      ) => {
+        let model: ModelSettings;
+        let goal = opts.goal;
+        if (opts.model !== undefined && opts.scenario === undefined) {
+          model = { provider: 'openai', model: opts.model };
+        } else {
+          const path = opts.scenario ?? DEFAULT_SCENARIO;
+          if (opts.scenario === undefined) note(`no --scenario or --model given: the scripted model replays ${path}`);
+          const scenario = await loadScenario(path);
+          model = { provider: 'scripted', scenario };
+          goal ??= scenario.goal;
+        }
+        if (goal === undefined) throw new InputError('--goal is required with --model');
+        const requestedBy = opts.as ?? process.env['USER'] ?? 'cli';
+        const approvalTimeoutMs = parseDuration(opts.timeout);
+        await withClient(cmd, async (client) => {
+          const { workflowId } = await startAgentRun(
+            client,
+            { goal, requestedBy, model, approvalTimeoutMs },
+            opts.id !== undefined ? { workflowId: opts.id } : {},
+          );
+          print(opts.json === true ? JSON.stringify({ workflowId }) : workflowId);
+        });
+      },
+    );
 
   program
     .command('pending')
@@ -156,15 +171,22 @@ export function buildProgram(): Command {
     .argument('[requestId]')
     .requiredOption('--as <name>', 'who approves')
     .option('--reason <text>', 'why (optional)')
-    .action(async (workflowId: string, requestId: string | undefined, opts: { as: string; reason?: string }, cmd: Command) => {
-      await sendDecision(cmd, workflowId, requestId, (id, argsHash) => ({
-        requestId: id,
-        decision: 'approve',
-        approver: opts.as,
-        ...(opts.reason !== undefined ? { reason: opts.reason } : {}),
-        ...(argsHash !== undefined ? { argsHash } : {}),
-      }));
-    });
+    .action(
+      async (
+        workflowId: string,
+        requestId: string | undefined,
+        opts: { as: string; reason?: string },
+        cmd: Command,
+      ) => {
+        await sendDecision(cmd, workflowId, requestId, (id, argsHash) => ({
+          requestId: id,
+          decision: 'approve',
+          approver: opts.as,
+          ...(opts.reason !== undefined ? { reason: opts.reason } : {}),
+          ...(argsHash !== undefined ? { argsHash } : {}),
+        }));
+      },
+    );
 
   program
     .command('reject')
@@ -173,15 +195,17 @@ export function buildProgram(): Command {
     .argument('[requestId]')
     .requiredOption('--as <name>', 'who rejects')
     .requiredOption('--reason <text>', 'why (the agent reads it)')
-    .action(async (workflowId: string, requestId: string | undefined, opts: { as: string; reason: string }, cmd: Command) => {
-      await sendDecision(cmd, workflowId, requestId, (id, argsHash) => ({
-        requestId: id,
-        decision: 'reject',
-        approver: opts.as,
-        reason: opts.reason,
-        ...(argsHash !== undefined ? { argsHash } : {}),
-      }));
-    });
+    .action(
+      async (workflowId: string, requestId: string | undefined, opts: { as: string; reason: string }, cmd: Command) => {
+        await sendDecision(cmd, workflowId, requestId, (id, argsHash) => ({
+          requestId: id,
+          decision: 'reject',
+          approver: opts.as,
+          reason: opts.reason,
+          ...(argsHash !== undefined ? { argsHash } : {}),
+        }));
+      },
+    );
 
   program
     .command('edit')
@@ -191,17 +215,24 @@ export function buildProgram(): Command {
     .requiredOption('--as <name>', 'who edits and approves')
     .requiredOption('--args <json>', 'the full replacement arguments as a JSON object')
     .option('--reason <text>', 'why (optional)')
-    .action(async (workflowId: string, requestId: string, opts: { as: string; args: string; reason?: string }, cmd: Command) => {
-      const args = parseArgsJson(opts.args);
-      await sendDecision(cmd, workflowId, requestId, (id, argsHash) => ({
-        requestId: id,
-        decision: 'edit',
-        approver: opts.as,
-        args,
-        ...(opts.reason !== undefined ? { reason: opts.reason } : {}),
-        ...(argsHash !== undefined ? { argsHash } : {}),
-      }));
-    });
+    .action(
+      async (
+        workflowId: string,
+        requestId: string,
+        opts: { as: string; args: string; reason?: string },
+        cmd: Command,
+      ) => {
+        const args = parseArgsJson(opts.args);
+        await sendDecision(cmd, workflowId, requestId, (id, argsHash) => ({
+          requestId: id,
+          decision: 'edit',
+          approver: opts.as,
+          args,
+          ...(opts.reason !== undefined ? { reason: opts.reason } : {}),
+          ...(argsHash !== undefined ? { argsHash } : {}),
+        }));
+      },
+    );
 
   program
     .command('result')

@@ -79,8 +79,7 @@ export const sendEmail = defineTool({
     financialImpact: 'none',
   },
   describe: (a) => {
-    const who =
-      a.customerIds.length === 1 ? `customer #${a.customerIds[0]}` : `${a.customerIds.length} customers`;
+    const who = a.customerIds.length === 1 ? `customer #${a.customerIds[0]}` : `${a.customerIds.length} customers`;
     return `Email ${who}: "${a.subject}"`;
   },
 });

@@ -70,7 +70,8 @@ const quietBundlerLogger = {
   debug: noop,
   info: noop,
   warn: noop,
-  error: (message: string, meta?: Record<string, unknown>) => process.stderr.write(`${message} ${JSON.stringify(meta ?? {})}\n`),
+  error: (message: string, meta?: Record<string, unknown>) =>
+    process.stderr.write(`${message} ${JSON.stringify(meta ?? {})}\n`),
   log: noop,
 };
 
@@ -98,7 +99,9 @@ export async function waitFor<T>(
       lastError = err;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${lastError instanceof Error ? `: ${lastError.message}` : ''}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 50));
   }
