@@ -7,7 +7,9 @@
 #
 # Extra arguments go to `start-dev` unchanged. A default is dropped whenever the caller passes the same
 # flag, so the caller's value wins without relying on the CLI's last-flag-wins parsing.
-# Stop it with Ctrl-C (SIGINT) or SIGTERM; state survives in the DB file.
+# Stop it with Ctrl-C, or SIGTERM to the server process (this script execs it, so `bash scripts/server.sh`'s
+# pid is the server's). A SIGTERM to `npm run server`'s npm pid alone is not passed on by npm's `sh -c`:
+# signal the process group instead. State survives in the DB file.
 set -euo pipefail
 
 repo_root="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"

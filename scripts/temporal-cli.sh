@@ -16,7 +16,7 @@ set -euo pipefail
 # refuse to build them. v1.5.1's go.mod declares `go 1.25.0`, hence the Go version check below.
 readonly CLI_VERSION=1.5.1
 readonly CLI_MODULE=github.com/temporalio/cli/cmd/temporal
-readonly GO_MIN_MINOR=25   # go.mod of cli v1.5.1: `go 1.25.0`
+readonly GO_MIN_MINOR=25    # go.mod of cli v1.5.1: `go 1.25.0`
 readonly GO_SWITCH_MINOR=21 # Go 1.21+ can fetch a newer toolchain itself (GOTOOLCHAIN=auto)
 
 log() { printf 'temporal-cli: %s\n' "$*" >&2; }
@@ -86,7 +86,9 @@ tmp_bin="$(mktemp -d "$cache_dir/.install.XXXXXX")"
 trap 'rm -rf -- "$tmp_bin"' EXIT
 
 log "installing Temporal CLI v$CLI_VERSION with $go_version (first build takes a few minutes)..."
-if ! GOBIN="$tmp_bin" go install "$CLI_MODULE@v$CLI_VERSION" >&2; then
+# Release builds stamp the version with -X; without it `temporal --version` would say 0.0.0-DEV.
+if ! GOBIN="$tmp_bin" go install -ldflags "-X github.com/temporalio/cli/temporalcli.Version=$CLI_VERSION" \
+  "$CLI_MODULE@v$CLI_VERSION" >&2; then
   die "go install $CLI_MODULE@v$CLI_VERSION failed (see the output above). $how_out"
 fi
 [[ -x "$tmp_bin/temporal" ]] || die "go install finished but $tmp_bin/temporal is missing"

@@ -1,0 +1,54 @@
+#!/bin/sh
+# One-shot (temporalio/admin-tools): once the server answers, make sure the namespace exists and carries the
+# search attributes the agent workflows upsert. A workflow that upserts an unregistered attribute fails its
+# workflow task, so the worker must not start before this has succeeded (docker-compose.yml orders it).
+# Safe to rerun: an existing namespace is left alone, and creating an attribute that already exists with
+# the same type is a no-op (a different type is an error, which is what we want to hear about).
+set -eu
+
+address="${TEMPORAL_ADDRESS:-temporal:7233}"
+namespace="${TEMPORAL_NAMESPACE:-default}"
+retention="${NAMESPACE_RETENTION:-30d}"
+host="${address%:*}"
+port="${address##*:}"
+
+# Temporal's compose samples dial the IPv4 address: the container name can also resolve to an IPv6 address
+# the server does not listen on.
+if ip="$(getent ahostsv4 "$host" 2>/dev/null | awk 'NR == 1 { print $1 }')" && [ -n "$ip" ]; then
+  address="$ip:$port"
+fi
+
+attempt=1
+until temporal operator cluster health --address "$address" >/dev/null 2>&1; do
+  if [ "$attempt" -ge 30 ]; then
+    echo "register: Temporal at $address is not healthy after $attempt attempts" >&2
+    exit 1
+  fi
+  echo "register: waiting for Temporal at $address ($attempt/30)"
+  attempt=$((attempt + 1))
+  sleep 2
+done
+
+if temporal operator namespace describe --address "$address" --namespace "$namespace" >/dev/null 2>&1; then
+  echo "register: namespace $namespace exists"
+else
+  echo "register: creating namespace $namespace (retention $retention)"
+  temporal operator namespace create --address "$address" --namespace "$namespace" --retention "$retention"
+fi
+
+# Attribute metadata is cached by the frontend for a few seconds after a namespace is created; retry briefly.
+for name in AgentStatus AgentRequester; do
+  attempt=1
+  until temporal operator search-attribute create --address "$address" --namespace "$namespace" \
+    --name "$name" --type Keyword; do
+    if [ "$attempt" -ge 10 ]; then
+      echo "register: could not register search attribute $name" >&2
+      exit 1
+    fi
+    attempt=$((attempt + 1))
+    sleep 3
+  done
+done
+
+temporal operator search-attribute list --address "$address" --namespace "$namespace"
+echo "register: done"
