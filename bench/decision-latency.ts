@@ -1,0 +1,92 @@
+// Decision to execution: from the moment a client sends `approve` to the moment the approved tool activity starts
+// (its ActivityTaskStarted event time on the server), through the `decide` update and through the `decision`
+// signal. Runs against a fresh dev server started from the project's Temporal CLI, one worker, scripted model.
+//   npm run bench:decision -- [--samples 30]
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import { tsToMs } from '@temporalio/common';
+import { decide, pendingApprovals, signalDecision, startAgentRun } from '../client';
+import { closeSharedEnv, repoRoot, sharedEnv, waitFor } from '../test/support/env';
+import { withWorker } from '../test/support/harness';
+import { quantile, recordBenchmark } from './support';
+
+const { values } = parseArgs({ options: { samples: { type: 'string', default: '30' } } });
+const samples = Number(values.samples);
+const cliSamples = Math.max(3, Math.round(samples / 4));
+const run = promisify(execFile);
+type Via = 'update' | 'signal' | 'hitl approve (CLI process)';
+
+async function main(): Promise<void> {
+  await sharedEnv();
+  const latencies: Record<Via, number[]> = { update: [], signal: [], 'hitl approve (CLI process)': [] };
+  const { address } = await sharedEnv();
+  await withWorker(async (h) => {
+    const plan: Via[] = [];
+    for (let i = 0; i < samples; i++) plan.push('update', 'signal');
+    for (let i = 0; i < cliSamples; i++) plan.push('hitl approve (CLI process)');
+    for (const via of plan) {
+      const { workflowId, handle } = await startAgentRun(
+        h.client,
+        {
+          goal: 'bench',
+          requestedBy: 'bench',
+          model: {
+            provider: 'scripted',
+            scenario: {
+              goal: 'bench',
+              turns: [
+                { toolCalls: [{ name: 'issue_refund', arguments: { invoiceId: 1, amountCents: 1, reason: 'bench' } }] },
+                { content: 'done' },
+              ],
+            },
+          },
+        },
+        { taskQueue: h.taskQueue },
+      );
+      const [req] = await waitFor(async () => {
+        const p = await pendingApprovals(h.client, workflowId);
+        return p.length === 1 ? p : undefined;
+      }, 'pending request');
+      const decision = { requestId: req!.requestId, decision: 'approve' as const, approver: 'bench' };
+      const sentAt = Date.now();
+      if (via === 'update') await decide(h.client, workflowId, decision);
+      else if (via === 'signal') await signalDecision(h.client, workflowId, decision);
+      else {
+        await run(process.execPath, [join(repoRoot, 'bin/hitl.mjs'), 'approve', workflowId, '--as', 'bench'], {
+          env: { ...process.env, TEMPORAL_ADDRESS: address },
+        });
+      }
+      await handle.result();
+      const history = await handle.fetchHistory();
+      const scheduled = history.events?.filter((e) => e.activityTaskScheduledEventAttributes != null) ?? [];
+      const refundScheduled = scheduled.find(
+        (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'issue_refund',
+      );
+      const startedEvent = history.events?.find(
+        (e) =>
+          e.activityTaskStartedEventAttributes != null &&
+          String(e.activityTaskStartedEventAttributes.scheduledEventId) === String(refundScheduled?.eventId),
+      );
+      if (startedEvent?.eventTime == null) throw new Error(`no ActivityTaskStarted for issue_refund in ${workflowId}`);
+      latencies[via].push(tsToMs(startedEvent.eventTime) - sentAt);
+    }
+  });
+  await closeSharedEnv();
+  const rows = (Object.keys(latencies) as Via[]).map(
+    (via) =>
+      `| ${via} | ${latencies[via].length} | ${quantile(latencies[via], 0.5).toFixed(0)} | ${quantile(latencies[via], 0.99).toFixed(0)} |`,
+  );
+  const table = ['| decision sent through | samples | p50 (ms) | p99 (ms) |', '|---|---|---|---|', ...rows];
+  process.stdout.write(`${table.join('\n')}\n`);
+  recordBenchmark('Decision to execution', `npm run bench:decision -- --samples ${samples}`, table, [
+    'Time from the client sending approve to the ActivityTaskStarted event of the approved tool (server clock, same',
+    'machine). Dev server (SQLite, in-memory), one worker, scripted model; runs alternate between update and signal.',
+    'The CLI row includes starting the `hitl` process (Node + tsx), looking the request up and sending the update.',
+  ]);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+});
