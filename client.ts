@@ -3,22 +3,40 @@ import { Client, Connection, WorkflowUpdateFailedError, type WorkflowHandle } fr
 import { ApplicationFailure } from '@temporalio/common';
 import { nanoid } from 'nanoid';
 import { connectionConfig, type ConnectionConfig } from './src/config';
-import { DecisionSchema, formatZodError, type Decision } from './src/decision';
+import {
+  formatZodError,
+  parseDecisionMessage,
+  StopSchema,
+  type Decision,
+  type DecisionMessage,
+  type StopRequest,
+} from './src/decision';
 import { InputError } from './src/errors';
 import {
   AGENT_RUN_WORKFLOW,
+  AgentRequesterKey,
   AgentStatusKey,
   auditTrailQuery,
   decideUpdate,
   decisionSignal,
   pendingApprovalsQuery,
   statusQuery,
+  stopUpdate,
 } from './src/messages';
 import { ScenarioSchema, type Scenario } from './src/model/types';
 import { AgentRunInputSchema, type AgentRunInput, type AgentRunInputDraft } from './src/run-input';
 import type { AgentRunResult, ApprovalRequest, AuditEntry, DecisionReceipt, RunStatus } from './src/run-state';
 
-export type { AgentRunInput, AgentRunInputDraft, AgentRunResult, ApprovalRequest, AuditEntry, Decision, RunStatus };
+export type {
+  AgentRunInput,
+  AgentRunInputDraft,
+  AgentRunResult,
+  ApprovalRequest,
+  AuditEntry,
+  Decision,
+  DecisionMessage,
+  RunStatus,
+};
 
 /** A decision the workflow refused; `message` is the validator's reason. */
 export class DecisionRefusedError extends InputError {}
@@ -93,29 +111,65 @@ export async function startAgentRun(
     taskQueue: options.taskQueue ?? connectionConfig().taskQueue,
     workflowId,
     args: [parsed.data],
-    typedSearchAttributes: [{ key: AgentStatusKey, value: 'Running' }],
-    staticSummary: `Agent run for ${parsed.data.requestedBy}: ${truncate(parsed.data.goal, 120)}`,
+    typedSearchAttributes: [
+      { key: AgentStatusKey, value: 'Running' },
+      { key: AgentRequesterKey, value: parsed.data.requestedBy },
+    ],
+    staticSummary: `Agent run for ${parsed.data.requestedBy}: ${truncate(parsed.data.goal, 160)}`,
+    staticDetails: describeRun(parsed.data),
   });
   return { workflowId, handle };
 }
 
 /**
- * Decides an approval request through the `decide` update, so the caller learns at once whether it was taken.
+ * Decides one approval request, or several at once (`{ decisions: [...] }`), through the `decide` update, so the
+ * caller learns at once whether it was taken. A batch is all or nothing.
  *
  * @param client - a connected client
  * @param workflowId - the run
- * @param decision - `{ requestId, decision, approver, reason?, args?, argsHash? }`
- * @returns the receipt: request id, decision, approver and the hash of the arguments that will run
+ * @param message - `{ requestId, decision, approver, argsHash, reason?, message?, args? }` or `{ decisions: [...] }`
+ * @returns the receipt of the (last) decision: request id, decision, approver, the hash of the arguments that will run,
+ *   whether the request closed and how many approvals it still needs
  * @throws InputError when the payload is malformed (nothing is sent)
  * @throws DecisionRefusedError with the workflow's reason when the validator refuses it
  * @example
- * await decide(client, 'agent-abc', { requestId, decision: 'approve', approver: 'alice' });
+ * await decide(client, 'agent-abc', { requestId, decision: 'approve', approver: 'alice', argsHash });
  */
-export async function decide(client: Client, workflowId: string, decision: Decision): Promise<DecisionReceipt> {
-  const parsed = DecisionSchema.safeParse(decision);
-  if (!parsed.success) throw new InputError(`invalid decision: ${formatZodError(parsed.error)}`);
+export async function decide(client: Client, workflowId: string, message: DecisionMessage): Promise<DecisionReceipt> {
+  const parsed = parseDecisionMessage(message);
+  if (!parsed.ok) throw new InputError(parsed.reason);
   try {
-    return await client.workflow.getHandle(workflowId).executeUpdate(decideUpdate, { args: [parsed.data] });
+    return await client.workflow.getHandle(workflowId).executeUpdate(decideUpdate, { args: [message] });
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+      throw new DecisionRefusedError(err.cause.message);
+    }
+    throw err;
+  }
+}
+
+/**
+ * Stops a run cleanly through the `stop` update: pending requests close, work in flight is cancelled, and the audit
+ * trail records who stopped it and why. The run then completes with `stopped` set in its result.
+ *
+ * @param client - a connected client
+ * @param workflowId - the run
+ * @param stop - `{ by, reason }`
+ * @returns how many pending requests were closed
+ * @throws InputError when `by` or `reason` is missing
+ * @throws DecisionRefusedError when the run is already ending
+ * @example
+ * await stopRun(client, 'agent-abc', { by: 'alice', reason: 'customer called back' });
+ */
+export async function stopRun(
+  client: Client,
+  workflowId: string,
+  stop: StopRequest,
+): Promise<{ closedRequests: number }> {
+  const parsed = StopSchema.safeParse(stop);
+  if (!parsed.success) throw new InputError(`invalid stop: ${formatZodError(parsed.error)}`);
+  try {
+    return await client.workflow.getHandle(workflowId).executeUpdate(stopUpdate, { args: [parsed.data] });
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
       throw new DecisionRefusedError(err.cause.message);
@@ -132,10 +186,10 @@ export async function decide(client: Client, workflowId: string, decision: Decis
  * @param workflowId - the run
  * @param decision - any payload; the workflow validates it
  * @example
- * await signalDecision(client, 'agent-abc', { requestId, decision: 'reject', approver: 'bob', reason: 'too much' });
+ * await signalDecision(client, 'agent-abc', { requestId, decision: 'reject', approver: 'bob', argsHash, reason: 'no' });
  */
 export async function signalDecision(client: Client, workflowId: string, decision: unknown): Promise<void> {
-  await client.workflow.getHandle(workflowId).signal(decisionSignal, decision as Decision);
+  await client.workflow.getHandle(workflowId).signal(decisionSignal, decision as DecisionMessage);
 }
 
 /**
@@ -209,6 +263,26 @@ export async function resolveRequestId(client: Client, workflowId: string, reque
   );
 }
 
+/** Cuts text at a word boundary so it fits in `max` characters. */
 function truncate(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+  if (text.length <= max) return text;
+  const cut = text.slice(0, max - 1);
+  const space = cut.lastIndexOf(' ');
+  return `${space > max / 2 ? cut.slice(0, space) : cut}…`;
+}
+
+/** The Web UI's static details of a run: what it is for and how it is set up (Markdown). */
+function describeRun(input: AgentRunInput): string {
+  const model =
+    input.model.provider === 'scripted'
+      ? `scripted model (${input.model.scenario.turns.length} turns)`
+      : `OpenAI-compatible model ${input.model.model || '(worker default)'}`;
+  return [
+    `**Goal:** ${input.goal}`,
+    '',
+    `- requested by: ${input.requestedBy}`,
+    `- model: ${model}; at most ${input.maxSteps} model calls`,
+    `- default approval timeout: ${Math.round(input.approvalTimeoutMs / 60_000)} min`,
+    `- policy: ${input.policy !== undefined ? `${input.policy.version} (from the run input)` : "the worker's"}`,
+  ].join('\n');
 }

@@ -4,8 +4,12 @@ import type Database from 'better-sqlite3';
 import { createBillingActivities } from './activities/billing/index';
 import { openBillingDb } from './activities/billing/db';
 import { createModelActivities } from './activities/model/index';
+import { createRunSupportActivities } from './activities/run-support';
 import { connectionConfig } from './src/config';
+import { HitlError } from './src/errors';
 import { logger } from './src/logger';
+import { resolvePolicy } from './src/policy/load';
+import type { Policy } from './src/policy/schema';
 
 /** Absolute path of the workflows entry point (the worker's `workflowsPath`). */
 export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
@@ -20,6 +24,11 @@ export interface CreateWorkerOptions {
   taskQueue?: string;
   /** The billing database the tools act on (default: {@link openBillingDb}'s choice). */
   billingDb?: Database.Database;
+  /**
+   * The policy runs use unless their input carries one, and where it came from. Default: the file named by
+   * `HITL_POLICY`, else the built-in default. Validated before the worker starts.
+   */
+  policy?: { policy: Policy; source: string };
   /** Model activity options, e.g. a base URL for an OpenAI-compatible server. */
   model?: Parameters<typeof createModelActivities>[0];
   /** A prebuilt workflow bundle (tests bundle once); default bundles {@link workflowsPath}. */
@@ -33,7 +42,8 @@ export interface CreateWorkerOptions {
  *
  * @param options - see {@link CreateWorkerOptions}
  * @returns a worker; call `run()` (or `runUntil()` in tests)
- * @throws ConfigError when the billing database cannot be opened
+ * @throws ConfigError when the billing database cannot be opened, or the policy file is invalid (the message names
+ *   the file, the line and the key)
  * @example
  * const connection = await NativeConnection.connect({ address: '127.0.0.1:7233' });
  * const worker = await createWorker({ connection });
@@ -44,8 +54,13 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
     ...(options.taskQueue !== undefined ? { taskQueue: options.taskQueue } : {}),
   });
+  const { policy, source } = options.policy ?? resolvePolicy();
   const db = options.billingDb ?? openBillingDb();
-  const activities = { ...createModelActivities(options.model), ...createBillingActivities(db) };
+  const activities = {
+    ...createModelActivities(options.model),
+    ...createBillingActivities(db),
+    ...createRunSupportActivities(policy, source),
+  };
   return Worker.create({
     connection: options.connection,
     namespace: cfg.namespace,
@@ -66,9 +81,20 @@ async function main(): Promise<void> {
     }),
   });
   const cfg = connectionConfig();
+  // Load and validate the policy before anything else, so a bad file stops the worker with its line and key.
+  const policy = resolvePolicy();
   const connection = await NativeConnection.connect({ address: cfg.address });
-  const worker = await createWorker({ connection });
-  logger.info({ address: cfg.address, namespace: cfg.namespace, taskQueue: cfg.taskQueue }, 'worker started');
+  const worker = await createWorker({ connection, policy });
+  logger.info(
+    {
+      address: cfg.address,
+      namespace: cfg.namespace,
+      taskQueue: cfg.taskQueue,
+      policy: policy.policy.version,
+      policySource: policy.source,
+    },
+    'worker started',
+  );
   // Worker.run() resolves after a graceful shutdown, which the SDK starts on SIGINT and SIGTERM.
   await worker.run();
   await connection.close();
@@ -77,7 +103,8 @@ async function main(): Promise<void> {
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main().catch((err: unknown) => {
-    logger.error({ err }, 'worker failed');
+    if (err instanceof HitlError) logger.error(err.message);
+    else logger.error({ err }, 'worker failed');
     process.exitCode = 1;
   });
 }

@@ -48,7 +48,12 @@ async function main(): Promise<void> {
         const p = await pendingApprovals(h.client, workflowId);
         return p.length === 1 ? p : undefined;
       }, 'pending request');
-      const decision = { requestId: req!.requestId, decision: 'approve' as const, approver: 'bench' };
+      const decision = {
+        requestId: req!.requestId,
+        decision: 'approve' as const,
+        approver: 'bench',
+        argsHash: req!.argsHash,
+      };
       const sentAt = Date.now();
       if (via === 'update') await decide(h.client, workflowId, decision);
       else if (via === 'signal') await signalDecision(h.client, workflowId, decision);

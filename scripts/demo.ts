@@ -24,6 +24,7 @@ import {
 } from '../client';
 import { formatAudit, formatResult, decisionCommands } from '../src/cli/format';
 import { connectionConfig } from '../src/config';
+import { customSearchAttributes } from '../src/messages';
 import { renderApprovalRequest } from '../src/render/approval';
 import { createWorker } from '../worker';
 
@@ -79,21 +80,23 @@ async function ensureServer(address: string): Promise<Connection> {
   throw new Error(`the dev server did not answer on ${address} within 90 s; see .temporal/server.log`);
 }
 
-async function ensureSearchAttribute(connection: Connection, namespace: string): Promise<void> {
+async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<void> {
   const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
-  if (customAttributes?.['AgentStatus'] !== undefined) return;
+  const missing = customSearchAttributes.map((k) => k.name).filter((name) => customAttributes?.[name] === undefined);
+  if (missing.length === 0) return;
+  const keyword = temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
   await connection.operatorService.addSearchAttributes({
     namespace,
-    searchAttributes: { AgentStatus: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD },
+    searchAttributes: Object.fromEntries(missing.map((name) => [name, keyword])),
   });
-  say('server: registered the AgentStatus search attribute');
+  say(`server: registered the search attributes ${missing.join(', ')}`);
 }
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const cfg = connectionConfig();
   const connection = await ensureServer(cfg.address);
-  await ensureSearchAttribute(connection, cfg.namespace);
+  await ensureSearchAttributes(connection, cfg.namespace);
   const client = new Client({ connection, namespace: cfg.namespace });
 
   // The demo runs its own worker, on a task queue of its own, so a worker left over from elsewhere (with another
@@ -135,7 +138,7 @@ async function main(): Promise<void> {
     const pending = (await pendingApprovals(client, workflowId)).filter((p) => !seen.has(p.requestId));
     for (const req of pending) {
       seen.add(req.requestId);
-      say(`\n--- approval request ---\n${renderApprovalRequest(req).replace(/\*\*|`/g, '')}`);
+      say(`\n--- approval request ---\n${renderApprovalRequest(req)}`);
       if (reviewer === undefined || approver === undefined) {
         say(
           `\nIn a second terminal, decide with one of:\n${decisionCommands(req)

@@ -1,4 +1,5 @@
 import type { CallModelInput, ModelTurn } from './model/types';
+import type { Policy } from './policy/schema';
 import type { ToolActivityInput, ToolActivityResult } from './tools/types';
 
 /** The model activity, as workflows call it. Implemented in `activities/model`. */
@@ -12,3 +13,22 @@ export interface ModelActivities {
 
 /** Tool activities, one per catalog tool, keyed by tool name. Implemented in `activities/billing`. */
 export type ToolActivities = Record<string, (input: ToolActivityInput) => Promise<ToolActivityResult>>;
+
+/** A notification to approvers. Delivery channels come later; for now the activity logs it. */
+export interface Notification {
+  kind: 'approval_requested' | 'soft_gate_opened' | 'reminder' | 'escalated';
+  workflowId: string;
+  requestId: string;
+  /** Who should hear about it; empty means anyone who watches the queue. */
+  to: string[];
+  /** One readable sentence. */
+  text: string;
+}
+
+/** Run-support activities. Implemented in `activities/run-support.ts`. */
+export interface RunActivities {
+  /** The worker's policy (loaded and validated at worker start) and where it came from. */
+  currentPolicy(): Promise<{ policy: Policy; source: string }>;
+  /** Sends (for now: logs) a notification to approvers. */
+  notify(notification: Notification): Promise<void>;
+}

@@ -1,31 +1,37 @@
 import { z } from 'zod';
 
-/** The decisions a reviewer can take on an approval request. */
-export const DecisionKind = z.enum(['approve', 'reject', 'edit']);
+/**
+ * The decisions a reviewer can take on an approval request: `approve`, `reject` (with a reason), `edit` (approve new
+ * arguments) and `respond` (send feedback to the model without running the call, as LangGraph's "respond" and
+ * HumanLayer's reject-with-feedback do).
+ */
+export const DecisionKind = z.enum(['approve', 'reject', 'edit', 'respond']);
 
 /**
- * A decision on one approval request: the payload of the `decision` signal and the `decide` update.
+ * A decision on one approval request.
  *
- * `{ requestId, decision: 'approve' | 'reject' | 'edit', approver, reason?, args?, argsHash? }`
- * - `reason` is required for `reject`.
- * - `args` is required for `edit`: the full replacement arguments, validated by the tool's schema.
- * - `argsHash`, when given, must equal the pending request's hash: it proves the reviewer saw these exact arguments.
+ * `{ requestId, decision, approver, argsHash, reason?, message?, args? }`
+ * - `argsHash` is the hash of the arguments the reviewer saw; a decision whose hash does not match the pending request
+ *   is refused as stale. `hitl` fills it in.
+ * - `reason` is required for `reject`; `message` for `respond`; `args` (the full replacement arguments, validated by
+ *   the tool's schema) for `edit`.
  */
 export const DecisionSchema = z
   .strictObject({
     requestId: z.string().trim().min(1).max(200),
     decision: DecisionKind,
     approver: z.string().trim().min(1, 'approver is required').max(100),
+    argsHash: z.string().regex(/^[0-9a-f]{64}$/, 'argsHash must be the 64 hex characters of the pending request'),
     reason: z.string().trim().min(1).max(4_000).optional(),
+    message: z.string().trim().min(1).max(8_000).optional(),
     args: z.record(z.string(), z.unknown()).optional(),
-    argsHash: z
-      .string()
-      .regex(/^[0-9a-f]{64}$/, 'argsHash must be 64 lowercase hex characters')
-      .optional(),
   })
   .superRefine((d, ctx) => {
     if (d.decision === 'reject' && d.reason === undefined) {
       ctx.addIssue({ code: 'custom', path: ['reason'], message: 'a reject needs a reason' });
+    }
+    if (d.decision === 'respond' && d.message === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['message'], message: 'a respond needs a message for the model' });
     }
     if (d.decision === 'edit' && d.args === undefined) {
       ctx.addIssue({ code: 'custom', path: ['args'], message: 'an edit needs the new arguments in args' });
@@ -37,6 +43,42 @@ export const DecisionSchema = z
 
 /** A parsed decision. */
 export type Decision = z.infer<typeof DecisionSchema>;
+
+/** Several decisions in one message, applied together: `{ decisions: [Decision, …] }` (at most 100). */
+export const DecisionBatchSchema = z.strictObject({ decisions: z.array(DecisionSchema).min(1).max(100) });
+
+/** The payload of the `decision` signal and the `decide` update: one decision, or a batch. */
+export type DecisionMessage = Decision | z.infer<typeof DecisionBatchSchema>;
+
+/**
+ * Parses a decision message: a batch when it has a `decisions` key, else a single decision.
+ * @param payload - untrusted input
+ * @returns the decisions in order, or the reason the payload is malformed
+ */
+export function parseDecisionMessage(
+  payload: unknown,
+): { ok: true; decisions: Decision[] } | { ok: false; reason: string } {
+  const isBatch = payload !== null && typeof payload === 'object' && 'decisions' in payload;
+  if (isBatch) {
+    const parsed = DecisionBatchSchema.safeParse(payload);
+    return parsed.success
+      ? { ok: true, decisions: parsed.data.decisions }
+      : { ok: false, reason: `malformed decision batch: ${formatZodError(parsed.error)}` };
+  }
+  const parsed = DecisionSchema.safeParse(payload);
+  return parsed.success
+    ? { ok: true, decisions: [parsed.data] }
+    : { ok: false, reason: `malformed decision: ${formatZodError(parsed.error)}` };
+}
+
+/** Who stops a run and why: the payload of the `stop` signal and update. */
+export const StopSchema = z.strictObject({
+  by: z.string().trim().min(1, 'by is required').max(100),
+  reason: z.string().trim().min(1, 'a stop needs a reason').max(4_000),
+});
+
+/** A parsed stop request. */
+export type StopRequest = z.infer<typeof StopSchema>;
 
 /**
  * One line per problem in a zod error, `path: message`, for messages people read.

@@ -1,23 +1,30 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { Decision } from './decision';
+import type { DecisionMessage, StopRequest } from './decision';
 import type { ApprovalRequest, AuditEntry, DecisionReceipt, RunStatus } from './run-state';
 
 /** Workflow type of an agent run. */
 export const AGENT_RUN_WORKFLOW = 'agentRun';
 
 /**
- * Signal `decision`: approve, reject or edit a pending request. Fire-and-forget: an invalid payload is recorded on the
- * audit trail as `decision_refused` and changes nothing. Payload: {@link Decision}.
+ * Signal `decision`: approve, reject, edit or respond to a pending request, or several at once (`{ decisions: [...] }`).
+ * Fire-and-forget: an invalid payload is recorded on the audit trail as `decision_refused` and changes nothing.
+ * Payload: {@link DecisionMessage}.
  */
-export const decisionSignal = defineSignal<[Decision]>('decision');
+export const decisionSignal = defineSignal<[DecisionMessage]>('decision');
 
 /**
  * Update `decide`: the same payload as the signal, but the caller learns at once whether it was taken. The validator
  * refuses unknown or decided request ids, a missing approver, a reject without a reason, a stale `argsHash` and edit
  * arguments that fail the tool's schema; a refused update leaves no trace in the history.
  */
-export const decideUpdate = defineUpdate<DecisionReceipt, [Decision]>('decide');
+export const decideUpdate = defineUpdate<DecisionReceipt, [DecisionMessage]>('decide');
+
+/**
+ * Update `stop`: ends the run cleanly. Pending requests are closed as stopped, the model call or tool call in flight is
+ * cancelled, and the audit trail records who stopped it and why. Payload `{ by, reason }`.
+ */
+export const stopUpdate = defineUpdate<{ stopped: true; closedRequests: number }, [StopRequest]>('stop');
 
 /** Query `pendingApprovals`: the approval requests waiting for a decision. */
 export const pendingApprovalsQuery = defineQuery<ApprovalRequest[]>('pendingApprovals');
@@ -28,8 +35,11 @@ export const auditTrailQuery = defineQuery<AuditEntry[]>('auditTrail');
 /** Query `status`: phase, step, counts and pending count. */
 export const statusQuery = defineQuery<RunStatus>('status');
 
-/** Search attribute `AgentStatus` (Keyword): `Running`, `AwaitingApproval`, `Completed` or `Failed`. */
+/** Search attribute `AgentStatus` (Keyword): `Running`, `AwaitingApproval`, `Completed`, `Stopped` or `Failed`. */
 export const AgentStatusKey = defineSearchAttributeKey('AgentStatus', SearchAttributeType.KEYWORD);
 
+/** Search attribute `AgentRequester` (Keyword): who started the run, so reviewers can filter by requester. */
+export const AgentRequesterKey = defineSearchAttributeKey('AgentRequester', SearchAttributeType.KEYWORD);
+
 /** Custom search attributes the project needs registered on the server. */
-export const customSearchAttributes = [AgentStatusKey] as const;
+export const customSearchAttributes = [AgentStatusKey, AgentRequesterKey] as const;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ModelSettingsSchema } from './model/types';
+import { PolicySchema } from './policy/schema';
 
 /** Default time a hard-gated call waits for a decision: 24 hours, in ms. */
 export const DEFAULT_APPROVAL_TIMEOUT_MS = 24 * 60 * 60 * 1000;
@@ -16,6 +17,7 @@ export const DEFAULT_MAX_STEPS = 25;
  * - `approvalTimeoutMs`: how long a gated call waits for a decision before it is denied, in ms.
  * - `maxSteps`: cap on model calls; the run ends with a note when it is reached.
  * - `systemPrompt`: replaces the built-in system prompt.
+ * - `policy`: a parsed policy; absent means the worker's (`HITL_POLICY`, else the built-in default).
  */
 export const AgentRunInputSchema = z.strictObject({
   goal: z.string().trim().min(1).max(8_000),
@@ -29,6 +31,8 @@ export const AgentRunInputSchema = z.strictObject({
     .default(DEFAULT_APPROVAL_TIMEOUT_MS),
   maxSteps: z.number().int().min(1).max(10_000).default(DEFAULT_MAX_STEPS),
   systemPrompt: z.string().min(1).max(20_000).optional(),
+  /** The policy for this run; absent means the worker's policy (fixed for the run once loaded). */
+  policy: PolicySchema.optional(),
 });
 
 /** Parsed run input, as the workflow receives it (defaults filled in). */

@@ -1,7 +1,25 @@
 import type { ToolClassification } from './tools/types';
 
-/** The gate a tool call went through: `auto` ran at once, `hard` waited for an explicit decision. */
-export type GateKind = 'auto' | 'hard';
+/**
+ * The gate a tool call went through, weakest first: `auto` runs at once; `auto_logged` runs at once on the audit trail
+ * (up to a per-run limit); `soft` proceeds unless vetoed within a window; `hard` waits for explicit approval and is
+ * denied (or escalated) at its deadline; `deny` never runs.
+ */
+export type GateKind = 'auto' | 'auto_logged' | 'soft' | 'hard' | 'deny';
+
+/** One approval by one approver. */
+export interface Approval {
+  approver: string;
+  /** ISO-8601 workflow time. */
+  at: string;
+}
+
+/** One stage of an approval request: who may decide, and for how long (ms). Stage 0 first, then escalations. */
+export interface ApprovalStage {
+  /** Approver groups; empty means anyone may decide. */
+  groups: string[];
+  timeoutMs: number;
+}
 
 /** An approval request: a gated tool call waiting for a decision. Returned by the `pendingApprovals` query. */
 export interface ApprovalRequest {
@@ -11,12 +29,17 @@ export interface ApprovalRequest {
   /** The model's id for the tool call. */
   toolCallId: string;
   tool: string;
-  /** Parsed, validated arguments. */
+  /** Parsed, validated arguments (the edited ones after an edit that still needs approvals). */
   args: Record<string, unknown>;
-  /** SHA-256 (hex) of the canonical JSON of `args`; decisions may carry it to prove what the reviewer saw. */
+  /** SHA-256 (hex) of the canonical JSON of `args`; every decision must carry it. */
   argsHash: string;
-  classification: ToolClassification;
-  gate: GateKind;
+  /** Risk classification from the catalog; absent for a tool the catalog does not classify. */
+  classification?: ToolClassification;
+  gate: 'soft' | 'hard';
+  /** Which policy entry or rule chose the gate, in words. */
+  because: string;
+  /** Version of the policy that decided. */
+  policyVersion: string;
   /** Plain-English summary of what will happen if approved. */
   summary: string;
   /** The assistant's text in the turn that proposed the call: its stated reasoning. */
@@ -27,14 +50,31 @@ export interface ApprovalRequest {
   requestedBy: string;
   /** ISO-8601 time the request opened. */
   requestedAt: string;
-  /** ISO-8601 time after which the call is denied. */
+  /** Index into `stages` of the stage now deciding. */
+  stage: number;
+  stages: ApprovalStage[];
+  /** Who may decide now (sorted); empty means anyone. */
+  eligibleApprovers: string[];
+  /** Distinct approvals needed. */
+  quorum: number;
+  /** Approvals so far at this stage. */
+  approvals: Approval[];
+  /** The requester may not decide when true. */
+  separationOfDuties: boolean;
+  /** ISO-8601 end of the current stage. */
   deadline: string;
-  /** What happens at the deadline. A hard gate never approves on timeout. */
-  onTimeout: 'deny';
+  /**
+   * What happens at the deadline: `deny`; `escalate` to the next stage; `proceed` (soft gates only: no veto means go).
+   * A hard gate never approves on timeout.
+   */
+  onTimeout: 'deny' | 'escalate' | 'proceed';
+  /** Set after an edit that still needs approvals: what was proposed first. */
+  editedFrom?: { args: unknown; argsHash: string; by: string };
 }
 
 /** Final state of one proposed tool call. */
-export type ToolOutcomeStatus = 'executed' | 'rejected' | 'expired' | 'invalid' | 'failed';
+export type ToolOutcomeStatus =
+  'executed' | 'rejected' | 'expired' | 'responded' | 'denied' | 'invalid' | 'failed' | 'stopped';
 
 /** What happened to one tool call the model proposed. Part of the run result. */
 export interface ToolOutcome {
@@ -46,7 +86,7 @@ export interface ToolOutcome {
   gate?: GateKind;
   status: ToolOutcomeStatus;
   requestId?: string;
-  /** Approver of an approve/edit/reject decision. */
+  /** Approver(s) of an approve/edit/reject/respond decision, comma-separated for a quorum. */
   decidedBy?: string;
   /** Set when a reviewer edited the arguments. */
   editedFrom?: { args: unknown; argsHash: string };
@@ -62,11 +102,15 @@ export type AuditKind =
   | 'model_turn'
   | 'tool_call_invalid'
   | 'approval_requested'
+  | 'notification'
+  | 'approval_escalated'
   | 'decision'
   | 'decision_refused'
   | 'approval_expired'
   | 'tool_executed'
   | 'tool_failed'
+  | 'tool_denied'
+  | 'run_stopped'
   | 'run_completed';
 
 /** One append-only audit entry. `seq` increases by one per entry. */
@@ -85,10 +129,10 @@ export interface AuditEntry {
 }
 
 /** Where a run is. */
-export type RunPhase = 'thinking' | 'running_tools' | 'awaiting_approval' | 'completed' | 'failed';
+export type RunPhase = 'thinking' | 'running_tools' | 'awaiting_approval' | 'completed' | 'stopped' | 'failed';
 
 /** Values of the `AgentStatus` search attribute. */
-export type AgentStatusValue = 'Running' | 'AwaitingApproval' | 'Completed' | 'Failed';
+export type AgentStatusValue = 'Running' | 'AwaitingApproval' | 'Completed' | 'Stopped' | 'Failed';
 
 /** Counts of what happened to gated and ungated calls. */
 export interface OutcomeCounts {
@@ -96,6 +140,8 @@ export interface OutcomeCounts {
   rejections: number;
   edits: number;
   expiries: number;
+  responses: number;
+  denied: number;
   executed: number;
   failed: number;
   invalid: number;
@@ -113,11 +159,17 @@ export interface RunStatus {
   counts: OutcomeCounts;
   /** Set once the run has its final answer. */
   answer?: string;
+  /** Version of the policy the run uses. */
+  policyVersion: string;
 }
 
 /** The `agentRun` workflow's result. */
 export interface AgentRunResult {
   answer: string;
+  /** Set when a person stopped the run. */
+  stopped?: { by: string; reason: string };
+  /** Version of the policy the run used. */
+  policyVersion: string;
   steps: number;
   outcomes: ToolOutcome[];
   counts: OutcomeCounts;
@@ -126,8 +178,12 @@ export interface AgentRunResult {
 /** What the `decide` update returns once the decision is recorded. */
 export interface DecisionReceipt {
   requestId: string;
-  decision: 'approve' | 'reject' | 'edit';
+  decision: 'approve' | 'reject' | 'edit' | 'respond';
   approver: string;
   /** Hash of the arguments that will run (after an edit, the edited ones). */
   argsHash: string;
+  /** Whether the request is now closed; an approval short of its quorum leaves it open. */
+  closed: boolean;
+  /** Approvals still needed when it stays open. */
+  approvalsNeeded: number;
 }

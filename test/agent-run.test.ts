@@ -79,7 +79,12 @@ describe('agent run: approval gate', () => {
         return d.typedSearchAttributes.get(AgentStatusKeyForTest) === 'AwaitingApproval' ? true : undefined;
       }, 'AgentStatus=AwaitingApproval');
       const [req] = await h.pending(run.workflowId);
-      await decide(h.client, run.workflowId, { requestId: req!.requestId, decision: 'approve', approver: 'alice' });
+      await decide(h.client, run.workflowId, {
+        requestId: req!.requestId,
+        decision: 'approve',
+        approver: 'alice',
+        argsHash: req!.argsHash,
+      });
       await run.result();
       const d = await handle.describe();
       assert.equal(d.typedSearchAttributes.get(AgentStatusKeyForTest), 'Completed');
@@ -95,6 +100,7 @@ describe('agent run: approval gate', () => {
       const [req] = await h.pending(run.workflowId);
       await decide(h.client, run.workflowId, {
         requestId: req!.requestId,
+        argsHash: req!.argsHash,
         decision: 'reject',
         approver: 'bob',
         reason: 'already refunded by phone',
@@ -114,6 +120,7 @@ describe('agent run: approval gate', () => {
       const [req] = await h.pending(run.workflowId);
       const receipt = await decide(h.client, run.workflowId, {
         requestId: req!.requestId,
+        argsHash: req!.argsHash,
         decision: 'edit',
         approver: 'alice',
         args: { ...refund, amountCents: 250 },
@@ -134,6 +141,7 @@ describe('agent run: approval gate', () => {
       await assert.rejects(
         decide(h.client, run.workflowId, {
           requestId: req!.requestId,
+          argsHash: req!.argsHash,
           decision: 'edit',
           approver: 'alice',
           args: { ...refund, amountCents: 2.5 },
@@ -142,7 +150,12 @@ describe('agent run: approval gate', () => {
       );
       const [still] = await h.pending(run.workflowId);
       assert.equal(still?.requestId, req!.requestId);
-      await decide(h.client, run.workflowId, { requestId: req!.requestId, decision: 'approve', approver: 'alice' });
+      await decide(h.client, run.workflowId, {
+        requestId: req!.requestId,
+        decision: 'approve',
+        approver: 'alice',
+        argsHash: req!.argsHash,
+      });
       await run.result();
       assert.equal(countRefunds(h.db), 1);
     });
@@ -169,7 +182,12 @@ describe('agent run: approval gate', () => {
     await withWorker(async (h) => {
       const run = await h.startScripted([call('issue_refund', refund), answer('refunded')]);
       const [req] = await h.pending(run.workflowId);
-      const approval = { requestId: req!.requestId, decision: 'approve' as const, approver: 'alice' };
+      const approval = {
+        requestId: req!.requestId,
+        decision: 'approve' as const,
+        approver: 'alice',
+        argsHash: req!.argsHash,
+      };
       await decide(h.client, run.workflowId, approval);
       await assert.rejects(
         decide(h.client, run.workflowId, { ...approval, approver: 'carol' }),
@@ -189,7 +207,12 @@ describe('agent run: approval gate', () => {
       const run = await h.startScripted([call('issue_refund', refund), answer('refunded')]);
       const [req] = await h.pending(run.workflowId);
       await assert.rejects(
-        decide(h.client, run.workflowId, { requestId: 'no-such-request', decision: 'approve', approver: 'alice' }),
+        decide(h.client, run.workflowId, {
+          requestId: 'no-such-request',
+          decision: 'approve',
+          approver: 'alice',
+          argsHash: req!.argsHash,
+        }),
         (err: unknown) =>
           err instanceof DecisionRefusedError &&
           err.message === `unknown request id "no-such-request" (pending: ${req!.requestId})`,
@@ -197,7 +220,9 @@ describe('agent run: approval gate', () => {
       // The client checks the payload first; send it raw to prove the workflow refuses it too.
       const handle = h.client.workflow.getHandle(run.workflowId);
       await assert.rejects(
-        handle.executeUpdate('decide', { args: [{ requestId: req!.requestId, decision: 'reject', approver: 'bob' }] }),
+        handle.executeUpdate('decide', {
+          args: [{ requestId: req!.requestId, decision: 'reject', approver: 'bob', argsHash: req!.argsHash }],
+        }),
         (err: unknown) =>
           err instanceof Error &&
           err.cause instanceof ApplicationFailure &&
@@ -207,7 +232,12 @@ describe('agent run: approval gate', () => {
       assert.equal(trail.filter((e) => e.kind.startsWith('decision')).length, 0, 'refused updates leave no trace');
       const [still] = await h.pending(run.workflowId);
       assert.equal(still?.requestId, req!.requestId);
-      await decide(h.client, run.workflowId, { requestId: req!.requestId, decision: 'approve', approver: 'alice' });
+      await decide(h.client, run.workflowId, {
+        requestId: req!.requestId,
+        decision: 'approve',
+        approver: 'alice',
+        argsHash: req!.argsHash,
+      });
       await run.result();
       assert.equal(countRefunds(h.db), 1);
     });
@@ -236,7 +266,12 @@ describe('agent run: approval gate', () => {
       assert.equal(countRefunds(h.db), 0);
       const [still] = await h.pending(run.workflowId);
       assert.equal(still?.requestId, req!.requestId);
-      await decide(h.client, run.workflowId, { requestId: req!.requestId, decision: 'approve', approver: 'alice' });
+      await decide(h.client, run.workflowId, {
+        requestId: req!.requestId,
+        decision: 'approve',
+        approver: 'alice',
+        argsHash: req!.argsHash,
+      });
       const result = (await run.result()) as AgentRunResult;
       assert.equal(result.counts.approvals, 1);
       assert.equal(countRefunds(h.db), 1);
@@ -258,14 +293,25 @@ describe('agent run: approval gate', () => {
       ]);
       const pending = await h.pending(run.workflowId, 3);
       const [first, second, third] = pending;
-      await decide(h.client, run.workflowId, { requestId: third!.requestId, decision: 'approve', approver: 'alice' });
+      await decide(h.client, run.workflowId, {
+        requestId: third!.requestId,
+        decision: 'approve',
+        approver: 'alice',
+        argsHash: third!.argsHash,
+      });
       await decide(h.client, run.workflowId, {
         requestId: second!.requestId,
+        argsHash: second!.argsHash,
         decision: 'reject',
         approver: 'alice',
         reason: 'no',
       });
-      await decide(h.client, run.workflowId, { requestId: first!.requestId, decision: 'approve', approver: 'alice' });
+      await decide(h.client, run.workflowId, {
+        requestId: first!.requestId,
+        decision: 'approve',
+        approver: 'alice',
+        argsHash: first!.argsHash,
+      });
       const result = (await run.result()) as AgentRunResult;
       assert.deepEqual(
         result.outcomes.map((o) => [o.requestId, o.status]).sort(),
@@ -307,7 +353,12 @@ describe('agent run: approval gate', () => {
         answer('could not'),
       ]);
       const [req] = await h.pending(run.workflowId);
-      await decide(h.client, run.workflowId, { requestId: req!.requestId, decision: 'approve', approver: 'alice' });
+      await decide(h.client, run.workflowId, {
+        requestId: req!.requestId,
+        decision: 'approve',
+        approver: 'alice',
+        argsHash: req!.argsHash,
+      });
       const result = (await run.result()) as AgentRunResult;
       assert.equal(result.outcomes[0]?.status, 'failed');
       assert.match(result.outcomes[0]?.error ?? '', /^ToolRefused: /);

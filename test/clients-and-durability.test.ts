@@ -32,7 +32,12 @@ describe('durability and clients', () => {
     // The first worker is gone; the run waits on the server with its timer and its pending request.
     await withWorker(
       async (h) => {
-        await decide(h.client, workflowId, { requestId: req.requestId, decision: 'approve', approver: 'alice' });
+        await decide(h.client, workflowId, {
+          requestId: req.requestId,
+          decision: 'approve',
+          approver: 'alice',
+          argsHash: req.argsHash,
+        });
         const result = (await h.client.workflow.getHandle(workflowId).result()) as AgentRunResult;
         assert.equal(result.counts.approvals, 1);
         assert.equal(countRefunds(h.db), 1);
@@ -46,7 +51,12 @@ describe('durability and clients', () => {
     await withWorker(async (h) => {
       const started = await h.startScripted([call('issue_refund', refund), answer('refunded')]);
       const [req] = await h.pending(started.workflowId);
-      const input = JSON.stringify({ requestId: req!.requestId, decision: 'approve', approver: 'alice' });
+      const input = JSON.stringify({
+        requestId: req!.requestId,
+        decision: 'approve',
+        approver: 'alice',
+        argsHash: req!.argsHash,
+      });
       await run(cliPath, [
         'workflow',
         'signal',
@@ -103,8 +113,11 @@ describe('durability and clients', () => {
 
       await assert.rejects(hitl('approve', workflowId, 'no-such-id', '--as', 'alice'), (err: unknown) => {
         const e = err as { code: number; stderr: string };
-        assert.equal(e.code, 1);
-        assert.match(e.stderr, /refused: unknown request id "no-such-id"/);
+        assert.equal(e.code, 2);
+        assert.match(
+          e.stderr,
+          /error: run agent-\S+ has no pending request "no-such-id" \(pending: \S+ \(issue_refund\)\)/,
+        );
         return true;
       });
 
@@ -142,6 +155,7 @@ describe('durability and clients', () => {
           const [req] = await h.pending(workflowId);
           await decide(h.client, workflowId, {
             requestId: req!.requestId,
+            argsHash: req!.argsHash,
             decision: 'reject',
             approver: 'carol',
             reason: 'refunds over $1 need a ticket',

@@ -1,6 +1,8 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
+  isCancellation,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -9,8 +11,8 @@ import {
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import type { ModelActivities, ToolActivities } from '../src/activity-types';
-import { formatZodError } from '../src/decision';
+import type { ModelActivities, Notification, RunActivities, ToolActivities } from '../src/activity-types';
+import { formatZodError, StopSchema, type StopRequest } from '../src/decision';
 import { FailureType } from '../src/errors';
 import { argsHash } from '../src/hash';
 import {
@@ -20,29 +22,35 @@ import {
   decisionSignal,
   pendingApprovalsQuery,
   statusQuery,
+  stopUpdate,
 } from '../src/messages';
 import type { ChatMessage, ToolCall } from '../src/model/types';
 import { toolResultText, type ToolResultContent } from '../src/model/tool-result';
-import { renderCurrentDetails } from '../src/render/approval';
+import { renderCurrentDetails, renderTally } from '../src/render/approval';
 import { AgentRunInputSchema, DEFAULT_SYSTEM_PROMPT, type AgentRunInput } from '../src/run-input';
 import type {
   AgentRunResult,
   AgentStatusValue,
   ApprovalRequest,
-  GateKind,
+  DecisionReceipt,
   OutcomeCounts,
   RunPhase,
   ToolOutcome,
 } from '../src/run-state';
+import { eligibleApprovers } from '../src/policy/authority';
+import { DEFAULT_POLICY } from '../src/policy/default-policy';
+import { resolveGate, type ResolvedGate } from '../src/policy/evaluate';
+import type { Policy } from '../src/policy/schema';
 import { findTool, toolNames } from '../src/tools/catalog';
-import type { ToolClassification, ToolDefinition } from '../src/tools/types';
-import { ApprovalGate } from './approval-gate';
+import type { ToolDefinition } from '../src/tools/types';
+import { ApprovalGate, type Closure } from './approval-gate';
 import { AuditLog } from './audit-log';
 
-const { callModel } = proxyActivities<ModelActivities>({
+const MODEL_ACTIVITY_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 12 },
-});
+};
+const { callModel } = proxyActivities<ModelActivities>(MODEL_ACTIVITY_OPTIONS);
 
 const TOOL_ACTIVITY_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '1 minute',
@@ -61,13 +69,10 @@ const TOOL_ACTIVITY_OPTIONS: ActivityOptions = {
 };
 const toolActivities = proxyActivities<ToolActivities>(TOOL_ACTIVITY_OPTIONS);
 
-/**
- * Gate for a classification: irreversible calls wait for an explicit decision, everything else runs at once.
- * The policy engine replaces this rule with a policy file.
- */
-function gateFor(classification: ToolClassification): GateKind {
-  return classification.reversibility === 'irreversible' ? 'hard' : 'auto';
-}
+const { currentPolicy, notify } = proxyActivities<RunActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
+});
 
 /**
  * The durable agent loop. Each model call and tool call is an activity; irreversible tool calls open an approval
@@ -89,14 +94,19 @@ export async function agentRun(rawInput: AgentRunInput): Promise<AgentRunResult>
 class AgentRun {
   readonly #input: AgentRunInput;
   readonly #workflowId = workflowInfo().workflowId;
-  readonly #gate = new ApprovalGate();
+  // Until the run loads its policy nothing is pending, so no decision can consult this placeholder.
+  #policy: Policy = DEFAULT_POLICY;
+  readonly #gate: ApprovalGate;
   readonly #audit = new AuditLog();
   readonly #outcomes: ToolOutcome[] = [];
+  readonly #autoLogged = new Map<string, number>();
   readonly #counts: OutcomeCounts = {
     approvals: 0,
     rejections: 0,
     edits: 0,
     expiries: 0,
+    responses: 0,
+    denied: 0,
     executed: 0,
     failed: 0,
     invalid: 0,
@@ -104,10 +114,17 @@ class AgentRun {
   #phase: RunPhase = 'thinking';
   #step = 0;
   #answer: string | undefined;
+  #stop: StopRequest | undefined;
+  #scope: CancellationScope | undefined;
   #agentStatus: AgentStatusValue | undefined;
 
   constructor(input: AgentRunInput) {
     this.#input = input;
+    this.#gate = new ApprovalGate({
+      policy: () => this.#policy,
+      requestedBy: input.requestedBy,
+      resolve: (tool, args) => this.#resolve(tool, args),
+    });
     setHandler(pendingApprovalsQuery, () => this.#gate.pending());
     setHandler(auditTrailQuery, () => this.#audit.entries());
     setHandler(statusQuery, () => ({
@@ -118,6 +135,7 @@ class AgentRun {
       step: this.#step,
       pendingRequests: this.#gate.pending().length,
       counts: { ...this.#counts },
+      policyVersion: this.#policy.version,
       ...(this.#answer !== undefined ? { answer: this.#answer } : {}),
     }));
     setHandler(decisionSignal, (payload) => {
@@ -130,12 +148,26 @@ class AgentRun {
         });
         return;
       }
-      this.#applyDecision(payload);
+      this.#applyDecisions(payload);
     });
-    setHandler(decideUpdate, (payload) => this.#applyDecision(payload), {
+    setHandler(decideUpdate, (payload) => this.#applyDecisions(payload), {
       validator: (payload) => {
         const checked = this.#gate.check(payload);
         if (!checked.ok) throw ApplicationFailure.nonRetryable(checked.reason, FailureType.InvalidDecision);
+      },
+    });
+    setHandler(stopUpdate, (payload) => this.#requestStop(StopSchema.parse(payload)), {
+      validator: (payload) => {
+        const parsed = StopSchema.safeParse(payload);
+        if (!parsed.success) {
+          throw ApplicationFailure.nonRetryable(
+            `invalid stop: ${formatZodError(parsed.error)}`,
+            FailureType.InvalidDecision,
+          );
+        }
+        if (this.#stop !== undefined || this.#answer !== undefined) {
+          throw ApplicationFailure.nonRetryable('the run is already ending', FailureType.InvalidDecision);
+        }
       },
     });
   }
@@ -143,57 +175,27 @@ class AgentRun {
   async run(): Promise<AgentRunResult> {
     const input = this.#input;
     this.#setAgentStatus('Running');
+    const loaded = input.policy !== undefined ? { policy: input.policy, source: 'run input' } : await currentPolicy();
+    this.#policy = loaded.policy;
     this.#audit.append({
       kind: 'run_started',
       actor: input.requestedBy,
-      detail: `goal: ${input.goal} (model: ${input.model.provider})`,
+      detail: `goal: ${input.goal} (model: ${input.model.provider}; policy ${loaded.policy.version} from ${loaded.source})`,
     });
     const messages: ChatMessage[] = [
       { role: 'system', content: input.systemPrompt ?? DEFAULT_SYSTEM_PROMPT },
       { role: 'user', content: input.goal },
     ];
     try {
-      while (this.#answer === undefined && this.#step < input.maxSteps) {
-        this.#step += 1;
-        this.#setPhase('thinking');
-        const turn = await callModel({
-          workflowId: this.#workflowId,
-          step: this.#step,
-          settings: input.model,
-          messages,
-          tools: [...toolNames],
-        });
-        messages.push({ role: 'assistant', content: turn.content, toolCalls: turn.toolCalls });
-        if (turn.toolCalls.length === 0) {
-          this.#answer = turn.content ?? '';
-          this.#audit.append({ kind: 'model_turn', actor: 'agent', detail: `final answer: ${this.#answer}` });
-          break;
-        }
-        this.#audit.append({
-          kind: 'model_turn',
-          actor: 'agent',
-          detail: `step ${this.#step}: proposed ${turn.toolCalls.map((c) => c.name).join(', ')}`,
-        });
-        this.#setPhase('running_tools');
-        // All calls of one turn proceed together: gated ones are pending at once and may be decided in any order;
-        // the model sees every outcome before its next turn.
-        const firstOutcome = this.#outcomes.length;
-        const results = await Promise.all(turn.toolCalls.map((call) => this.#handleCall(call, turn.content)));
-        // Calls settle in any order; the result lists them in the order the model proposed them.
-        const order = new Map(turn.toolCalls.map((c, i) => [c.id, i]));
-        const settled = this.#outcomes.splice(firstOutcome);
-        settled.sort((a, b) => (order.get(a.toolCallId) ?? 0) - (order.get(b.toolCallId) ?? 0));
-        this.#outcomes.push(...settled);
-        turn.toolCalls.forEach((call, i) => {
-          messages.push({
-            role: 'tool',
-            toolCallId: call.id,
-            name: call.name,
-            content: toolResultText(results[i] ?? { status: 'error', message: 'no result' }),
-          });
-        });
-      }
+      this.#scope = new CancellationScope();
+      await this.#scope.run(() => this.#loop(messages));
     } catch (err) {
+      if (isCancellation(err)) {
+        const stop = this.#stop ?? { by: 'system', reason: 'the workflow was cancelled through Temporal' };
+        this.#finishStopped(stop);
+        if (this.#stop === undefined) throw err;
+        return this.#result(`Stopped by ${stop.by}: ${stop.reason}`);
+      }
       this.#setPhase('failed');
       this.#setAgentStatus('Failed');
       throw err;
@@ -202,12 +204,75 @@ class AgentRun {
     this.#answer = answer;
     this.#setPhase('completed');
     this.#setAgentStatus('Completed');
+    const c = this.#counts;
     this.#audit.append({
       kind: 'run_completed',
       actor: 'system',
-      detail: `completed after ${this.#step} model calls: ${this.#counts.executed} executed, ${this.#counts.approvals} approved, ${this.#counts.rejections} rejected, ${this.#counts.expiries} expired`,
+      detail: `completed after ${this.#step} model calls: ${c.executed} executed, ${c.approvals} approved, ${c.rejections} rejected, ${c.expiries} expired, ${c.denied} denied`,
     });
-    return { answer, steps: this.#step, outcomes: this.#outcomes, counts: { ...this.#counts } };
+    return this.#result(answer);
+  }
+
+  #result(answer: string): AgentRunResult {
+    return {
+      answer,
+      steps: this.#step,
+      outcomes: this.#outcomes,
+      counts: { ...this.#counts },
+      policyVersion: this.#policy.version,
+      ...(this.#stop !== undefined ? { stopped: this.#stop } : {}),
+    };
+  }
+
+  async #loop(messages: ChatMessage[]): Promise<void> {
+    const input = this.#input;
+    while (this.#answer === undefined && this.#step < input.maxSteps) {
+      this.#step += 1;
+      this.#setPhase('thinking');
+      const turn = await callModel.executeWithOptions(
+        { ...MODEL_ACTIVITY_OPTIONS, summary: `Model call ${this.#step} of at most ${input.maxSteps}` },
+        [{ workflowId: this.#workflowId, step: this.#step, settings: input.model, messages, tools: [...toolNames] }],
+      );
+      messages.push({ role: 'assistant', content: turn.content, toolCalls: turn.toolCalls });
+      if (turn.toolCalls.length === 0) {
+        this.#answer = turn.content ?? '';
+        this.#audit.append({ kind: 'model_turn', actor: 'agent', detail: `final answer: ${this.#answer}` });
+        return;
+      }
+      this.#audit.append({
+        kind: 'model_turn',
+        actor: 'agent',
+        detail: `step ${this.#step}: proposed ${turn.toolCalls.map((c) => c.name).join(', ')}`,
+      });
+      this.#setPhase('running_tools');
+      // All calls of one turn proceed together: gated ones are pending at once and may be decided in any order;
+      // the model sees every outcome before its next turn.
+      const firstOutcome = this.#outcomes.length;
+      const results = await Promise.all(turn.toolCalls.map((call) => this.#handleCall(call, turn.content)));
+      // Calls settle in any order; the result lists them in the order the model proposed them.
+      const order = new Map(turn.toolCalls.map((c, i) => [c.id, i]));
+      const settled = this.#outcomes.splice(firstOutcome);
+      settled.sort((a, b) => (order.get(a.toolCallId) ?? 0) - (order.get(b.toolCallId) ?? 0));
+      this.#outcomes.push(...settled);
+      turn.toolCalls.forEach((call, i) => {
+        messages.push({
+          role: 'tool',
+          toolCallId: call.id,
+          name: call.name,
+          content: toolResultText(results[i] ?? { status: 'error', message: 'no result' }),
+        });
+      });
+    }
+  }
+
+  #resolve(toolName: string, args: Record<string, unknown>): ResolvedGate {
+    const tool = findTool(toolName);
+    return resolveGate(
+      this.#policy,
+      { name: toolName, ...(tool !== undefined ? { classification: tool.classification } : {}) },
+      args,
+      { autoLoggedCount: this.#autoLogged.get(toolName) ?? 0, defaultTimeoutMs: this.#input.approvalTimeoutMs },
+    );
   }
 
   async #handleCall(call: ToolCall, reasoning: string | null): Promise<ToolResultContent> {
@@ -226,11 +291,38 @@ class AgentRun {
       return this.#invalid(call, raw, `invalid arguments for ${tool.name}: ${formatZodError(parsed.error)}`);
     }
     const args = parsed.data as Record<string, unknown>;
-    const gate = gateFor(tool.classification);
-    if (gate === 'auto') {
-      return this.#execute(tool, args, `${this.#workflowId}:${uuid4()}`, { toolCallId: call.id, gate });
+    const gate = this.#resolve(tool.name, args);
+    const base = { toolCallId: call.id, gate: gate.kind };
+    switch (gate.kind) {
+      case 'deny': {
+        this.#counts.denied += 1;
+        const message = `${tool.name} is not allowed by policy ${this.#policy.version}: ${gate.because}`;
+        this.#audit.append({
+          kind: 'tool_denied',
+          actor: 'system',
+          tool: tool.name,
+          argsHash: argsHash(args),
+          detail: message,
+        });
+        this.#outcomes.push({
+          ...base,
+          tool: tool.name,
+          args,
+          argsHash: argsHash(args),
+          status: 'denied',
+          error: message,
+        });
+        return { status: 'denied', message };
+      }
+      case 'auto':
+        return this.#execute(tool, args, `${this.#workflowId}:${uuid4()}`, base);
+      case 'auto_logged':
+        this.#autoLogged.set(tool.name, (this.#autoLogged.get(tool.name) ?? 0) + 1);
+        return this.#execute(tool, args, `${this.#workflowId}:${uuid4()}`, base);
+      case 'soft':
+      case 'hard':
+        return this.#gated(tool, call, args, reasoning, gate);
     }
-    return this.#gated(tool, call, args, reasoning);
   }
 
   async #gated(
@@ -238,9 +330,13 @@ class AgentRun {
     call: ToolCall,
     args: Record<string, unknown>,
     reasoning: string | null,
+    gate: ResolvedGate,
   ): Promise<ToolResultContent> {
     const input = this.#input;
     const now = Date.now();
+    const soft = gate.kind === 'soft';
+    const stages = soft ? [{ groups: gate.stages[0]?.groups ?? [], timeoutMs: gate.softWindowMs }] : gate.stages;
+    const first = stages[0] ?? { groups: [], timeoutMs: input.approvalTimeoutMs };
     const request: ApprovalRequest = {
       requestId: uuid4(),
       workflowId: this.#workflowId,
@@ -249,62 +345,124 @@ class AgentRun {
       args,
       argsHash: argsHash(args),
       classification: tool.classification,
-      gate: 'hard',
+      gate: soft ? 'soft' : 'hard',
+      because: gate.because,
+      policyVersion: this.#policy.version,
       summary: tool.describe(args),
       reasoning,
       goal: input.goal,
       requestedBy: input.requestedBy,
       requestedAt: new Date(now).toISOString(),
-      deadline: new Date(now + input.approvalTimeoutMs).toISOString(),
-      onTimeout: 'deny',
+      stage: 0,
+      stages,
+      eligibleApprovers: eligibleApprovers(this.#policy, first.groups),
+      quorum: soft ? 1 : gate.quorum,
+      approvals: [],
+      separationOfDuties: gate.separationOfDuties,
+      deadline: new Date(now + first.timeoutMs).toISOString(),
+      onTimeout: soft ? 'proceed' : stages.length > 1 ? 'escalate' : 'deny',
     };
-    this.#gate.open(request);
+    this.#gate.open(request, gate);
     this.#audit.append({
       kind: 'approval_requested',
       actor: 'agent',
       requestId: request.requestId,
       tool: tool.name,
       argsHash: request.argsHash,
-      detail: `${request.summary}; deadline ${request.deadline}`,
+      detail: `${request.summary} [${request.gate} gate: ${gate.because}]; deadline ${request.deadline}`,
     });
     this.#refreshWaiting();
-    const closure = await this.#gate.waitForDecision(request.requestId, now + input.approvalTimeoutMs - Date.now());
+    await this.#notify(
+      soft ? 'soft_gate_opened' : 'approval_requested',
+      request,
+      soft
+        ? `${request.summary} will run at ${request.deadline} unless someone rejects it`
+        : `${request.summary} needs ${request.quorum} approval(s) by ${request.deadline}`,
+    );
+    const closure = await this.#gate.waitForClosure(request.requestId, {
+      remind: (r) => this.#notify('reminder', r, `reminder: ${r.summary} is waiting; its deadline is ${r.deadline}`),
+      escalated: async (r) => {
+        this.#audit.append({
+          kind: 'approval_escalated',
+          actor: 'system',
+          requestId: r.requestId,
+          tool: r.tool,
+          argsHash: r.argsHash,
+          detail: `no decision in time: escalated to ${r.stages[r.stage]?.groups.join(', ') || 'anyone'} until ${r.deadline}`,
+        });
+        this.#refreshWaiting();
+        await this.#notify('escalated', r, `escalated to you: ${r.summary}; deadline ${r.deadline}`);
+      },
+    });
     this.#refreshWaiting();
-    const base = { toolCallId: call.id, tool: tool.name, gate: 'hard' as const, requestId: request.requestId };
-    if (closure.kind === 'expired') {
-      this.#counts.expiries += 1;
-      const message = `no decision before the deadline ${request.deadline}: the call was denied and did not run`;
-      this.#audit.append({
-        kind: 'approval_expired',
-        actor: 'system',
-        requestId: request.requestId,
-        tool: tool.name,
-        argsHash: request.argsHash,
-        detail: message,
-      });
-      this.#outcomes.push({ ...base, args, argsHash: request.argsHash, status: 'expired', error: message });
-      return { status: 'expired', message };
+    return this.#afterClosure(tool, request, closure);
+  }
+
+  async #afterClosure(tool: ToolDefinition, request: ApprovalRequest, closure: Closure): Promise<ToolResultContent> {
+    const base = { toolCallId: request.toolCallId, tool: tool.name, gate: request.gate, requestId: request.requestId };
+    const proposed = {
+      args: request.editedFrom?.args ?? request.args,
+      argsHash: request.editedFrom?.argsHash ?? request.argsHash,
+    };
+    switch (closure.kind) {
+      case 'expired': {
+        this.#counts.expiries += 1;
+        const message = `no decision before the deadline ${closure.at}: the call was denied and did not run`;
+        this.#audit.append({
+          kind: 'approval_expired',
+          actor: 'system',
+          requestId: request.requestId,
+          tool: tool.name,
+          argsHash: request.argsHash,
+          detail: message,
+        });
+        this.#outcomes.push({ ...base, ...proposed, status: 'expired', error: message });
+        return { status: 'expired', message };
+      }
+      case 'rejected': {
+        this.#counts.rejections += 1;
+        const message = `rejected by ${closure.by}: ${closure.reason}`;
+        this.#outcomes.push({ ...base, ...proposed, status: 'rejected', decidedBy: closure.by, error: message });
+        return { status: 'rejected', message };
+      }
+      case 'responded': {
+        this.#counts.responses += 1;
+        const message = `feedback from ${closure.by} (the call did not run): ${closure.message}`;
+        this.#outcomes.push({ ...base, ...proposed, status: 'responded', decidedBy: closure.by, error: message });
+        return { status: 'feedback', message };
+      }
+      case 'stopped': {
+        const message = `the run was stopped by ${closure.by}: ${closure.reason}`;
+        this.#outcomes.push({ ...base, ...proposed, status: 'stopped', error: message });
+        return { status: 'error', message };
+      }
+      case 'proceeded':
+        return this.#execute(tool, request.args, `${this.#workflowId}:${request.requestId}`, {
+          ...base,
+          decidedBy: 'policy (soft gate: no veto within the window)',
+        });
+      case 'approved':
+        this.#counts.approvals += 1;
+        if (closure.edited) this.#counts.edits += 1;
+        return this.#execute(tool, closure.args, `${this.#workflowId}:${request.requestId}`, {
+          ...base,
+          decidedBy: closure.approvers.join(', '),
+          ...(request.editedFrom !== undefined
+            ? { editedFrom: { args: request.editedFrom.args, argsHash: request.editedFrom.argsHash } }
+            : {}),
+        });
     }
-    const { decision, args: finalArgs } = closure.accepted;
-    if (decision.decision === 'reject') {
-      this.#counts.rejections += 1;
-      const message = `rejected by ${decision.approver}: ${decision.reason ?? ''}`;
-      this.#outcomes.push({
-        ...base,
-        args,
-        argsHash: request.argsHash,
-        status: 'rejected',
-        decidedBy: decision.approver,
-        error: message,
-      });
-      return { status: 'rejected', message };
-    }
-    this.#counts.approvals += 1;
-    if (decision.decision === 'edit') this.#counts.edits += 1;
-    return this.#execute(tool, finalArgs, `${this.#workflowId}:${request.requestId}`, {
-      ...base,
-      decidedBy: decision.approver,
-      ...(decision.decision === 'edit' ? { editedFrom: { args, argsHash: request.argsHash } } : {}),
+  }
+
+  async #notify(kind: Notification['kind'], request: ApprovalRequest, text: string): Promise<void> {
+    const to = request.eligibleApprovers;
+    await notify({ kind, workflowId: this.#workflowId, requestId: request.requestId, to, text });
+    this.#audit.append({
+      kind: 'notification',
+      actor: 'system',
+      requestId: request.requestId,
+      tool: request.tool,
+      detail: `${kind} to ${to.length > 0 ? to.join(', ') : 'anyone'}: ${text}`,
     });
   }
 
@@ -368,25 +526,48 @@ class AgentRun {
     return { status: 'error', message };
   }
 
-  #applyDecision(payload: unknown) {
-    const { receipt, request, accepted } = this.#gate.apply(payload);
-    const d = accepted.decision;
-    const what =
-      d.decision === 'approve'
-        ? 'approved'
-        : d.decision === 'reject'
+  #applyDecisions(payload: unknown): DecisionReceipt {
+    const applied = this.#gate.apply(payload);
+    for (const { request, decision: d, closure, receipt } of applied) {
+      const what =
+        d.decision === 'reject'
           ? `rejected: ${d.reason ?? ''}`
-          : `edited to ${JSON.stringify(accepted.args)} and approved`;
-    this.#audit.append({
-      kind: 'decision',
-      actor: d.approver,
-      requestId: request.requestId,
-      tool: request.tool,
-      argsHash: accepted.argsHash,
-      detail: `${request.summary}: ${what}${d.decision !== 'reject' && d.reason ? ` (${d.reason})` : ''}`,
-    });
+          : d.decision === 'respond'
+            ? `answered with feedback: ${d.message ?? ''}`
+            : `${d.decision === 'edit' ? `edited to ${JSON.stringify(request.args)} and approved` : 'approved'}` +
+              (closure === undefined ? ` (${receipt.approvalsNeeded} more approval(s) needed)` : '');
+      this.#audit.append({
+        kind: 'decision',
+        actor: d.approver,
+        requestId: request.requestId,
+        tool: request.tool,
+        argsHash: request.argsHash,
+        detail: `${request.summary}: ${what}${d.decision !== 'reject' && d.reason ? ` (${d.reason})` : ''}`,
+      });
+    }
     this.#refreshWaiting();
-    return receipt;
+    const last = applied[applied.length - 1];
+    if (last === undefined) throw ApplicationFailure.nonRetryable('no decision to apply', FailureType.InvalidDecision);
+    return last.receipt;
+  }
+
+  #requestStop(stop: StopRequest): { stopped: true; closedRequests: number } {
+    this.#stop = stop;
+    const closed = this.#gate.stopAll(stop.by, stop.reason);
+    this.#scope?.cancel();
+    return { stopped: true, closedRequests: closed.length };
+  }
+
+  #finishStopped(stop: StopRequest): void {
+    const closed = this.#gate.stopAll(stop.by, stop.reason);
+    this.#phase = 'stopped';
+    this.#audit.append({
+      kind: 'run_stopped',
+      actor: stop.by,
+      detail: `stopped: ${stop.reason}${closed.length > 0 ? ` (${closed.length} pending request(s) closed)` : ''}`,
+    });
+    this.#setAgentStatus('Stopped');
+    this.#refreshWaiting();
   }
 
   #setPhase(phase: RunPhase): void {
@@ -401,13 +582,15 @@ class AgentRun {
     if (pending.length === 0 && this.#phase === 'awaiting_approval') this.#phase = 'running_tools';
     if (this.#phase === 'awaiting_approval') this.#setAgentStatus('AwaitingApproval');
     else if (this.#phase === 'thinking' || this.#phase === 'running_tools') this.#setAgentStatus('Running');
-    const idle =
+    const headline =
       this.#phase === 'completed'
         ? `Completed after ${this.#step} model calls.`
         : this.#phase === 'failed'
-          ? 'Failed.'
-          : `Step ${this.#step}: ${this.#phase.replace('_', ' ')}. Goal: ${this.#input.goal}`;
-    setCurrentDetails(renderCurrentDetails(pending, idle));
+          ? `Failed at model call ${this.#step}.`
+          : this.#phase === 'stopped'
+            ? `Stopped by ${this.#stop?.by ?? 'Temporal cancellation'}: ${this.#stop?.reason ?? 'cancelled'}`
+            : `Step ${this.#step}: ${this.#phase.replace('_', ' ')}.`;
+    setCurrentDetails(renderCurrentDetails(pending, this.#input.goal, renderTally(headline, this.#counts)));
   }
 
   #setAgentStatus(value: AgentStatusValue): void {

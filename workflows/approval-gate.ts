@@ -1,116 +1,238 @@
 import { ApplicationFailure, condition } from '@temporalio/workflow';
-import { DecisionSchema, formatZodError, type Decision } from '../src/decision';
+import { parseDecisionMessage, type Decision } from '../src/decision';
 import { FailureType } from '../src/errors';
 import { argsHash } from '../src/hash';
-import { findTool } from '../src/tools/catalog';
+import { checkAuthority, editAllowed, eligibleApprovers } from '../src/policy/authority';
+import type { ResolvedGate } from '../src/policy/evaluate';
+import type { Policy } from '../src/policy/schema';
 import type { ApprovalRequest, DecisionReceipt } from '../src/run-state';
-
-/** A decision that the gate accepted, with the arguments that will run. */
-export interface AcceptedDecision {
-  decision: Decision;
-  /** Arguments to execute: the edited ones for an edit, else the request's. */
-  args: Record<string, unknown>;
-  argsHash: string;
-  /** ISO-8601 workflow time the decision was taken. */
-  at: string;
-}
+import { findTool } from '../src/tools/catalog';
 
 /** How a request was closed. */
-export type Closure = { kind: 'decided'; accepted: AcceptedDecision } | { kind: 'expired'; at: string };
+export type Closure =
+  | {
+      kind: 'approved';
+      args: Record<string, unknown>;
+      argsHash: string;
+      approvers: string[];
+      edited: boolean;
+      at: string;
+    }
+  | { kind: 'rejected'; by: string; reason: string; at: string }
+  | { kind: 'responded'; by: string; message: string; at: string }
+  | { kind: 'expired'; at: string }
+  | { kind: 'proceeded'; at: string }
+  | { kind: 'stopped'; by: string; reason: string; at: string };
 
-type CheckResult = { ok: true; accepted: AcceptedDecision; request: ApprovalRequest } | { ok: false; reason: string };
+/** A decision the gate accepted, with its effect on the request. */
+interface Accepted {
+  decision: Decision;
+  request: ApprovalRequest;
+  /** For an edit: the edited arguments, their hash and their gate. */
+  edit?: { args: Record<string, unknown>; argsHash: string; gate: ResolvedGate };
+}
+
+type Check = { ok: true; accepted: Accepted[] } | { ok: false; reason: string };
+
+/** What the gate needs from the run. */
+export interface GateContext {
+  /** The run's policy (read when needed: the run loads it after its handlers are registered). */
+  policy(): Policy;
+  requestedBy: string;
+  /** Resolves the gate of a call (for re-classifying edits). */
+  resolve(tool: string, args: Record<string, unknown>): ResolvedGate;
+}
+
+/** Side effects the gate asks the run to perform while a request waits (notification activities). */
+export interface GateHooks {
+  remind(request: ApprovalRequest): Promise<void>;
+  escalated(request: ApprovalRequest): Promise<void>;
+}
 
 /**
- * The approval gate's state: open requests, and how each closed request was closed. Decisions from the signal and the
+ * The approval gate's state: open requests and how each closed one was closed. Decisions from the signal and the
  * update go through the same {@link ApprovalGate.check}, so both accept and refuse exactly the same payloads.
  */
 export class ApprovalGate {
   readonly #pending = new Map<string, ApprovalRequest>();
+  readonly #gates = new Map<string, ResolvedGate>();
   readonly #closed = new Map<string, Closure>();
+  readonly #ctx: GateContext;
 
-  /** Requests waiting for a decision, oldest first. */
-  pending(): ApprovalRequest[] {
-    return [...this.#pending.values()];
+  constructor(ctx: GateContext) {
+    this.#ctx = ctx;
   }
 
-  /** Opens a request. */
-  open(request: ApprovalRequest): void {
+  /** Requests waiting for a decision, oldest first (copies). */
+  pending(): ApprovalRequest[] {
+    return [...this.#pending.values()].map((r) => ({ ...r, approvals: [...r.approvals] }));
+  }
+
+  /** Opens a request decided by `gate`. */
+  open(request: ApprovalRequest, gate: ResolvedGate): void {
     this.#pending.set(request.requestId, request);
+    this.#gates.set(request.requestId, gate);
   }
 
   /**
-   * Checks a decision payload against the gate's state without changing anything.
+   * Checks a decision message (one decision or a batch) without changing anything. A batch is all or nothing.
    * @param payload - untrusted input from a signal or update
-   * @returns the accepted decision, or the reason it is refused
    */
-  check(payload: unknown): CheckResult {
-    const parsed = DecisionSchema.safeParse(payload);
-    if (!parsed.success) return { ok: false, reason: `malformed decision: ${formatZodError(parsed.error)}` };
-    const decision = parsed.data;
-    const request = this.#pending.get(decision.requestId);
-    if (request === undefined) {
-      const closed = this.#closed.get(decision.requestId);
+  check(payload: unknown): Check {
+    const parsed = parseDecisionMessage(payload);
+    if (!parsed.ok) return parsed;
+    const ids = parsed.decisions.map((d) => d.requestId);
+    if (new Set(ids).size !== ids.length) return { ok: false, reason: 'a batch names the same request twice' };
+    const accepted: Accepted[] = [];
+    for (const d of parsed.decisions) {
+      const one = this.#checkOne(d);
+      if (!one.ok) return parsed.decisions.length > 1 ? { ok: false, reason: `${d.requestId}: ${one.reason}` } : one;
+      accepted.push(one.accepted);
+    }
+    return { ok: true, accepted };
+  }
+
+  #checkOne(d: Decision): { ok: true; accepted: Accepted } | { ok: false; reason: string } {
+    const request = this.#pending.get(d.requestId);
+    const gate = this.#gates.get(d.requestId);
+    if (request === undefined || gate === undefined) {
+      const closed = this.#closed.get(d.requestId);
       if (closed === undefined) {
         const open = [...this.#pending.keys()];
         const hint = open.length > 0 ? `pending: ${open.join(', ')}` : 'nothing is pending';
-        return { ok: false, reason: `unknown request id "${decision.requestId}" (${hint})` };
+        return { ok: false, reason: `unknown request id "${d.requestId}" (${hint})` };
       }
-      const how =
-        closed.kind === 'expired'
-          ? `expired at ${closed.at}`
-          : `${pastTense(closed.accepted.decision.decision)} by ${closed.accepted.decision.approver} at ${closed.accepted.at}`;
-      return { ok: false, reason: `request ${decision.requestId} is already closed (${how})` };
+      return { ok: false, reason: `request ${d.requestId} is already closed (${describeClosure(closed)})` };
     }
-    if (decision.argsHash !== undefined && decision.argsHash !== request.argsHash) {
+    if (d.argsHash !== request.argsHash) {
       return {
         ok: false,
-        reason: `stale decision: argsHash ${decision.argsHash.slice(0, 12)}… does not match the pending arguments (${request.argsHash.slice(0, 12)}…)`,
+        reason: `stale decision: argsHash ${d.argsHash.slice(0, 12)}… does not match the pending arguments (${request.argsHash.slice(0, 12)}…)`,
       };
     }
-    let args = request.args;
-    if (decision.decision === 'edit') {
-      const tool = findTool(request.tool);
-      const edited = tool?.parameters.safeParse(decision.args);
-      if (edited === undefined || !edited.success) {
-        const why = edited === undefined ? 'tool is no longer in the catalog' : formatZodError(edited.error);
-        return { ok: false, reason: `edit arguments are invalid for ${request.tool}: ${why}` };
-      }
-      args = edited.data as Record<string, unknown>;
+    const authority = checkAuthority(this.#ctx.policy(), gate, request.stage, d.approver, this.#ctx.requestedBy);
+    if (!authority.ok) return authority;
+    if (d.decision === 'approve' && request.approvals.some((a) => a.approver === d.approver)) {
+      const needed = request.quorum - request.approvals.length;
+      return {
+        ok: false,
+        reason: `${d.approver} already approved; ${needed} more approval(s) needed from someone else`,
+      };
     }
-    const at = new Date().toISOString();
-    return { ok: true, request, accepted: { decision, args, argsHash: argsHash(args), at } };
+    if (d.decision !== 'edit') return { ok: true, accepted: { decision: d, request } };
+    const tool = findTool(request.tool);
+    const edited = tool?.parameters.safeParse(d.args);
+    if (edited === undefined || !edited.success) {
+      const why = edited === undefined ? 'the tool is not in the catalog' : formatIssues(edited.error.issues);
+      return { ok: false, reason: `edit arguments are invalid for ${request.tool}: ${why}` };
+    }
+    const args = edited.data as Record<string, unknown>;
+    const newGate = this.#ctx.resolve(request.tool, args);
+    const allowed = editAllowed(this.#ctx.policy(), gate, newGate, d.approver, this.#ctx.requestedBy);
+    if (!allowed.ok) return allowed;
+    return { ok: true, accepted: { decision: d, request, edit: { args, argsHash: argsHash(args), gate: newGate } } };
   }
 
   /**
-   * Checks and applies a decision. The caller records the audit entry.
+   * Checks and applies a decision message. The caller records audit entries from the returned effects.
    * @throws ApplicationFailure `InvalidDecision` (non-retryable) when {@link ApprovalGate.check} refuses it
    */
-  apply(payload: unknown): { receipt: DecisionReceipt; request: ApprovalRequest; accepted: AcceptedDecision } {
-    const result = this.check(payload);
-    if (!result.ok) throw ApplicationFailure.nonRetryable(result.reason, FailureType.InvalidDecision);
-    const { request, accepted } = result;
-    this.#pending.delete(request.requestId);
-    this.#closed.set(request.requestId, { kind: 'decided', accepted });
+  apply(
+    payload: unknown,
+  ): { receipt: DecisionReceipt; request: ApprovalRequest; decision: Decision; closure?: Closure }[] {
+    const checked = this.check(payload);
+    if (!checked.ok) throw ApplicationFailure.nonRetryable(checked.reason, FailureType.InvalidDecision);
+    return checked.accepted.map((a) => this.#applyOne(a));
+  }
+
+  #applyOne({ decision: d, request, edit }: Accepted) {
+    const at = new Date().toISOString();
+    let closure: Closure | undefined;
+    if (d.decision === 'reject') closure = { kind: 'rejected', by: d.approver, reason: d.reason ?? '', at };
+    else if (d.decision === 'respond') closure = { kind: 'responded', by: d.approver, message: d.message ?? '', at };
+    else {
+      if (edit !== undefined) {
+        // The edited call is a new proposal: it carries its own gate, and the editor's approval counts towards it.
+        request.editedFrom ??= { args: request.args, argsHash: request.argsHash, by: d.approver };
+        request.args = edit.args;
+        request.argsHash = edit.argsHash;
+        request.quorum = edit.gate.quorum;
+        request.approvals = [];
+        this.#gates.set(request.requestId, edit.gate);
+      }
+      request.approvals.push({ approver: d.approver, at });
+      if (request.approvals.length >= request.quorum) {
+        closure = {
+          kind: 'approved',
+          args: request.args,
+          argsHash: request.argsHash,
+          approvers: request.approvals.map((a) => a.approver),
+          edited: request.editedFrom !== undefined,
+          at,
+        };
+      }
+    }
+    if (closure !== undefined) this.#close(request.requestId, closure);
     const receipt: DecisionReceipt = {
       requestId: request.requestId,
-      decision: accepted.decision.decision,
-      approver: accepted.decision.approver,
-      argsHash: accepted.argsHash,
+      decision: d.decision,
+      approver: d.approver,
+      argsHash: request.argsHash,
+      closed: closure !== undefined,
+      approvalsNeeded: closure !== undefined ? 0 : request.quorum - request.approvals.length,
     };
-    return { receipt, request, accepted };
+    return { receipt, request: { ...request }, decision: d, ...(closure !== undefined ? { closure } : {}) };
+  }
+
+  /** Closes every open request as stopped (the run is ending). */
+  stopAll(by: string, reason: string): ApprovalRequest[] {
+    const open = [...this.#pending.values()];
+    for (const r of open) this.#close(r.requestId, { kind: 'stopped', by, reason, at: new Date().toISOString() });
+    return open;
+  }
+
+  #close(requestId: string, closure: Closure): void {
+    this.#pending.delete(requestId);
+    this.#closed.set(requestId, closure);
   }
 
   /**
-   * Waits on a durable timer until the request is decided or its deadline passes; at the deadline the request is
-   * closed as expired (denied).
-   * @param requestId - an open request
-   * @param timeoutMs - time left until the deadline, in ms
+   * Waits on durable timers until the request closes. Before each stage's deadline a reminder goes out; at the
+   * deadline the request escalates to the next stage when there is one, a soft gate proceeds, and a hard gate is
+   * denied. A hard gate never approves on timeout.
    */
-  async waitForDecision(requestId: string, timeoutMs: number): Promise<Closure> {
-    const decided = await condition(() => this.#closed.has(requestId), Math.max(timeoutMs, 1));
-    if (!decided) {
-      this.#pending.delete(requestId);
-      this.#closed.set(requestId, { kind: 'expired', at: new Date().toISOString() });
+  async waitForClosure(requestId: string, hooks: GateHooks): Promise<Closure> {
+    const isClosed = () => this.#closed.has(requestId);
+    for (;;) {
+      const request = this.#pending.get(requestId);
+      const gate = this.#gates.get(requestId);
+      if (request === undefined || gate === undefined) break;
+      const deadline = Date.parse(request.deadline);
+      const remindAt = deadline - gate.reminderBeforeMs;
+      if (request.gate === 'hard' && gate.reminderBeforeMs > 0 && remindAt > Date.now()) {
+        if (
+          await condition(isClosed, remindAt - Date.now(), { summary: `Reminder before deadline: ${request.summary}` })
+        ) {
+          break;
+        }
+        await hooks.remind({ ...request });
+      }
+      const label = `${request.gate === 'soft' ? 'Veto window' : 'Approval deadline'}: ${request.summary}`;
+      if (await condition(isClosed, Math.max(deadline - Date.now(), 1), { summary: label })) break;
+      const at = new Date().toISOString();
+      if (request.onTimeout === 'proceed') {
+        this.#close(requestId, { kind: 'proceeded', at });
+      } else if (request.stage + 1 < request.stages.length) {
+        request.stage += 1;
+        const stage = request.stages[request.stage]!;
+        request.deadline = new Date(Date.now() + stage.timeoutMs).toISOString();
+        request.eligibleApprovers = eligibleApprovers(this.#ctx.policy(), stage.groups);
+        request.approvals = [];
+        if (request.stage + 1 >= request.stages.length) request.onTimeout = 'deny';
+        await hooks.escalated({ ...request });
+      } else {
+        this.#close(requestId, { kind: 'expired', at });
+      }
     }
     const closure = this.#closed.get(requestId);
     if (closure === undefined) throw new Error(`request ${requestId} closed without a record`);
@@ -118,6 +240,26 @@ export class ApprovalGate {
   }
 }
 
-function pastTense(kind: Decision['decision']): string {
-  return kind === 'approve' ? 'approved' : kind === 'reject' ? 'rejected' : 'edited and approved';
+function formatIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {
+  return issues
+    .map((i) => (i.path.length > 0 ? `${i.path.map(String).join('.')}: ${i.message}` : i.message))
+    .join('; ');
+}
+
+/** A closure in words, for refusal messages. */
+export function describeClosure(c: Closure): string {
+  switch (c.kind) {
+    case 'approved':
+      return `approved by ${c.approvers.join(' and ')} at ${c.at}`;
+    case 'rejected':
+      return `rejected by ${c.by} at ${c.at}`;
+    case 'responded':
+      return `answered with feedback by ${c.by} at ${c.at}`;
+    case 'expired':
+      return `expired at ${c.at}`;
+    case 'proceeded':
+      return `soft gate window passed at ${c.at}`;
+    case 'stopped':
+      return `run stopped by ${c.by} at ${c.at}`;
+  }
 }

@@ -9,7 +9,7 @@ type ScriptedReply = Omit<ScenarioTurn, 'onRejected'>;
  * Replays a scenario: the scripted stand-in for a real model, for demos and tests.
  *
  * The turn played is the number of assistant messages already in `messages` (0-based), so replaying a conversation
- * gives the same answer. When a `tool` message after the last assistant message reports a `rejected` or `expired`
+ * gives the same answer. When a `tool` message after the last assistant message reports a `rejected`, `expired`, `feedback` or `denied`
  * call and the turn has `onRejected`, that reply is played instead. Tool call ids are `call_<turn>_<n>` (both 1-based);
  * object arguments are serialised to JSON, string arguments pass verbatim so a scenario can imitate malformed model
  * output. Usage is estimated at one token per 4 characters (rounded up) so token budgets can be exercised.
@@ -60,7 +60,7 @@ function wasRejected(sinceLastAssistant: readonly ChatMessage[]): boolean {
   return sinceLastAssistant.some((m) => {
     if (m.role !== 'tool') return false;
     const status = parseToolResultText(m.content)?.status;
-    return status === 'rejected' || status === 'expired';
+    return status === 'rejected' || status === 'expired' || status === 'feedback' || status === 'denied';
   });
 }
 

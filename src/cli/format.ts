@@ -6,7 +6,8 @@ export function formatPendingLine(req: ApprovalRequest): string {
   return [
     `${req.workflowId}  ${req.requestId}`,
     `  ${req.summary}`,
-    `  tool ${req.tool}  ${req.classification.reversibility}  args ${JSON.stringify(req.args)}`,
+    `  tool ${req.tool}  ${req.gate} gate  approvals ${req.approvals.length}/${req.quorum}  may decide: ${req.eligibleApprovers.join(', ') || 'anyone'}`,
+    `  args ${JSON.stringify(req.args)}`,
     `  hash ${req.argsHash}  deadline ${req.deadline}`,
   ].join('\n');
 }
@@ -18,6 +19,7 @@ export function decisionCommands(req: ApprovalRequest): string {
     `  approve: hitl approve ${target} --as YOUR_NAME`,
     `  reject:  hitl reject ${target} --as YOUR_NAME --reason "why"`,
     `  edit:    hitl edit ${target} --as YOUR_NAME --args '${JSON.stringify(req.args)}'`,
+    `  respond: hitl respond ${target} --as YOUR_NAME --message "what the agent should do instead"`,
   ].join('\n');
 }
 
@@ -28,13 +30,15 @@ export function formatShow(status: RunStatus, pending: readonly ApprovalRequest[
     `run ${status.workflowId}: ${status.phase.replace('_', ' ')} (model calls: ${status.step})`,
     `goal: ${status.goal}`,
     `requested by: ${status.requestedBy}`,
+    `policy: ${status.policyVersion}`,
     `so far: ${c.executed} executed, ${c.approvals} approved (${c.edits} edited), ${c.rejections} rejected, ` +
-      `${c.expiries} expired, ${c.failed} failed, ${c.invalid} invalid`,
+      `${c.responses} answered with feedback, ${c.expiries} expired, ${c.denied} denied, ${c.failed} failed, ` +
+      `${c.invalid} invalid`,
   ];
   if (status.answer !== undefined) lines.push(`answer: ${status.answer}`);
   if (pending.length === 0) lines.push('', 'nothing is waiting for approval');
   for (const req of pending) {
-    lines.push('', renderApprovalRequest(req).replace(/\*\*|`/g, ''), decisionCommands(req));
+    lines.push('', renderApprovalRequest(req), decisionCommands(req));
   }
   return lines.join('\n');
 }
@@ -53,9 +57,11 @@ export function formatAudit(entries: readonly AuditEntry[]): string {
 export function formatResult(result: AgentRunResult): string {
   const c = result.counts;
   const lines = [
+    ...(result.stopped !== undefined ? [`stopped by ${result.stopped.by}: ${result.stopped.reason}`] : []),
     `answer: ${result.answer}`,
     `model calls: ${result.steps}; tool calls: ${c.executed} executed, ${c.approvals} approved (${c.edits} edited), ` +
-      `${c.rejections} rejected, ${c.expiries} expired, ${c.failed} failed, ${c.invalid} invalid`,
+      `${c.rejections} rejected, ${c.responses} answered with feedback, ${c.expiries} expired, ${c.denied} denied, ` +
+      `${c.failed} failed, ${c.invalid} invalid (policy ${result.policyVersion})`,
   ];
   for (const o of result.outcomes) {
     const who = o.decidedBy !== undefined && o.status !== 'rejected' ? ` (approved by ${o.decidedBy})` : '';

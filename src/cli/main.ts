@@ -13,6 +13,7 @@ import {
   runResult,
   runStatus,
   startAgentRun,
+  stopRun,
 } from '../../client';
 import type { Decision } from '../decision';
 import { HitlError, InputError } from '../errors';
@@ -66,16 +67,21 @@ async function sendDecision(
   cmd: Command,
   workflowId: string,
   requestId: string | undefined,
-  build: (id: string, argsHash: string | undefined) => Decision,
+  build: (id: string, argsHash: string) => Decision,
 ): Promise<void> {
   await withClient(cmd, async (client) => {
     const id = await resolveRequestId(client, workflowId, requestId);
-    // Bind the decision to the arguments the reviewer was shown: the workflow refuses it if they changed.
+    // Bind the decision to the arguments the reviewer was shown: the workflow refuses it if they changed since.
     const pending = await pendingApprovals(client, workflowId);
-    const hash = pending.find((p) => p.requestId === id)?.argsHash;
-    const receipt = await decide(client, workflowId, build(id, hash));
+    const request = pending.find((p) => p.requestId === id);
+    if (request === undefined) {
+      const open = pending.map((p) => `${p.requestId} (${p.tool})`).join(', ') || 'none';
+      throw new InputError(`run ${workflowId} has no pending request "${id}" (pending: ${open})`);
+    }
+    const receipt = await decide(client, workflowId, build(id, request.argsHash));
+    const state = receipt.closed ? 'closed' : `still open: ${receipt.approvalsNeeded} more approval(s) needed`;
     print(
-      `${receipt.decision} of ${receipt.requestId} by ${receipt.approver} recorded (args hash ${receipt.argsHash})`,
+      `${receipt.decision} of ${receipt.requestId} by ${receipt.approver} recorded (args hash ${receipt.argsHash}); request ${state}`,
     );
   });
 }
@@ -183,7 +189,7 @@ export function buildProgram(): Command {
           decision: 'approve',
           approver: opts.as,
           ...(opts.reason !== undefined ? { reason: opts.reason } : {}),
-          ...(argsHash !== undefined ? { argsHash } : {}),
+          argsHash,
         }));
       },
     );
@@ -202,7 +208,7 @@ export function buildProgram(): Command {
           decision: 'reject',
           approver: opts.as,
           reason: opts.reason,
-          ...(argsHash !== undefined ? { argsHash } : {}),
+          argsHash,
         }));
       },
     );
@@ -229,10 +235,47 @@ export function buildProgram(): Command {
           approver: opts.as,
           args,
           ...(opts.reason !== undefined ? { reason: opts.reason } : {}),
-          ...(argsHash !== undefined ? { argsHash } : {}),
+          argsHash,
         }));
       },
     );
+
+  program
+    .command('respond')
+    .description('send feedback to the model instead of deciding; the call does not run')
+    .argument('<workflowId>')
+    .argument('[requestId]')
+    .requiredOption('--as <name>', 'who answers')
+    .requiredOption('--message <text>', 'what the agent should do instead (the model reads it)')
+    .action(
+      async (
+        workflowId: string,
+        requestId: string | undefined,
+        opts: { as: string; message: string },
+        cmd: Command,
+      ) => {
+        await sendDecision(cmd, workflowId, requestId, (id, argsHash) => ({
+          requestId: id,
+          decision: 'respond',
+          approver: opts.as,
+          message: opts.message,
+          argsHash,
+        }));
+      },
+    );
+
+  program
+    .command('stop')
+    .description('end a run cleanly: pending requests close and the audit trail says who stopped it')
+    .argument('<workflowId>')
+    .requiredOption('--as <name>', 'who stops the run')
+    .requiredOption('--reason <text>', 'why')
+    .action(async (workflowId: string, opts: { as: string; reason: string }, cmd: Command) => {
+      await withClient(cmd, async (client) => {
+        const { closedRequests } = await stopRun(client, workflowId, { by: opts.as, reason: opts.reason });
+        print(`stopped ${workflowId}; ${closedRequests} pending request(s) closed`);
+      });
+    });
 
   program
     .command('result')

@@ -7,12 +7,16 @@ import { z } from 'zod';
  * - `ok`: the tool ran; `result` is its data.
  * - `rejected`: a person rejected the call; `message` reads "rejected by alice: reason …".
  * - `expired`: nobody decided before the deadline; the call was denied and did not run.
+ * - `feedback`: a person answered with feedback instead of deciding; the call did not run.
+ * - `denied`: the policy does not allow the tool (or these arguments); the call did not run.
  * - `error`: the call did not run or failed (bad arguments, unknown tool, refused by the tool).
  */
 export const ToolResultContentSchema = z.discriminatedUnion('status', [
   z.object({ status: z.literal('ok'), result: z.unknown() }),
   z.object({ status: z.literal('rejected'), message: z.string() }),
   z.object({ status: z.literal('expired'), message: z.string() }),
+  z.object({ status: z.literal('feedback'), message: z.string() }),
+  z.object({ status: z.literal('denied'), message: z.string() }),
   z.object({ status: z.literal('error'), message: z.string() }),
 ]);
 

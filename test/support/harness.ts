@@ -6,6 +6,8 @@ import { generateBillingDb, openBillingDb, type BillingDb } from '../../activiti
 import { pendingApprovals, startAgentRun } from '../../client';
 import type { ModelActivitiesOptions } from '../../activities/model/index';
 import type { ScenarioTurn } from '../../src/model/types';
+import { DEFAULT_POLICY } from '../../src/policy/default-policy';
+import type { Policy } from '../../src/policy/schema';
 import type { AgentRunInputDraft } from '../../src/run-input';
 import type { ApprovalRequest } from '../../src/run-state';
 import { createWorker } from '../../worker';
@@ -37,6 +39,8 @@ export interface Harness {
 /** Options of {@link withWorker}. */
 export interface WithWorkerOptions {
   taskQueue?: string;
+  /** The worker's policy (default: the built-in default policy). */
+  policy?: { policy: Policy; source: string };
   billing?: { db: BillingDb; path: string };
   model?: ModelActivitiesOptions;
 }
@@ -55,6 +59,7 @@ export async function withWorker<T>(fn: (h: Harness) => Promise<T>, options: Wit
     billingDb: billing.db,
     workflowBundle: bundle,
     ...(options.model !== undefined ? { model: options.model } : {}),
+    policy: options.policy ?? { policy: DEFAULT_POLICY, source: 'built-in default' },
   });
   const client = env.client;
   const harness: Harness = {
