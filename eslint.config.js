@@ -27,7 +27,13 @@ export default tseslint.config(
     },
   },
   {
-    files: ['workflows/**/*.ts'],
+    // Workflow code and everything it imports from src/ run in the deterministic sandbox.
+    files: [
+      'workflows/**/*.ts',
+      'src/policy/{schema,evaluate,authority,default-policy}.ts',
+      'src/{decision,hash,messages,run-input,run-state,activity-types,errors}.ts',
+      'src/{model,render,tools}/**/*.ts',
+    ],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -6,6 +6,8 @@ import './model.test';
 import './billing-tools.test';
 import './agent-run.test';
 import './clients-and-durability.test';
+import './policy.test';
+import './policy-gates.test';
 
 after(async () => {
   await closeSharedEnv();
