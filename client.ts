@@ -6,9 +6,11 @@ import { connectionConfig, type ConnectionConfig } from './src/config';
 import {
   formatZodError,
   parseDecisionMessage,
+  ResumeSchema,
   StopSchema,
   type Decision,
   type DecisionMessage,
+  type ResumeRequest,
   type StopRequest,
 } from './src/decision';
 import { InputError } from './src/errors';
@@ -20,12 +22,20 @@ import {
   decideUpdate,
   decisionSignal,
   pendingApprovalsQuery,
+  resumeUpdate,
   statusQuery,
   stopUpdate,
 } from './src/messages';
 import { ScenarioSchema, type Scenario } from './src/model/types';
 import { AgentRunInputSchema, type AgentRunInput, type AgentRunInputDraft } from './src/run-input';
-import type { AgentRunResult, ApprovalRequest, AuditEntry, DecisionReceipt, RunStatus } from './src/run-state';
+import type {
+  AgentRunResult,
+  ApprovalRequest,
+  AuditEntry,
+  DecisionReceipt,
+  RunPause,
+  RunStatus,
+} from './src/run-state';
 
 export type {
   AgentRunInput,
@@ -35,6 +45,8 @@ export type {
   AuditEntry,
   Decision,
   DecisionMessage,
+  ResumeRequest,
+  RunPause,
   RunStatus,
 };
 
@@ -138,8 +150,13 @@ export async function startAgentRun(
 export async function decide(client: Client, workflowId: string, message: DecisionMessage): Promise<DecisionReceipt> {
   const parsed = parseDecisionMessage(message);
   if (!parsed.ok) throw new InputError(parsed.reason);
+  return refusalsAsErrors(client.workflow.getHandle(workflowId).executeUpdate(decideUpdate, { args: [message] }));
+}
+
+/** Turns an update refused by its validator into a {@link DecisionRefusedError} carrying the workflow's reason. */
+async function refusalsAsErrors<T>(update: Promise<T>): Promise<T> {
   try {
-    return await client.workflow.getHandle(workflowId).executeUpdate(decideUpdate, { args: [message] });
+    return await update;
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
       throw new DecisionRefusedError(err.cause.message);
@@ -168,14 +185,32 @@ export async function stopRun(
 ): Promise<{ closedRequests: number }> {
   const parsed = StopSchema.safeParse(stop);
   if (!parsed.success) throw new InputError(`invalid stop: ${formatZodError(parsed.error)}`);
-  try {
-    return await client.workflow.getHandle(workflowId).executeUpdate(stopUpdate, { args: [parsed.data] });
-  } catch (err) {
-    if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
-      throw new DecisionRefusedError(err.cause.message);
-    }
-    throw err;
-  }
+  return refusalsAsErrors(client.workflow.getHandle(workflowId).executeUpdate(stopUpdate, { args: [parsed.data] }));
+}
+
+/**
+ * Answers the run's open pause (plan review, checkpoint, spending or step budget, check-in, failing tool) through the
+ * `resume` update. `stop`, `abort` and `reject` need a reason; `edit` of a plan needs the full replacement `steps`.
+ *
+ * @param client - a connected client
+ * @param workflowId - the paused run
+ * @param answer - `{ pauseId, action, by, reason?, steps? }`; `pauseId` comes from the `status` query's `pause`
+ * @returns the pause id and the action taken
+ * @throws InputError when the payload is malformed (nothing is sent)
+ * @throws DecisionRefusedError with the workflow's reason when it is refused: not paused, another pause id, an action
+ *   the pause does not offer, someone who may not answer, an edited plan step that fails its tool's schema
+ * @example
+ * const { pause } = await runStatus(client, 'agent-abc');
+ * await resumeRun(client, 'agent-abc', { pauseId: pause!.pauseId, action: 'continue', by: 'ada' });
+ */
+export async function resumeRun(
+  client: Client,
+  workflowId: string,
+  answer: ResumeRequest,
+): Promise<{ pauseId: string; action: string }> {
+  const parsed = ResumeSchema.safeParse(answer);
+  if (!parsed.success) throw new InputError(`invalid resume: ${formatZodError(parsed.error)}`);
+  return refusalsAsErrors(client.workflow.getHandle(workflowId).executeUpdate(resumeUpdate, { args: [parsed.data] }));
 }
 
 /**
@@ -245,6 +280,28 @@ export async function listPendingApprovals(client: Client): Promise<ApprovalRequ
     }
   }
   return out.sort((a, b) => a.deadline.localeCompare(b.deadline));
+}
+
+/**
+ * Runs paused for a person (`AgentStatus="Paused"`), each with its open pause, found through visibility and then
+ * queried one run at a time. Visibility lags by up to a second on the dev server.
+ *
+ * @param client - a connected client
+ * @returns paused runs, oldest deadline first
+ * @example for (const { workflowId, pause } of await listPausedRuns(client)) console.log(workflowId, pause.kind);
+ */
+export async function listPausedRuns(client: Client): Promise<{ workflowId: string; pause: RunPause }[]> {
+  const out: { workflowId: string; pause: RunPause }[] = [];
+  const query = `WorkflowType = '${AGENT_RUN_WORKFLOW}' AND ExecutionStatus = 'Running' AND AgentStatus = 'Paused'`;
+  for await (const info of client.workflow.list({ query })) {
+    try {
+      const { pause } = await runStatus(client, info.workflowId);
+      if (pause !== undefined) out.push({ workflowId: info.workflowId, pause });
+    } catch {
+      // The run finished between the listing and the query.
+    }
+  }
+  return out.sort((a, b) => a.pause.deadline.localeCompare(b.pause.deadline));
 }
 
 /**

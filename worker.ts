@@ -1,8 +1,10 @@
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import type Database from 'better-sqlite3';
 import { createBillingActivities } from './activities/billing/index';
 import { openBillingDb } from './activities/billing/db';
+import { createBillingPrechecks } from './activities/billing/prechecks';
 import { createModelActivities } from './activities/model/index';
 import { createRunSupportActivities } from './activities/run-support';
 import { connectionConfig } from './src/config';
@@ -59,6 +61,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
   const activities = {
     ...createModelActivities(options.model),
     ...createBillingActivities(db),
+    ...createBillingPrechecks(db),
     ...createRunSupportActivities(policy, source),
   };
   return Worker.create({
@@ -82,7 +85,9 @@ async function main(): Promise<void> {
   });
   const cfg = connectionConfig();
   // Load and validate the policy before anything else, so a bad file stops the worker with its line and key.
-  const policy = resolvePolicy();
+  // `--policy FILE` wins over HITL_POLICY, which wins over the built-in default.
+  const { values } = parseArgs({ options: { policy: { type: 'string' } }, strict: true });
+  const policy = resolvePolicy(values.policy !== undefined ? { path: values.policy } : {});
   const connection = await NativeConnection.connect({ address: cfg.address });
   const worker = await createWorker({ connection, policy });
   logger.info(

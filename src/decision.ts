@@ -71,6 +71,24 @@ export function parseDecisionMessage(
     : { ok: false, reason: `malformed decision: ${formatZodError(parsed.error)}` };
 }
 
+/**
+ * An answer to a pause: `{ pauseId, action, by, reason?, steps? }`. `action` must be one the pause offers; `steps`
+ * (the full replacement plan, each `{ tool, args }`) goes with `edit` of a plan under review.
+ */
+export const ResumeSchema = z.strictObject({
+  pauseId: z.string().trim().min(1).max(200),
+  action: z.enum(['continue', 'stop', 'retry', 'skip', 'abort', 'approve', 'reject', 'edit']),
+  by: z.string().trim().min(1, 'by is required').max(100),
+  reason: z.string().trim().min(1).max(4_000).optional(),
+  steps: z
+    .array(z.strictObject({ tool: z.string().min(1).max(100), args: z.record(z.string(), z.unknown()) }))
+    .max(100)
+    .optional(),
+});
+
+/** A parsed answer to a pause. */
+export type ResumeRequest = z.infer<typeof ResumeSchema>;
+
 /** Who stops a run and why: the payload of the `stop` signal and update. */
 export const StopSchema = z.strictObject({
   by: z.string().trim().min(1, 'by is required').max(100),

@@ -1,6 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { DecisionMessage, StopRequest } from './decision';
+import type { DecisionMessage, ResumeRequest, StopRequest } from './decision';
 import type { ApprovalRequest, AuditEntry, DecisionReceipt, RunStatus } from './run-state';
 
 /** Workflow type of an agent run. */
@@ -26,6 +26,13 @@ export const decideUpdate = defineUpdate<DecisionReceipt, [DecisionMessage]>('de
  */
 export const stopUpdate = defineUpdate<{ stopped: true; closedRequests: number }, [StopRequest]>('stop');
 
+/**
+ * Update `resume`: answers the run's current pause (plan review, checkpoint, budget, check-in, tool failure) with one
+ * of the actions it offers. The validator refuses a wrong pause id, an action the pause does not offer and someone who
+ * may not answer. Payload {@link ResumeRequest}.
+ */
+export const resumeUpdate = defineUpdate<{ pauseId: string; action: string }, [ResumeRequest]>('resume');
+
 /** Query `pendingApprovals`: the approval requests waiting for a decision. */
 export const pendingApprovalsQuery = defineQuery<ApprovalRequest[]>('pendingApprovals');
 
@@ -35,7 +42,7 @@ export const auditTrailQuery = defineQuery<AuditEntry[]>('auditTrail');
 /** Query `status`: phase, step, counts and pending count. */
 export const statusQuery = defineQuery<RunStatus>('status');
 
-/** Search attribute `AgentStatus` (Keyword): `Running`, `AwaitingApproval`, `Completed`, `Stopped` or `Failed`. */
+/** Search attribute `AgentStatus` (Keyword): `Running`, `AwaitingApproval`, `Paused`, `Completed`, `Stopped` or `Failed`. */
 export const AgentStatusKey = defineSearchAttributeKey('AgentStatus', SearchAttributeType.KEYWORD);
 
 /** Search attribute `AgentRequester` (Keyword): who started the run, so reviewers can filter by requester. */

@@ -17,6 +17,8 @@ export const DEFAULT_MAX_STEPS = 25;
  * - `approvalTimeoutMs`: how long a gated call waits for a decision before it is denied, in ms.
  * - `maxSteps`: cap on model calls; the run ends with a note when it is reached.
  * - `systemPrompt`: replaces the built-in system prompt.
+ * - `review`: `plan` to review the agent's whole plan once before it runs (default `none`).
+ * - `toolMaxAttempts`: attempts per tool activity before a failing tool pauses the run.
  * - `policy`: a parsed policy; absent means the worker's (`HITL_POLICY`, else the built-in default).
  */
 export const AgentRunInputSchema = z.strictObject({
@@ -31,6 +33,10 @@ export const AgentRunInputSchema = z.strictObject({
     .default(DEFAULT_APPROVAL_TIMEOUT_MS),
   maxSteps: z.number().int().min(1).max(10_000).default(DEFAULT_MAX_STEPS),
   systemPrompt: z.string().min(1).max(20_000).optional(),
+  /** `plan`: the agent first proposes its whole plan, a person reviews it once, then the run executes it. */
+  review: z.enum(['none', 'plan']).default('none'),
+  /** Attempts per tool activity before a failing tool pauses the run (retry, skip or abort). */
+  toolMaxAttempts: z.number().int().min(1).max(100).default(8),
   /** The policy for this run; absent means the worker's policy (fixed for the run once loaded). */
   policy: PolicySchema.optional(),
 });
@@ -45,5 +51,7 @@ export const DEFAULT_SYSTEM_PROMPT = [
   'You are a billing and support agent working on a customer database.',
   'Use the read tools to check facts before acting. Irreversible tools (emails, refunds, deletions) wait for a',
   "person's approval; a rejected call comes back to you with the reviewer's reason: take it into account and",
-  'propose something else or explain. Say what you did in a short final answer.',
+  'propose something else or explain. When you propose an irreversible call, say why in your message and put each',
+  "alternative you considered on a line of its own starting with 'Alternative:'. Say what you did in a short final",
+  'answer.',
 ].join(' ');

@@ -44,6 +44,8 @@ export interface ApprovalRequest {
   summary: string;
   /** The assistant's text in the turn that proposed the call: its stated reasoning. */
   reasoning: string | null;
+  /** What else the model said it could do instead (its `Alternative:` lines); empty when it offered none. */
+  alternatives: string[];
   /** The run's goal. */
   goal: string;
   /** Who started the run. */
@@ -74,7 +76,16 @@ export interface ApprovalRequest {
 
 /** Final state of one proposed tool call. */
 export type ToolOutcomeStatus =
-  'executed' | 'rejected' | 'expired' | 'responded' | 'denied' | 'invalid' | 'failed' | 'stopped';
+  | 'executed'
+  | 'rejected'
+  | 'expired'
+  | 'responded'
+  | 'denied'
+  | 'invalid'
+  | 'failed'
+  | 'blocked'
+  | 'skipped'
+  | 'stopped';
 
 /** What happened to one tool call the model proposed. Part of the run result. */
 export interface ToolOutcome {
@@ -110,6 +121,9 @@ export type AuditKind =
   | 'tool_executed'
   | 'tool_failed'
   | 'tool_denied'
+  | 'run_paused'
+  | 'run_resumed'
+  | 'precheck_failed'
   | 'run_stopped'
   | 'run_completed';
 
@@ -129,10 +143,11 @@ export interface AuditEntry {
 }
 
 /** Where a run is. */
-export type RunPhase = 'thinking' | 'running_tools' | 'awaiting_approval' | 'completed' | 'stopped' | 'failed';
+export type RunPhase =
+  'thinking' | 'running_tools' | 'awaiting_approval' | 'paused' | 'completed' | 'stopped' | 'failed';
 
 /** Values of the `AgentStatus` search attribute. */
-export type AgentStatusValue = 'Running' | 'AwaitingApproval' | 'Completed' | 'Stopped' | 'Failed';
+export type AgentStatusValue = 'Running' | 'AwaitingApproval' | 'Paused' | 'Completed' | 'Stopped' | 'Failed';
 
 /** Counts of what happened to gated and ungated calls. */
 export interface OutcomeCounts {
@@ -142,6 +157,7 @@ export interface OutcomeCounts {
   expiries: number;
   responses: number;
   denied: number;
+  blocked: number;
   executed: number;
   failed: number;
   invalid: number;
@@ -161,6 +177,10 @@ export interface RunStatus {
   answer?: string;
   /** Version of the policy the run uses. */
   policyVersion: string;
+  /** Set while the run waits for a person (plan review, checkpoint, budget, check-in, tool failure). */
+  pause?: RunPause;
+  /** Model spend so far at the policy's prices, in USD. */
+  spentUsd: number;
 }
 
 /** The `agentRun` workflow's result. */
@@ -186,4 +206,40 @@ export interface DecisionReceipt {
   closed: boolean;
   /** Approvals still needed when it stays open. */
   approvalsNeeded: number;
+}
+
+/** Why a run paused for a person. */
+export type PauseKind = 'plan_review' | 'checkpoint' | 'budget' | 'step_budget' | 'check_in' | 'tool_failure';
+
+/** What a person may answer to a pause. */
+export type PauseAction = 'continue' | 'stop' | 'retry' | 'skip' | 'abort' | 'approve' | 'reject' | 'edit';
+
+/** One step of a plan under review: a tool call the agent intends to make. */
+export interface PlanStep {
+  tool: string;
+  args: Record<string, unknown>;
+  argsHash: string;
+  /** The gate the call would meet outside the plan. */
+  gate: GateKind;
+  summary: string;
+}
+
+/** The run is waiting for a person to decide how it goes on. Part of the `status` query. */
+export interface RunPause {
+  pauseId: string;
+  kind: PauseKind;
+  /** What happened and what the person is asked, in one or two sentences. */
+  detail: string;
+  actions: PauseAction[];
+  /** ISO-8601 times. */
+  openedAt: string;
+  deadline: string;
+  /** What happens if nobody answers by the deadline (never an approval). */
+  onTimeout: PauseAction;
+  /** Who may answer (sorted); empty means anyone. */
+  eligible: string[];
+  /** The run's requester may not answer when true (plan review under separation of duties). */
+  separationOfDuties: boolean;
+  /** For `plan_review`: the steps under review. */
+  plan?: PlanStep[];
 }

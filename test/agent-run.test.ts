@@ -36,13 +36,14 @@ describe('agent run: approval gate', () => {
   it('holds an irreversible call until approved, then runs it exactly once', async () => {
     await withWorker(async (h) => {
       const run = await h.startScripted([
-        call('issue_refund', refund, 'The customer was charged twice.'),
+        call('issue_refund', refund, 'The customer was charged twice.\nAlternative: a store credit of $5.00'),
         answer('refunded'),
       ]);
       const [req] = await h.pending(run.workflowId);
       assert.ok(req);
       assert.equal(req.tool, 'issue_refund');
-      assert.equal(req.reasoning, 'The customer was charged twice.');
+      assert.match(req.reasoning ?? '', /^The customer was charged twice\./);
+      assert.deepEqual(req.alternatives, ['a store credit of $5.00']);
       assert.match(req.argsHash, /^[0-9a-f]{64}$/);
       assert.equal(countRefunds(h.db), 0, 'nothing runs before the approval');
       const status = await runStatus(h.client, run.workflowId);
@@ -346,7 +347,7 @@ describe('agent run: approval gate', () => {
     });
   });
 
-  it('tells the model when an approved refund is refused by the tool, and records nothing', async () => {
+  it('tells the model when an approved refund asks for more than the invoice has left, and records nothing', async () => {
     await withWorker(async (h) => {
       const run = await h.startScripted([
         call('issue_refund', { invoiceId: 1, amountCents: 99_999, reason: 'too much' }),
@@ -360,8 +361,9 @@ describe('agent run: approval gate', () => {
         argsHash: req!.argsHash,
       });
       const result = (await run.result()) as AgentRunResult;
-      assert.equal(result.outcomes[0]?.status, 'failed');
-      assert.match(result.outcomes[0]?.error ?? '', /^ToolRefused: /);
+      // The precheck reads the invoice after approval and stops the call before the tool would refuse it.
+      assert.equal(result.outcomes[0]?.status, 'blocked');
+      assert.match(result.outcomes[0]?.error ?? '', /only \$9\.92 is still refundable on invoice #1/);
       assert.equal(countRefunds(h.db), 0);
     });
   });

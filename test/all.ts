@@ -2,12 +2,14 @@
 import { after } from 'node:test';
 import { closeSharedEnv } from './support/env';
 
+import './render.test';
 import './model.test';
 import './billing-tools.test';
 import './agent-run.test';
 import './clients-and-durability.test';
 import './policy.test';
 import './policy-gates.test';
+import './interruptions.test';
 
 after(async () => {
   await closeSharedEnv();

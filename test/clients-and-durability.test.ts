@@ -134,6 +134,55 @@ describe('durability and clients', () => {
     });
   });
 
+  it('reviews a plan with the hitl CLI: pending and show list the paused run, resume approves the plan', async () => {
+    const { address } = await sharedEnv();
+    await withWorker(async (h) => {
+      const dir = tempDir();
+      const scenarioPath = join(dir, 'scenario.json');
+      const refundCall = { name: 'issue_refund', arguments: refund };
+      writeFileSync(
+        scenarioPath,
+        JSON.stringify({
+          goal: 'Refund the duplicate charge on invoice 1',
+          turns: [
+            { content: 'Plan: one refund.', toolCalls: [refundCall] },
+            { toolCalls: [refundCall] },
+            { content: 'Done.' },
+          ],
+        }),
+      );
+      const env = { ...process.env, TEMPORAL_ADDRESS: address, HITL_TASK_QUEUE: h.taskQueue };
+      const hitl = (...args: string[]) =>
+        run(process.execPath, [join(repoRoot, 'bin/hitl.mjs'), ...args], { env, cwd: dir });
+
+      const started = await hitl('start', '--scenario', scenarioPath, '--as', 'bob', '--review', 'plan', '--json');
+      const { workflowId } = JSON.parse(started.stdout) as { workflowId: string };
+      const listed = await waitFor(async () => {
+        const out = (await hitl('pending')).stdout;
+        return out.includes(workflowId) ? out : undefined;
+      }, 'the paused run in `hitl pending`');
+      assert.match(listed, /Paused \(plan review\)/);
+      assert.match(listed, /hitl resume \S+ approve --as YOUR_NAME/);
+
+      const shown = await hitl('show', workflowId);
+      assert.match(shown.stdout, /run \S+: paused/);
+      assert.match(shown.stdout, /1\. Refund \$5\.00 on invoice #1 \(reason: charged twice\) \[hard gate\]/);
+
+      await assert.rejects(hitl('resume', workflowId, 'continue', '--as', 'alice'), (err: unknown) => {
+        const e = err as { code: number; stderr: string };
+        assert.equal(e.code, 2);
+        assert.match(e.stderr, /this plan review pause takes approve, edit, reject, not "continue"/);
+        return true;
+      });
+      const resumed = await hitl('resume', workflowId, 'approve', '--as', 'alice');
+      assert.match(resumed.stdout, /approve recorded for the plan review pause of \S+ by alice/);
+
+      const result = JSON.parse((await hitl('result', workflowId, '--json')).stdout) as AgentRunResult;
+      assert.equal(result.outcomes[0]?.decidedBy, 'alice (approved plan)');
+      assert.equal(countRefunds(h.db), 1);
+    });
+  });
+
   it('talks to an OpenAI-compatible server with the real openai client: retries a 429, the model reads a rejection', async () => {
     const fake = await startFakeChatServer();
     try {

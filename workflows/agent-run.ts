@@ -21,10 +21,12 @@ import {
   decideUpdate,
   decisionSignal,
   pendingApprovalsQuery,
+  resumeUpdate,
   statusQuery,
   stopUpdate,
 } from '../src/messages';
 import type { ChatMessage, ToolCall } from '../src/model/types';
+import { splitAlternatives } from '../src/model/alternatives';
 import { toolResultText, type ToolResultContent } from '../src/model/tool-result';
 import { renderCurrentDetails, renderTally } from '../src/render/approval';
 import { AgentRunInputSchema, DEFAULT_SYSTEM_PROMPT, type AgentRunInput } from '../src/run-input';
@@ -33,18 +35,20 @@ import type {
   AgentStatusValue,
   ApprovalRequest,
   DecisionReceipt,
+  PlanStep,
   OutcomeCounts,
   RunPhase,
   ToolOutcome,
 } from '../src/run-state';
-import { eligibleApprovers } from '../src/policy/authority';
+import { checkAuthority, eligibleApprovers } from '../src/policy/authority';
 import { DEFAULT_POLICY } from '../src/policy/default-policy';
 import { resolveGate, type ResolvedGate } from '../src/policy/evaluate';
 import type { Policy } from '../src/policy/schema';
 import { findTool, toolNames } from '../src/tools/catalog';
-import type { ToolDefinition } from '../src/tools/types';
+import type { PrecheckInput, PrecheckResult, ToolDefinition } from '../src/tools/types';
 import { ApprovalGate, type Closure } from './approval-gate';
 import { AuditLog } from './audit-log';
+import { planStep, Pauses, type PauseSpec } from './pauses';
 
 const MODEL_ACTIVITY_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '2 minutes',
@@ -68,6 +72,28 @@ const TOOL_ACTIVITY_OPTIONS: ActivityOptions = {
   },
 };
 const toolActivities = proxyActivities<ToolActivities>(TOOL_ACTIVITY_OPTIONS);
+
+/** Failure types that are the tool's answer, not a fault: the model hears them instead of the run pausing. */
+const BUSINESS_FAILURES = new Set<string>([
+  FailureType.IdempotencyConflict,
+  FailureType.InvalidToolArguments,
+  FailureType.ToolRefused,
+  FailureType.UnknownTool,
+]);
+
+const PRECHECK_ACTIVITY_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
+};
+const prechecks =
+  proxyActivities<Record<string, (input: PrecheckInput) => Promise<PrecheckResult>>>(PRECHECK_ACTIVITY_OPTIONS);
+
+/** Thrown inside the loop when a person stops the run from a pause; `run()` finishes it as stopped. */
+class RunStopped extends Error {}
+
+const PLAN_PROMPT =
+  'Plan review: reply with the complete list of tool calls you intend to make for this goal, as tool calls, in order. ' +
+  'None of them runs now: a reviewer approves, edits or rejects the whole plan first.';
 
 const { currentPolicy, notify } = proxyActivities<RunActivities>({
   startToCloseTimeout: '30 seconds',
@@ -107,6 +133,7 @@ class AgentRun {
     expiries: 0,
     responses: 0,
     denied: 0,
+    blocked: 0,
     executed: 0,
     failed: 0,
     invalid: 0,
@@ -116,6 +143,13 @@ class AgentRun {
   #answer: string | undefined;
   #stop: StopRequest | undefined;
   #scope: CancellationScope | undefined;
+  readonly #pauses: Pauses;
+  #spentUsd = 0;
+  #budgetThresholdUsd: number | undefined;
+  #stepThreshold: number | undefined;
+  #passedIrreversibleCheckpoint = false;
+  /** Steps of the approved plan, with who approved it; each step covers one call. */
+  #plan: { step: PlanStep; by: string; used: boolean }[] = [];
   #agentStatus: AgentStatusValue | undefined;
 
   constructor(input: AgentRunInput) {
@@ -125,19 +159,55 @@ class AgentRun {
       requestedBy: input.requestedBy,
       resolve: (tool, args) => this.#resolve(tool, args),
     });
+    this.#pauses = new Pauses(() => this.#policy, input.requestedBy, {
+      opened: (pause) => {
+        this.#audit.append({
+          kind: 'run_paused',
+          actor: 'system',
+          detail: `${pause.kind.replace('_', ' ')}: ${pause.detail} (answer by ${pause.deadline}, else ${pause.onTimeout})`,
+        });
+        this.#refreshWaiting();
+      },
+      closed: (_pause, outcome) => {
+        if (outcome.by === 'system') {
+          this.#audit.append({ kind: 'run_resumed', actor: 'system', detail: `no answer in time: ${outcome.action}` });
+        }
+        this.#refreshWaiting();
+      },
+    });
     setHandler(pendingApprovalsQuery, () => this.#gate.pending());
     setHandler(auditTrailQuery, () => this.#audit.entries());
     setHandler(statusQuery, () => ({
       workflowId: this.#workflowId,
       goal: input.goal,
       requestedBy: input.requestedBy,
-      phase: this.#phase,
+      phase: this.#visiblePhase(),
       step: this.#step,
       pendingRequests: this.#gate.pending().length,
       counts: { ...this.#counts },
       policyVersion: this.#policy.version,
+      spentUsd: this.#spentUsd,
+      ...(this.#pauses.current() !== undefined ? { pause: this.#pauses.current() } : {}),
       ...(this.#answer !== undefined ? { answer: this.#answer } : {}),
     }));
+    setHandler(
+      resumeUpdate,
+      (payload) => {
+        const answered = this.#pauses.answer(payload);
+        this.#audit.append({
+          kind: 'run_resumed',
+          actor: payload.by,
+          detail: `answered the pause with ${payload.action}${payload.reason !== undefined ? `: ${payload.reason}` : ''}`,
+        });
+        return answered;
+      },
+      {
+        validator: (payload) => {
+          const checked = this.#pauses.check(payload);
+          if (!checked.ok) throw ApplicationFailure.nonRetryable(checked.reason, FailureType.InvalidDecision);
+        },
+      },
+    );
     setHandler(decisionSignal, (payload) => {
       const checked = this.#gate.check(payload);
       if (!checked.ok) {
@@ -177,6 +247,8 @@ class AgentRun {
     this.#setAgentStatus('Running');
     const loaded = input.policy !== undefined ? { policy: input.policy, source: 'run input' } : await currentPolicy();
     this.#policy = loaded.policy;
+    this.#budgetThresholdUsd = loaded.policy.interruptions?.budgetUsd;
+    this.#stepThreshold = loaded.policy.interruptions?.maxSteps;
     this.#audit.append({
       kind: 'run_started',
       actor: input.requestedBy,
@@ -190,7 +262,7 @@ class AgentRun {
       this.#scope = new CancellationScope();
       await this.#scope.run(() => this.#loop(messages));
     } catch (err) {
-      if (isCancellation(err)) {
+      if (isCancellation(err) || err instanceof RunStopped) {
         const stop = this.#stop ?? { by: 'system', reason: 'the workflow was cancelled through Temporal' };
         this.#finishStopped(stop);
         if (this.#stop === undefined) throw err;
@@ -226,14 +298,9 @@ class AgentRun {
 
   async #loop(messages: ChatMessage[]): Promise<void> {
     const input = this.#input;
+    if (input.review === 'plan') await this.#reviewPlan(messages);
     while (this.#answer === undefined && this.#step < input.maxSteps) {
-      this.#step += 1;
-      this.#setPhase('thinking');
-      const turn = await callModel.executeWithOptions(
-        { ...MODEL_ACTIVITY_OPTIONS, summary: `Model call ${this.#step} of at most ${input.maxSteps}` },
-        [{ workflowId: this.#workflowId, step: this.#step, settings: input.model, messages, tools: [...toolNames] }],
-      );
-      messages.push({ role: 'assistant', content: turn.content, toolCalls: turn.toolCalls });
+      const turn = await this.#think(messages);
       if (turn.toolCalls.length === 0) {
         this.#answer = turn.content ?? '';
         this.#audit.append({ kind: 'model_turn', actor: 'agent', detail: `final answer: ${this.#answer}` });
@@ -244,6 +311,7 @@ class AgentRun {
         actor: 'agent',
         detail: `step ${this.#step}: proposed ${turn.toolCalls.map((c) => c.name).join(', ')}`,
       });
+      await this.#interruptions(turn.toolCalls);
       this.#setPhase('running_tools');
       // All calls of one turn proceed together: gated ones are pending at once and may be decided in any order;
       // the model sees every outcome before its next turn.
@@ -254,15 +322,177 @@ class AgentRun {
       const settled = this.#outcomes.splice(firstOutcome);
       settled.sort((a, b) => (order.get(a.toolCallId) ?? 0) - (order.get(b.toolCallId) ?? 0));
       this.#outcomes.push(...settled);
-      turn.toolCalls.forEach((call, i) => {
-        messages.push({
-          role: 'tool',
-          toolCallId: call.id,
-          name: call.name,
-          content: toolResultText(results[i] ?? { status: 'error', message: 'no result' }),
-        });
+      this.#pushToolResults(messages, turn.toolCalls, results);
+    }
+  }
+
+  /** One model call: the assistant message is appended and its cost counted against the budget. */
+  async #think(messages: ChatMessage[]): Promise<{ content: string | null; toolCalls: ToolCall[] }> {
+    const input = this.#input;
+    this.#step += 1;
+    this.#setPhase('thinking');
+    const turn = await callModel.executeWithOptions(
+      { ...MODEL_ACTIVITY_OPTIONS, summary: `Model call ${this.#step} of at most ${input.maxSteps}` },
+      [{ workflowId: this.#workflowId, step: this.#step, settings: input.model, messages, tools: [...toolNames] }],
+    );
+    const pricing = this.#policy.interruptions?.pricing;
+    if (pricing !== undefined) {
+      this.#spentUsd +=
+        (turn.usage.promptTokens * pricing.promptPerMillionUsd +
+          turn.usage.completionTokens * pricing.completionPerMillionUsd) /
+        1_000_000;
+    }
+    messages.push({ role: 'assistant', content: turn.content, toolCalls: turn.toolCalls });
+    return turn;
+  }
+
+  #pushToolResults(messages: ChatMessage[], calls: ToolCall[], results: ToolResultContent[]): void {
+    calls.forEach((call, i) => {
+      messages.push({
+        role: 'tool',
+        toolCallId: call.id,
+        name: call.name,
+        content: toolResultText(results[i] ?? { status: 'error', message: 'no result' }),
+      });
+    });
+  }
+
+  /** Budget, step budget, check-in and the before-the-first-irreversible-call checkpoint, in that order. */
+  async #interruptions(calls: ToolCall[]): Promise<void> {
+    const limits = this.#policy.interruptions;
+    if (this.#budgetThresholdUsd !== undefined && this.#spentUsd >= this.#budgetThresholdUsd) {
+      await this.#pauseOrStop({
+        kind: 'budget',
+        detail: `model spend reached $${this.#spentUsd.toFixed(4)}, past the budget of $${this.#budgetThresholdUsd.toFixed(2)}: continue or stop?`,
+      });
+      this.#budgetThresholdUsd += limits?.budgetUsd ?? 0;
+    }
+    if (this.#stepThreshold !== undefined && this.#step >= this.#stepThreshold) {
+      await this.#pauseOrStop({
+        kind: 'step_budget',
+        detail: `the run has made ${this.#step} model calls, its step budget: continue or stop?`,
+      });
+      this.#stepThreshold += limits?.maxSteps ?? 0;
+    }
+    const every = limits?.checkInEvery ?? 0;
+    if (every > 0 && this.#step % every === 0) {
+      await this.#pauseOrStop({
+        kind: 'check_in',
+        detail: `${this.#step} model calls so far: continue or stop?`,
       });
     }
+    const irreversible = calls.some((c) => findTool(c.name)?.classification.reversibility === 'irreversible');
+    if (
+      irreversible &&
+      !this.#passedIrreversibleCheckpoint &&
+      (limits?.checkpoints ?? []).includes('before_first_irreversible')
+    ) {
+      this.#passedIrreversibleCheckpoint = true;
+      await this.#pauseOrStop({
+        kind: 'checkpoint',
+        detail: `before the first irreversible call (${calls.map((c) => c.name).join(', ')}): continue or stop?`,
+      });
+    }
+  }
+
+  #pauseTimeoutMs(): number {
+    return this.#policy.defaults.timeout ?? this.#input.approvalTimeoutMs;
+  }
+
+  /** Pauses with `continue` or `stop` (stop at the deadline); a stop ends the run. */
+  async #pauseOrStop(spec: { kind: PauseSpec['kind']; detail: string }): Promise<void> {
+    const outcome = await this.#pauses.wait({
+      ...spec,
+      actions: ['continue', 'stop'],
+      onTimeout: 'stop',
+      timeoutMs: this.#pauseTimeoutMs(),
+    });
+    if (outcome.action === 'stop') this.#stopFromPause(outcome.by, outcome.reason ?? spec.detail);
+  }
+
+  /** Ends the run from a pause (a `stop` or `abort` answer, or the pause's deadline): as `hitl stop` does. */
+  #stopFromPause(by: string, reason: string): never {
+    this.#requestStop({ by, reason });
+    throw new RunStopped(reason);
+  }
+
+  /** Plan review: the model proposes its whole plan, a person decides on it once, the model learns the outcome. */
+  async #reviewPlan(messages: ChatMessage[]): Promise<void> {
+    messages.push({ role: 'system', content: PLAN_PROMPT });
+    const turn = await this.#think(messages);
+    if (turn.toolCalls.length === 0) {
+      this.#answer = turn.content ?? '';
+      return;
+    }
+    const steps: PlanStep[] = [];
+    for (const call of turn.toolCalls) {
+      const tool = findTool(call.name);
+      let raw: unknown;
+      try {
+        raw = JSON.parse(call.arguments);
+      } catch {
+        continue;
+      }
+      const parsed = tool?.parameters.safeParse(raw);
+      if (tool === undefined || parsed === undefined || !parsed.success) continue;
+      const args = parsed.data as Record<string, unknown>;
+      steps.push(planStep(tool.name, args, this.#resolve(tool.name, args).kind));
+    }
+    this.#audit.append({
+      kind: 'model_turn',
+      actor: 'agent',
+      detail: `plan of ${steps.length} step(s): ${steps.map((p) => p.summary).join('; ')}`,
+    });
+    const outcome = await this.#pauses.wait({
+      kind: 'plan_review',
+      detail: `the agent proposes a plan of ${steps.length} step(s); approve, edit or reject it once`,
+      actions: ['approve', 'edit', 'reject'],
+      onTimeout: 'reject',
+      timeoutMs: this.#pauseTimeoutMs(),
+      plan: steps,
+      barRequester: this.#policy.defaults.separationOfDuties,
+    });
+    let result: ToolResultContent;
+    if (outcome.action === 'reject') {
+      result = { status: 'rejected', message: `plan rejected by ${outcome.by}: ${outcome.reason ?? ''}` };
+    } else {
+      const approved =
+        outcome.action === 'edit' && outcome.steps !== undefined
+          ? outcome.steps.map((s) => planStep(s.tool, s.args, this.#resolve(s.tool, s.args).kind))
+          : steps;
+      this.#plan = approved.map((step) => ({ step, by: outcome.by, used: false }));
+      result = {
+        status: 'ok',
+        result: {
+          plan: `approved by ${outcome.by}${outcome.action === 'edit' ? ' with edits' : ''}; nothing has run yet`,
+          steps: approved.map((p) => ({ tool: p.tool, args: p.args })),
+          next: 'execute the approved steps now',
+        },
+      };
+    }
+    this.#pushToolResults(
+      messages,
+      turn.toolCalls,
+      turn.toolCalls.map(() => result),
+    );
+    if ((this.#policy.interruptions?.checkpoints ?? []).includes('after_planning')) {
+      await this.#pauseOrStop({
+        kind: 'checkpoint',
+        detail: 'the plan is settled; nothing has run yet: continue or stop?',
+      });
+    }
+  }
+
+  /** The approved plan step this call matches (same tool, same argument hash), if its approver may approve it alone. */
+  #planCovers(tool: string, args: Record<string, unknown>, gate: ResolvedGate): { by: string } | undefined {
+    const hash = argsHash(args);
+    const entry = this.#plan.find((p) => !p.used && p.step.tool === tool && p.step.argsHash === hash);
+    if (entry === undefined) return undefined;
+    // A plan approval stands in for a request only where its approver could have approved that request alone.
+    const alone = gate.quorum <= 1 && checkAuthority(this.#policy, gate, 0, entry.by, this.#input.requestedBy).ok;
+    if (!alone) return undefined;
+    entry.used = true;
+    return { by: entry.by };
   }
 
   #resolve(toolName: string, args: Record<string, unknown>): ResolvedGate {
@@ -320,8 +550,17 @@ class AgentRun {
         this.#autoLogged.set(tool.name, (this.#autoLogged.get(tool.name) ?? 0) + 1);
         return this.#execute(tool, args, `${this.#workflowId}:${uuid4()}`, base);
       case 'soft':
-      case 'hard':
+      case 'hard': {
+        const planned = this.#planCovers(tool.name, args, gate);
+        if (planned !== undefined) {
+          this.#counts.approvals += 1;
+          return this.#execute(tool, args, `${this.#workflowId}:${uuid4()}`, {
+            ...base,
+            decidedBy: `${planned.by} (approved plan)`,
+          });
+        }
         return this.#gated(tool, call, args, reasoning, gate);
+      }
     }
   }
 
@@ -350,6 +589,7 @@ class AgentRun {
       policyVersion: this.#policy.version,
       summary: tool.describe(args),
       reasoning,
+      alternatives: splitAlternatives(reasoning).alternatives,
       goal: input.goal,
       requestedBy: input.requestedBy,
       requestedAt: new Date(now).toISOString(),
@@ -437,14 +677,14 @@ class AgentRun {
         return { status: 'error', message };
       }
       case 'proceeded':
-        return this.#execute(tool, request.args, `${this.#workflowId}:${request.requestId}`, {
+        return this.#checkedExecute(tool, request.args, `${this.#workflowId}:${request.requestId}`, {
           ...base,
           decidedBy: 'policy (soft gate: no veto within the window)',
         });
       case 'approved':
         this.#counts.approvals += 1;
         if (closure.edited) this.#counts.edits += 1;
-        return this.#execute(tool, closure.args, `${this.#workflowId}:${request.requestId}`, {
+        return this.#checkedExecute(tool, closure.args, `${this.#workflowId}:${request.requestId}`, {
           ...base,
           decidedBy: closure.approvers.join(', '),
           ...(request.editedFrom !== undefined
@@ -466,6 +706,51 @@ class AgentRun {
     });
   }
 
+  /** Runs the tool's precheck (context refresh after a wait), then the tool if the precheck passes. */
+  async #checkedExecute(
+    tool: ToolDefinition,
+    args: Record<string, unknown>,
+    idempotencyKey: string,
+    outcome: Omit<ToolOutcome, 'tool' | 'args' | 'status'>,
+  ): Promise<ToolResultContent> {
+    const precheck = tool.precheck !== undefined ? prechecks[tool.precheck] : undefined;
+    if (precheck !== undefined) {
+      let checked: PrecheckResult;
+      try {
+        checked = await precheck.executeWithOptions(
+          { ...PRECHECK_ACTIVITY_OPTIONS, summary: `Precheck before running: ${tool.describe(args)}` },
+          [{ args }],
+        );
+      } catch (err) {
+        if (isCancellation(err) || !(err instanceof ActivityFailure)) throw err;
+        // Fail closed: a check that cannot run is a check that did not pass.
+        checked = { ok: false, reason: `the precheck could not run: ${err.cause?.message ?? err.message}` };
+      }
+      if (!checked.ok) {
+        this.#counts.blocked += 1;
+        const message = `approved, but the precheck failed so the call did not run: ${checked.reason}`;
+        this.#audit.append({
+          kind: 'precheck_failed',
+          actor: 'system',
+          tool: tool.name,
+          argsHash: argsHash(args),
+          ...(outcome.requestId !== undefined ? { requestId: outcome.requestId } : {}),
+          detail: `${tool.describe(args)}: ${message}`,
+        });
+        this.#outcomes.push({
+          ...outcome,
+          tool: tool.name,
+          args,
+          argsHash: argsHash(args),
+          status: 'blocked',
+          error: message,
+        });
+        return { status: 'error', message };
+      }
+    }
+    return this.#execute(tool, args, idempotencyKey, outcome);
+  }
+
   async #execute(
     tool: ToolDefinition,
     args: Record<string, unknown>,
@@ -476,46 +761,74 @@ class AgentRun {
     const activity = toolActivities[tool.name];
     if (activity === undefined) throw new Error(`no activity proxy for ${tool.name}`);
     const summary = tool.describe(args);
-    try {
-      const result = await activity.executeWithOptions({ ...TOOL_ACTIVITY_OPTIONS, summary }, [
-        { args, idempotencyKey },
-      ]);
-      this.#counts.executed += 1;
-      this.#audit.append({
-        kind: 'tool_executed',
-        actor: outcome.decidedBy ?? 'agent',
-        tool: tool.name,
-        argsHash: hash,
-        ...(outcome.requestId !== undefined ? { requestId: outcome.requestId } : {}),
-        detail: `${summary}: done${result.replayed ? ' (result replayed from the idempotency ledger)' : ''}`,
-      });
-      this.#outcomes.push({
-        ...outcome,
-        tool: tool.name,
-        args,
-        argsHash: hash,
-        status: 'executed',
-        result: result.data,
-      });
-      return { status: 'ok', result: result.data };
-    } catch (err) {
-      if (!(err instanceof ActivityFailure)) throw err;
-      const cause = err.cause;
-      const message =
-        cause instanceof ApplicationFailure
-          ? `${cause.type ?? 'Error'}: ${cause.message}`
-          : (cause?.message ?? err.message);
-      this.#counts.failed += 1;
-      this.#audit.append({
-        kind: 'tool_failed',
-        actor: 'system',
-        tool: tool.name,
-        argsHash: hash,
-        ...(outcome.requestId !== undefined ? { requestId: outcome.requestId } : {}),
-        detail: `${summary}: failed: ${message}`,
-      });
-      this.#outcomes.push({ ...outcome, tool: tool.name, args, argsHash: hash, status: 'failed', error: message });
-      return { status: 'error', message };
+    const requestRef = outcome.requestId !== undefined ? { requestId: outcome.requestId } : {};
+    const options: ActivityOptions = {
+      ...TOOL_ACTIVITY_OPTIONS,
+      retry: { ...TOOL_ACTIVITY_OPTIONS.retry, maximumAttempts: this.#input.toolMaxAttempts },
+      summary,
+    };
+    for (;;) {
+      try {
+        // The same idempotency key on every attempt and every retry after a pause: the effect happens once.
+        const result = await activity.executeWithOptions(options, [{ args, idempotencyKey }]);
+        this.#counts.executed += 1;
+        this.#audit.append({
+          kind: 'tool_executed',
+          actor: outcome.decidedBy ?? 'agent',
+          tool: tool.name,
+          argsHash: hash,
+          ...requestRef,
+          detail: `${summary}: done${result.replayed ? ' (result replayed from the idempotency ledger)' : ''}`,
+        });
+        this.#outcomes.push({
+          ...outcome,
+          tool: tool.name,
+          args,
+          argsHash: hash,
+          status: 'executed',
+          result: result.data,
+        });
+        return { status: 'ok', result: result.data };
+      } catch (err) {
+        // A stop cancels the activity: that is not the tool failing, and nothing should pause for it.
+        if (isCancellation(err) || !(err instanceof ActivityFailure)) throw err;
+        const cause = err.cause;
+        const message =
+          cause instanceof ApplicationFailure
+            ? `${cause.type ?? 'Error'}: ${cause.message}`
+            : (cause?.message ?? err.message);
+        this.#audit.append({
+          kind: 'tool_failed',
+          actor: 'system',
+          tool: tool.name,
+          argsHash: hash,
+          ...requestRef,
+          detail: `${summary}: failed: ${message}`,
+        });
+        const businessAnswer =
+          cause instanceof ApplicationFailure && cause.type != null && BUSINESS_FAILURES.has(cause.type);
+        if (businessAnswer) {
+          // The tool refused (bad arguments, nothing left to refund…): that is an answer the model can use.
+          this.#counts.failed += 1;
+          this.#outcomes.push({ ...outcome, tool: tool.name, args, argsHash: hash, status: 'failed', error: message });
+          return { status: 'error', message };
+        }
+        // Still failing after its retries: a person decides whether to retry, skip it or abort the run.
+        const answer = await this.#pauses.wait({
+          kind: 'tool_failure',
+          detail: `${summary} still fails after ${this.#input.toolMaxAttempts} attempt(s): ${message}. Retry, skip (the agent is told) or abort?`,
+          actions: ['retry', 'skip', 'abort'],
+          onTimeout: 'abort',
+          timeoutMs: this.#pauseTimeoutMs(),
+        });
+        if (answer.action === 'retry') continue;
+        if (answer.action === 'abort')
+          this.#stopFromPause(answer.by, answer.reason ?? `aborted after ${summary} failed`);
+        this.#counts.failed += 1;
+        const skipped = `skipped by ${answer.by} after it failed: ${message}`;
+        this.#outcomes.push({ ...outcome, tool: tool.name, args, argsHash: hash, status: 'skipped', error: skipped });
+        return { status: 'error', message: skipped };
+      }
     }
   }
 
@@ -575,12 +888,19 @@ class AgentRun {
     this.#refreshWaiting();
   }
 
+  /** The phase as others see it: `paused` while a pause is open, whatever the loop was doing. */
+  #visiblePhase(): RunPhase {
+    return this.#pauses.current() !== undefined ? 'paused' : this.#phase;
+  }
+
   /** Keeps the search attribute, the phase and the Web UI's current details in step with the pending requests. */
   #refreshWaiting(): void {
     const pending = this.#gate.pending();
     if (pending.length > 0 && this.#phase === 'running_tools') this.#phase = 'awaiting_approval';
     if (pending.length === 0 && this.#phase === 'awaiting_approval') this.#phase = 'running_tools';
-    if (this.#phase === 'awaiting_approval') this.#setAgentStatus('AwaitingApproval');
+    const pause = this.#pauses.current();
+    if (pause !== undefined) this.#setAgentStatus('Paused');
+    else if (this.#phase === 'awaiting_approval') this.#setAgentStatus('AwaitingApproval');
     else if (this.#phase === 'thinking' || this.#phase === 'running_tools') this.#setAgentStatus('Running');
     const headline =
       this.#phase === 'completed'
@@ -589,8 +909,16 @@ class AgentRun {
           ? `Failed at model call ${this.#step}.`
           : this.#phase === 'stopped'
             ? `Stopped by ${this.#stop?.by ?? 'Temporal cancellation'}: ${this.#stop?.reason ?? 'cancelled'}`
-            : `Step ${this.#step}: ${this.#phase.replace('_', ' ')}.`;
-    setCurrentDetails(renderCurrentDetails(pending, this.#input.goal, renderTally(headline, this.#counts)));
+            : `Step ${this.#step}: ${this.#visiblePhase().replace('_', ' ')}.`;
+    setCurrentDetails(
+      renderCurrentDetails({
+        workflowId: this.#workflowId,
+        goal: this.#input.goal,
+        pending,
+        ...(pause !== undefined ? { pause } : {}),
+        idle: renderTally(headline, this.#counts),
+      }),
+    );
   }
 
   #setAgentStatus(value: AgentStatusValue): void {

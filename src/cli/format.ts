@@ -1,5 +1,6 @@
 import type { AgentRunResult, ApprovalRequest, AuditEntry, RunStatus } from '../run-state';
 import { renderApprovalRequest } from '../render/approval';
+import { renderPause, resumeCommands } from '../render/pause';
 
 /** Text of one pending request for `hitl pending`, with the commands to decide it. */
 export function formatPendingLine(req: ApprovalRequest): string {
@@ -32,10 +33,14 @@ export function formatShow(status: RunStatus, pending: readonly ApprovalRequest[
     `requested by: ${status.requestedBy}`,
     `policy: ${status.policyVersion}`,
     `so far: ${c.executed} executed, ${c.approvals} approved (${c.edits} edited), ${c.rejections} rejected, ` +
-      `${c.responses} answered with feedback, ${c.expiries} expired, ${c.denied} denied, ${c.failed} failed, ` +
-      `${c.invalid} invalid`,
+      `${c.responses} answered with feedback, ${c.expiries} expired, ${c.denied} denied, ${c.blocked} blocked by a ` +
+      `precheck, ${c.failed} failed, ${c.invalid} invalid`,
+    `model spend: $${status.spentUsd.toFixed(4)}`,
   ];
   if (status.answer !== undefined) lines.push(`answer: ${status.answer}`);
+  if (status.pause !== undefined) {
+    lines.push('', renderPause(status.pause), resumeCommands(status.workflowId, status.pause));
+  }
   if (pending.length === 0) lines.push('', 'nothing is waiting for approval');
   for (const req of pending) {
     lines.push('', renderApprovalRequest(req), decisionCommands(req));
@@ -61,7 +66,7 @@ export function formatResult(result: AgentRunResult): string {
     `answer: ${result.answer}`,
     `model calls: ${result.steps}; tool calls: ${c.executed} executed, ${c.approvals} approved (${c.edits} edited), ` +
       `${c.rejections} rejected, ${c.responses} answered with feedback, ${c.expiries} expired, ${c.denied} denied, ` +
-      `${c.failed} failed, ${c.invalid} invalid (policy ${result.policyVersion})`,
+      `${c.blocked} blocked by a precheck, ${c.failed} failed, ${c.invalid} invalid (policy ${result.policyVersion})`,
   ];
   for (const o of result.outcomes) {
     const who = o.decidedBy !== undefined && o.status !== 'rejected' ? ` (approved by ${o.decidedBy})` : '';

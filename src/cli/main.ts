@@ -6,10 +6,12 @@ import {
   connectClient,
   decide,
   DecisionRefusedError,
+  listPausedRuns,
   listPendingApprovals,
   loadScenario,
   pendingApprovals,
   resolveRequestId,
+  resumeRun,
   runResult,
   runStatus,
   startAgentRun,
@@ -20,6 +22,8 @@ import { HitlError, InputError } from '../errors';
 import type { ModelSettings } from '../model/types';
 import { parseDuration } from './duration';
 import { decisionCommands, formatAudit, formatPendingLine, formatResult, formatShow } from './format';
+import { renderPause, resumeCommands } from '../render/pause';
+import type { PauseAction } from '../run-state';
 
 /** The scenario the scripted model replays when no scenario and no model endpoint are given. */
 export const DEFAULT_SCENARIO = fileURLToPath(new URL('../../scenarios/refund-desk.json', import.meta.url));
@@ -63,6 +67,19 @@ function parseArgsJson(text: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
+function parseStepsJson(text: string): { tool: string; args: Record<string, unknown> }[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new InputError(`--steps is not valid JSON: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(value)) {
+    throw new InputError('--steps must be a JSON array, e.g. \'[{"tool":"issue_refund","args":{…}}]\'');
+  }
+  return value as { tool: string; args: Record<string, unknown> }[];
+}
+
 async function sendDecision(
   cmd: Command,
   workflowId: string,
@@ -103,6 +120,11 @@ export function buildProgram(): Command {
     .option('--id <workflowId>', 'workflow id (default agent-<random>)')
     .option('--as <name>', 'who requests the run (default: $USER)')
     .option('--timeout <duration>', 'how long a gated call waits for a decision, e.g. 10m, 24h', '24h')
+    .addOption(
+      new Option('--review <mode>', 'plan: review the whole plan once before anything runs')
+        .choices(['none', 'plan'])
+        .default('none'),
+    )
     .option('--json', 'print {"workflowId": …}')
     .action(
       async (
@@ -113,6 +135,7 @@ export function buildProgram(): Command {
           id?: string;
           as?: string;
           timeout: string;
+          review: 'none' | 'plan';
           json?: boolean;
         },
         cmd: Command,
@@ -134,7 +157,7 @@ export function buildProgram(): Command {
         await withClient(cmd, async (client) => {
           const { workflowId } = await startAgentRun(
             client,
-            { goal, requestedBy, model, approvalTimeoutMs },
+            { goal, requestedBy, model, approvalTimeoutMs, review: opts.review },
             opts.id !== undefined ? { workflowId: opts.id } : {},
           );
           print(opts.json === true ? JSON.stringify({ workflowId }) : workflowId);
@@ -144,14 +167,20 @@ export function buildProgram(): Command {
 
   program
     .command('pending')
-    .description('list pending approval requests across all runs')
+    .description('list pending approval requests and paused runs across all runs (--json: the requests only)')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       await withClient(cmd, async (client) => {
-        const pending = await listPendingApprovals(client);
+        const [pending, paused] = await Promise.all([listPendingApprovals(client), listPausedRuns(client)]);
         if (opts.json === true) return print(JSON.stringify(pending, null, 2));
-        if (pending.length === 0) return print('nothing is waiting for approval');
-        print(pending.map((p) => `${formatPendingLine(p)}\n${decisionCommands(p)}`).join('\n\n'));
+        if (pending.length === 0 && paused.length === 0) return print('nothing is waiting for approval');
+        const blocks = [
+          ...paused.map(
+            ({ workflowId, pause }) => `${workflowId}\n${renderPause(pause)}\n${resumeCommands(workflowId, pause)}`,
+          ),
+          ...pending.map((p) => `${formatPendingLine(p)}\n${decisionCommands(p)}`),
+        ];
+        print(blocks.join('\n\n'));
       });
     });
 
@@ -261,6 +290,47 @@ export function buildProgram(): Command {
           message: opts.message,
           argsHash,
         }));
+      },
+    );
+
+  program
+    .command('resume')
+    .description(
+      'answer a paused run: continue or stop (budget, check-in, checkpoint), retry, skip or abort (failing tool), ' +
+        'approve, edit or reject (plan review)',
+    )
+    .argument('<workflowId>')
+    .argument('<action>', 'continue | stop | retry | skip | abort | approve | edit | reject')
+    .requiredOption('--as <name>', 'who answers')
+    .option('--reason <text>', 'why (required for stop, abort and reject; the agent reads a rejection)')
+    .option('--steps <json>', 'edit: the full replacement plan, a JSON array of {"tool", "args"}')
+    .action(
+      async (
+        workflowId: string,
+        action: string,
+        opts: { as: string; reason?: string; steps?: string },
+        cmd: Command,
+      ) => {
+        const steps = opts.steps !== undefined ? parseStepsJson(opts.steps) : undefined;
+        await withClient(cmd, async (client) => {
+          const { pause } = await runStatus(client, workflowId);
+          if (pause === undefined) throw new InputError(`run ${workflowId} is not paused`);
+          if (!pause.actions.includes(action as PauseAction)) {
+            throw new InputError(
+              `this ${pause.kind.replace('_', ' ')} pause takes ${pause.actions.join(', ')}, not "${action}"`,
+            );
+          }
+          const answered = await resumeRun(client, workflowId, {
+            pauseId: pause.pauseId,
+            action: action as PauseAction,
+            by: opts.as,
+            ...(opts.reason !== undefined ? { reason: opts.reason } : {}),
+            ...(steps !== undefined ? { steps } : {}),
+          });
+          print(
+            `${answered.action} recorded for the ${pause.kind.replace('_', ' ')} pause of ${workflowId} by ${opts.as}`,
+          );
+        });
       },
     );
 

@@ -1,4 +1,6 @@
-import type { ApprovalRequest, OutcomeCounts } from '../run-state';
+import type { ApprovalRequest, OutcomeCounts, RunPause } from '../run-state';
+import { splitAlternatives } from '../model/alternatives';
+import { pauseFacts, pauseTitle } from './pause';
 
 /** What happens at the request's deadline, in words. */
 export function timeoutConsequence(req: ApprovalRequest): string {
@@ -22,8 +24,11 @@ export function approvalFacts(req: ApprovalRequest): [string, string][] {
   const who = req.eligibleApprovers.length > 0 ? req.eligibleApprovers.join(', ') : 'anyone';
   const groups = req.stages[req.stage]?.groups ?? [];
   const approvedBy = req.approvals.map((a) => a.approver);
+  // The alternatives have a line of their own; the rest of the model's text is its reasoning.
+  const why = splitAlternatives(req.reasoning).reasoning;
   return [
-    ['why', req.reasoning?.trim() ? req.reasoning.trim() : '(the model gave no reasoning)'],
+    ['why', why || '(the model gave no reasoning)'],
+    ['alternatives', req.alternatives.length > 0 ? req.alternatives.join('; ') : '(the model offered none)'],
     ['if approved', req.gate === 'soft' ? 'it runs now instead of at the deadline' : 'it runs once, exactly as shown'],
     ['if rejected', 'nothing runs; the agent reads the reason and may propose something else'],
     ['risk', risk],
@@ -56,15 +61,26 @@ export function escapeMarkdown(text: string): string {
   return text.replace(/[\\`*_{}[\]()#+\-!|$<>~]/g, (ch) => `\\${ch}`);
 }
 
+/** What the Web UI's "Current Details" show: the run's open pause and pending requests, else `idle`. */
+export interface CurrentDetailsInput {
+  workflowId: string;
+  goal: string;
+  pending: readonly ApprovalRequest[];
+  /** The open pause, if the run is paused. */
+  pause?: RunPause;
+  /** The Markdown to show when nothing waits for a person. */
+  idle: string;
+}
+
 /**
- * Renders the Web UI's "Current Details" (Markdown) for a run with pending requests: the goal once, then for each
- * request the command to decide it first (the UI's frame is short), then its facts.
- * @param pending - requests waiting for a decision
- * @param goal - the run's goal
- * @param idle - the Markdown to show when nothing is pending
+ * Renders the Web UI's "Current Details" (Markdown) for a run that waits for people: the goal once, then the open
+ * pause, then for each pending request the command to decide it first (the UI's frame is short), then its facts.
+ * @param input - see {@link CurrentDetailsInput}
+ * @returns Markdown; `input.idle` when nothing waits
  */
-export function renderCurrentDetails(pending: readonly ApprovalRequest[], goal: string, idle: string): string {
-  if (pending.length === 0) return idle;
+export function renderCurrentDetails(input: CurrentDetailsInput): string {
+  const { pending, pause } = input;
+  if (pending.length === 0 && pause === undefined) return input.idle;
   const blocks = pending.map((req) => {
     const cmd = `hitl approve ${req.workflowId} ${req.requestId} --as NAME`;
     const facts = approvalFacts(req)
@@ -72,7 +88,20 @@ export function renderCurrentDetails(pending: readonly ApprovalRequest[], goal: 
       .map(([k, v]) => `- ${k}: ${escapeMarkdown(v)}`);
     return [`**${escapeMarkdown(req.summary)}**`, '', `\`${cmd}\` (or reject, edit, respond)`, '', ...facts].join('\n');
   });
-  return [`### Waiting for approval (${pending.length})`, `Goal: ${escapeMarkdown(goal)}`, ...blocks].join('\n\n');
+  const goal = `Goal: ${escapeMarkdown(input.goal)}`;
+  const waiting = `### Waiting for approval (${pending.length})`;
+  if (pause === undefined) return [waiting, goal, ...blocks].join('\n\n');
+  const cmd = `hitl resume ${input.workflowId} ${pause.actions[0] ?? 'continue'} --as NAME`;
+  const facts = pauseFacts(pause).map(([k, v]) => `- ${k}: ${escapeMarkdown(v)}`);
+  const sections = [
+    `### Paused: ${escapeMarkdown(pauseTitle(pause))}`,
+    goal,
+    escapeMarkdown(pause.detail),
+    `\`${cmd}\` (answers: ${pause.actions.join(', ')})`,
+    facts.join('\n'),
+  ];
+  if (pending.length > 0) sections.push(waiting, ...blocks);
+  return sections.join('\n\n');
 }
 
 /**
@@ -85,7 +114,7 @@ export function renderTally(headline: string, counts: OutcomeCounts): string {
   return [
     `**${escapeMarkdown(headline)}**`,
     '',
-    `- executed: ${c.executed}; failed: ${c.failed}`,
+    `- executed: ${c.executed}; failed: ${c.failed}; blocked by a precheck: ${c.blocked}`,
     `- approved: ${c.approvals} (edited ${c.edits}); rejected: ${c.rejections}; feedback: ${c.responses}`,
     `- expired: ${c.expiries}; denied by policy: ${c.denied}; invalid calls: ${c.invalid}`,
   ].join('\n');

@@ -101,6 +101,7 @@ export const issueRefund = defineTool({
     financialImpact: 'refund',
   },
   describe: (a) => `Refund ${formatUsd(a.amountCents)} on invoice #${a.invoiceId} (reason: ${a.reason})`,
+  precheck: 'precheck_issue_refund',
 });
 
 /** `delete_customer`: delete a customer with all their invoices and invoice lines. */
@@ -115,6 +116,7 @@ export const deleteCustomer = defineTool({
     financialImpact: 'none',
   },
   describe: (a) => `Delete customer #${a.customerId} with all their invoices (reason: ${a.reason})`,
+  precheck: 'precheck_delete_customer',
 });
 
 /**

@@ -41,7 +41,20 @@ export interface ToolDefinition<S extends z.ZodType = z.ZodType> {
    * @param args - arguments already parsed by `parameters`
    */
   describe(args: z.infer<S>): string;
+  /**
+   * Activity type of a context refresh that runs after approval and before execution (e.g. re-reading what is still
+   * refundable after a long wait). When it answers `ok: false` the call does not run and the model is told why.
+   */
+  precheck?: string;
 }
+
+/** What a precheck activity receives: the arguments about to run. */
+export interface PrecheckInput {
+  args: unknown;
+}
+
+/** What a precheck activity answers. */
+export type PrecheckResult = { ok: true; note: string } | { ok: false; reason: string };
 
 /** What a tool activity receives. */
 export interface ToolActivityInput {

@@ -36,7 +36,7 @@ export function temporalCliPath(): string {
  */
 export function sharedEnv(): Promise<SharedEnv> {
   shared ??= (async () => {
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
+    Runtime.install({ logger: new DefaultLogger(process.env['HITL_TEST_LOG'] === 'warn' ? 'WARN' : 'ERROR') });
     const cliPath = temporalCliPath();
     const [env, bundle] = await Promise.all([
       TestWorkflowEnvironment.createLocal({

@@ -1,0 +1,83 @@
+import type { RunPause } from '../run-state';
+
+const TITLES: Record<RunPause['kind'], string> = {
+  plan_review: 'plan review',
+  checkpoint: 'checkpoint',
+  budget: 'spending budget reached',
+  step_budget: 'step budget reached',
+  check_in: 'check-in',
+  tool_failure: 'a tool keeps failing',
+};
+
+/** What each answer does, in words, for the reviewer. */
+const ACTION_EFFECTS: Record<RunPause['actions'][number], string> = {
+  continue: 'the run goes on',
+  stop: 'the run ends cleanly, nothing else runs',
+  retry: 'the tool runs again with the same idempotency key',
+  skip: 'the call is dropped and the agent is told',
+  abort: 'the run ends cleanly, nothing else runs',
+  approve: 'the plan steps run without another request each (within what the approver may approve alone)',
+  edit: 'the edited steps become the plan',
+  reject: 'nothing in the plan runs; the agent reads the reason and replans',
+};
+
+/** Why the run paused, in a few words (`plan review`, `a tool keeps failing`…). */
+export function pauseTitle(pause: RunPause): string {
+  return TITLES[pause.kind];
+}
+
+/**
+ * The facts a person needs to answer a pause, as label and value pairs, free text unescaped.
+ * @param pause - the open pause (from the `status` query)
+ */
+export function pauseFacts(pause: RunPause): [string, string][] {
+  const who = pause.eligible.length > 0 ? pause.eligible.join(', ') : 'anyone';
+  const facts: [string, string][] = [
+    ['answers', pause.actions.map((a) => `${a} (${ACTION_EFFECTS[a]})`).join('; ')],
+    ['who may answer', `${who}${pause.separationOfDuties ? '; not the person who requested the run' : ''}`],
+    ['deadline', `${pause.deadline}; then ${pause.onTimeout} (never an approval)`],
+  ];
+  if (pause.plan !== undefined) {
+    const steps = pause.plan.map((s, i) => `${i + 1}. ${s.summary} [${s.gate} gate; args ${JSON.stringify(s.args)}]`);
+    facts.push(['plan', steps.length > 0 ? steps.join(' ') : '(no steps)']);
+  }
+  facts.push(['pause', pause.pauseId]);
+  return facts;
+}
+
+/**
+ * Renders an open pause as plain text for a terminal (`hitl show`, the demo).
+ * @param pause - the open pause
+ * @returns lines: what happened and what is asked, then one `- label: value` line per fact (plan steps one per line)
+ */
+export function renderPause(pause: RunPause): string {
+  const lines = [`Paused (${pauseTitle(pause)}): ${pause.detail}`];
+  for (const [k, v] of pauseFacts(pause)) {
+    if (k === 'plan' && pause.plan !== undefined) {
+      lines.push('- plan:');
+      pause.plan.forEach((s, i) => lines.push(`    ${i + 1}. ${s.summary} [${s.gate} gate] ${JSON.stringify(s.args)}`));
+    } else {
+      lines.push(`- ${k}: ${v}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+/**
+ * The commands a person types to answer a pause.
+ * @param workflowId - the paused run
+ * @param pause - its open pause
+ */
+export function resumeCommands(workflowId: string, pause: RunPause): string {
+  return pause.actions
+    .map((action) => {
+      const extra =
+        action === 'edit'
+          ? ` --steps '${JSON.stringify((pause.plan ?? []).map((s) => ({ tool: s.tool, args: s.args })))}'`
+          : action === 'reject' || action === 'stop' || action === 'abort'
+            ? ' --reason "why"'
+            : '';
+      return `  ${`${action}:`.padEnd(9)} hitl resume ${workflowId} ${action} --as YOUR_NAME${extra}`;
+    })
+    .join('\n');
+}

@@ -1,0 +1,187 @@
+import { condition, uuid4 } from '@temporalio/workflow';
+import { formatZodError, ResumeSchema, type ResumeRequest } from '../src/decision';
+import { argsHash } from '../src/hash';
+import { eligibleApprovers } from '../src/policy/authority';
+import type { Policy } from '../src/policy/schema';
+import type { PauseAction, PauseKind, PlanStep, RunPause } from '../src/run-state';
+import { findTool } from '../src/tools/catalog';
+
+/** What a pause ended with: the person's answer, or the pause's own `onTimeout` action at its deadline. */
+export interface PauseOutcome {
+  action: PauseAction;
+  by: string;
+  reason?: string;
+  /** For an edited plan: the replacement steps, validated. */
+  steps?: { tool: string; args: Record<string, unknown> }[];
+}
+
+/** What a new pause needs; the rest (id, times, who may answer) is filled in. */
+export interface PauseSpec {
+  kind: PauseKind;
+  detail: string;
+  actions: PauseAction[];
+  onTimeout: PauseAction;
+  timeoutMs: number;
+  plan?: PlanStep[];
+  /** Whether the run's requester is barred from answering (plan review under separation of duties). */
+  barRequester?: boolean;
+}
+
+/** What the run does when a pause opens and closes (audit entries, search attribute, Web UI details). */
+export interface PauseHooks {
+  opened(pause: RunPause): void;
+  closed(pause: RunPause, outcome: PauseOutcome): void;
+}
+
+/**
+ * The run's pause point: at most one pause is open at a time (a second one, e.g. from another tool of the same turn
+ * failing, waits until the first is answered); the `resume` update answers it. Who may answer: any member of the
+ * policy's groups (anyone when the policy has none), and never the requester where the pause bars them.
+ */
+export class Pauses {
+  #current: RunPause | undefined;
+  #answer: PauseOutcome | undefined;
+  readonly #policy: () => Policy;
+  readonly #requestedBy: string;
+  readonly #hooks: PauseHooks;
+
+  constructor(policy: () => Policy, requestedBy: string, hooks: PauseHooks) {
+    this.#policy = policy;
+    this.#requestedBy = requestedBy;
+    this.#hooks = hooks;
+  }
+
+  /** The open pause, if any (a copy without internal fields). */
+  current(): RunPause | undefined {
+    const open = this.#current;
+    if (open === undefined) return undefined;
+    return {
+      pauseId: open.pauseId,
+      kind: open.kind,
+      detail: open.detail,
+      actions: [...open.actions],
+      openedAt: open.openedAt,
+      deadline: open.deadline,
+      onTimeout: open.onTimeout,
+      eligible: [...open.eligible],
+      separationOfDuties: open.separationOfDuties,
+      ...(open.plan !== undefined ? { plan: open.plan } : {}),
+    };
+  }
+
+  /**
+   * Checks an answer without changing anything.
+   * @param payload - untrusted input from the `resume` update
+   */
+  check(
+    payload: unknown,
+  ): { ok: true; answer: ResumeRequest; steps?: PauseOutcome['steps'] } | { ok: false; reason: string } {
+    const parsed = ResumeSchema.safeParse(payload);
+    if (!parsed.success) return { ok: false, reason: `malformed resume: ${formatZodError(parsed.error)}` };
+    const answer = parsed.data;
+    const pause = this.#current;
+    if (pause === undefined || this.#answer !== undefined) return { ok: false, reason: 'the run is not paused' };
+    if (answer.pauseId !== pause.pauseId) {
+      return { ok: false, reason: `unknown pause id "${answer.pauseId}" (the open pause is ${pause.pauseId})` };
+    }
+    if (!pause.actions.includes(answer.action)) {
+      return { ok: false, reason: `a ${pause.kind} pause takes ${pause.actions.join(', ')}, not ${answer.action}` };
+    }
+    if (pause.eligible.length > 0 && !pause.eligible.includes(answer.by)) {
+      return { ok: false, reason: `"${answer.by}" may not answer this pause (may: ${pause.eligible.join(', ')})` };
+    }
+    if (pause.separationOfDuties && answer.by === this.#requestedBy) {
+      return {
+        ok: false,
+        reason: `"${answer.by}" requested this run and may not approve its plan (separation of duties)`,
+      };
+    }
+    if (
+      (answer.action === 'reject' || answer.action === 'stop' || answer.action === 'abort') &&
+      answer.reason === undefined
+    ) {
+      return { ok: false, reason: `a ${answer.action} needs a reason` };
+    }
+    if (answer.action !== 'edit') return { ok: true, answer };
+    if (answer.steps === undefined || answer.steps.length === 0) {
+      return { ok: false, reason: 'an edit of a plan needs the replacement steps' };
+    }
+    const steps: NonNullable<PauseOutcome['steps']> = [];
+    for (const [i, step] of answer.steps.entries()) {
+      const tool = findTool(step.tool);
+      const parsedArgs = tool?.parameters.safeParse(step.args);
+      if (parsedArgs === undefined || !parsedArgs.success) {
+        const why = parsedArgs === undefined ? `unknown tool "${step.tool}"` : formatZodError(parsedArgs.error);
+        return { ok: false, reason: `plan step ${i + 1} is invalid: ${why}` };
+      }
+      steps.push({ tool: step.tool, args: parsedArgs.data as Record<string, unknown> });
+    }
+    return { ok: true, answer, steps };
+  }
+
+  /**
+   * Records an answer that {@link Pauses.check} accepted.
+   * @throws Error when it is refused (the update's validator runs the same check first)
+   */
+  answer(payload: unknown): { pauseId: string; action: string } {
+    const checked = this.check(payload);
+    if (!checked.ok) throw new Error(checked.reason);
+    const { answer, steps } = checked;
+    this.#answer = {
+      action: answer.action,
+      by: answer.by,
+      ...(answer.reason !== undefined ? { reason: answer.reason } : {}),
+      ...(steps !== undefined ? { steps } : {}),
+    };
+    return { pauseId: answer.pauseId, action: answer.action };
+  }
+
+  /**
+   * Opens a pause and waits on a durable timer for the answer; at the deadline the pause's `onTimeout` action applies.
+   * Waits first while another pause is open. A cancellation (stop) closes the pause and propagates.
+   * @param spec - what the pause is about and which answers it takes
+   */
+  async wait(spec: PauseSpec): Promise<PauseOutcome> {
+    // Re-checked after every wake-up: two waiters woken by one change must not both open.
+    while (this.#current !== undefined) await condition(() => this.#current === undefined);
+    const now = Date.now();
+    const policy = this.#policy();
+    this.#answer = undefined;
+    const open: RunPause = {
+      pauseId: uuid4(),
+      kind: spec.kind,
+      detail: spec.detail,
+      actions: spec.actions,
+      openedAt: new Date(now).toISOString(),
+      deadline: new Date(now + spec.timeoutMs).toISOString(),
+      onTimeout: spec.onTimeout,
+      eligible: eligibleApprovers(policy, Object.keys(policy.groups)),
+      separationOfDuties: spec.barRequester ?? false,
+      ...(spec.plan !== undefined ? { plan: spec.plan } : {}),
+    };
+    this.#current = open;
+    const view = this.current() as RunPause;
+    this.#hooks.opened(view);
+    let outcome: PauseOutcome | undefined;
+    try {
+      const answered = await condition(() => this.#answer !== undefined, spec.timeoutMs, {
+        summary: `Paused (${spec.kind.replace('_', ' ')}): waiting for a person until ${open.deadline}`,
+      });
+      outcome =
+        answered && this.#answer !== undefined
+          ? this.#answer
+          : { action: spec.onTimeout, by: 'system', reason: `no answer before ${open.deadline}` };
+    } finally {
+      this.#current = undefined;
+      this.#answer = undefined;
+    }
+    this.#hooks.closed(view, outcome);
+    return outcome;
+  }
+}
+
+/** A plan step from a proposed call, with its hash and the gate it would meet. */
+export function planStep(tool: string, args: Record<string, unknown>, gate: PlanStep['gate']): PlanStep {
+  const def = findTool(tool);
+  return { tool, args, argsHash: argsHash(args), gate, summary: def !== undefined ? def.describe(args) : tool };
+}
