@@ -1,32 +1,32 @@
 // `npm run demo`: the main job end to end on this machine. Makes sure the Temporal CLI, a dev server and a worker are
-// up (starting what is missing; the worker runs in this process on task queue hitl-demo), starts the shipped refund-desk scenario, shows each approval request with the exact
-// commands to decide it, waits for the run and prints its result and audit trail.
-// `npm run demo -- --approve-as alice` decides from a separate client instead: it approves the refund and rejects
-// the account deletion, so both paths show up unattended.
+// up (starting what is missing; the worker runs in this process on task queue hitl-demo), starts the shipped
+// refund-desk scenario under the shipped example policy (its timers scaled down so a person can watch them), shows each
+// approval request with the exact commands to decide it, waits for the run and prints its result and audit trail.
+// `npm run demo -- --approve-as alice` (or `--unattended`) decides from a separate client instead, as the policy's own
+// people: the soft-gated email is left to proceed, the small refund escalates to an admin who approves it, two finance
+// members approve the large refund and an admin rejects the account deletion.
+// Flags: --policy FILE (default policies/example.yaml), --time-scale N (default 180: 30m becomes 10 s),
+// --scenario FILE (default scenarios/refund-desk.json), --timeout MINUTES (the run's own approval timeout, scaled too).
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, openSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import proto from '@temporalio/proto';
-import { generateBillingDb, openBillingDb } from '../activities/billing/index';
-import {
-  auditTrail,
-  connectClient,
-  decide,
-  loadScenario,
-  pendingApprovals,
-  runResult,
-  runStatus,
-  startAgentRun,
-} from '../client';
-import { formatAudit, formatResult, decisionCommands } from '../src/cli/format';
+import { generateBillingDb, openBillingDb, type BillingDb } from '../activities/billing/index';
+import { auditTrail, connectClient, loadScenario, runResult, startAgentRun } from '../client';
+import { formatAudit, formatResult } from '../src/cli/format';
+import type { Scenario } from '../src/model/types';
 import { connectionConfig } from '../src/config';
 import { customSearchAttributes } from '../src/messages';
-import { renderApprovalRequest } from '../src/render/approval';
+import { loadPolicyFile } from '../src/policy/load';
+import type { Policy } from '../src/policy/schema';
+import { formatUsd } from '../src/tools/billing';
 import { createWorker } from '../worker';
+import { scalePolicyTimers } from './demo-policy';
+import { followRun } from './demo-reviewer';
 
 const { temporal } = proto;
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -35,7 +35,11 @@ const say = (text: string): void => void process.stdout.write(`${text}\n`);
 const { values: flags } = parseArgs({
   options: {
     'approve-as': { type: 'string' },
+    unattended: { type: 'boolean', default: false },
     scenario: { type: 'string', default: join(repoRoot, 'scenarios/refund-desk.json') },
+    policy: { type: 'string', default: join(repoRoot, 'policies/example.yaml') },
+    'time-scale': { type: 'string', default: '180' },
+    // The run's own approval timeout in minutes, for requests whose policy entry sets none; scaled like the policy.
     timeout: { type: 'string', default: '30' },
   },
 });
@@ -92,7 +96,89 @@ async function ensureSearchAttributes(connection: Connection, namespace: string)
   say(`server: registered the search attributes ${missing.join(', ')}`);
 }
 
+interface Inputs {
+  scenario: Scenario;
+  /** The policy as written, for the line that names it. */
+  shipped: Policy;
+  /** The policy the run gets: the shipped one with its timers scaled. */
+  policy: Policy;
+  scale: number;
+  timeoutMinutes: number;
+}
+
+/** Starts the run, follows it (deciding when unattended) and prints how it ended. */
+async function demoRun(client: Client, taskQueue: string, billingDb: BillingDb, inputs: Inputs): Promise<void> {
+  const { scenario, shipped, policy, scale } = inputs;
+  const namespace = client.options.namespace;
+  say(
+    `policy ${shipped.version} from ${relative(process.cwd(), flags.policy) || flags.policy}` +
+      (scale === 1 ? ', timers as written' : `, timers ${scale}× faster for the demo`),
+  );
+  // The person running the demo requests the run; under separation of duties they may not decide its requests.
+  const requestedBy = process.env['USER']?.trim() || 'demo';
+  const { workflowId } = await startAgentRun(
+    client,
+    {
+      goal: scenario.goal,
+      requestedBy,
+      model: { provider: 'scripted', scenario },
+      approvalTimeoutMs: Math.max(1_000, Math.round((inputs.timeoutMinutes * 60_000) / scale)),
+      policy,
+    },
+    { taskQueue },
+  );
+  const link = `http://localhost:8233/namespaces/${namespace}/workflows/${workflowId}`;
+  say(`\nrun: started ${workflowId}, requested by ${requestedBy}`);
+  say(`     Web UI: ${link}`);
+
+  // Decisions come from a separate client connection, as they would from a reviewer's machine.
+  const approveAs = flags['approve-as'];
+  const unattended = flags.unattended || approveAs !== undefined;
+  if (!unattended && scale !== 1) {
+    say("     (deadlines are short at this time scale; `npm run demo -- --time-scale 1` keeps the policy's own)");
+  }
+  const reviewer = unattended ? (await connectClient()).client : undefined;
+  try {
+    await followRun({
+      client,
+      workflowId,
+      ...(reviewer !== undefined ? { reviewer } : {}),
+      ...(approveAs !== undefined ? { approveAs } : {}),
+      say,
+    });
+  } finally {
+    await reviewer?.connection.close();
+  }
+
+  const result = await runResult(client, workflowId);
+  say(`\n--- result ---\n${formatResult(result)}`);
+  say(`\n--- audit trail ---\n${formatAudit(await auditTrail(client, workflowId))}`);
+  const refunds = billingDb
+    .prepare<[string], { invoice_id: number; amount_cents: number; reason: string }>(
+      "SELECT invoice_id, amount_cents, reason FROM hitl_refund WHERE idempotency_key LIKE ? || ':%' ORDER BY refund_id",
+    )
+    .all(workflowId);
+  say(`\n--- billing db: ${refunds.length} refund row(s) for this run ---`);
+  for (const r of refunds) say(`  invoice ${r.invoice_id}: ${formatUsd(r.amount_cents)} (${r.reason})`);
+  say(`\nSee the whole story in the Web UI: ${link}`);
+}
+
 async function main(): Promise<void> {
+  // Read the inputs first, so a bad file or flag stops the demo before anything starts.
+  const scale = Number(flags['time-scale']);
+  if (!(scale > 0 && Number.isFinite(scale))) {
+    throw new Error(`--time-scale must be a positive number, got ${flags['time-scale']}`);
+  }
+  const shipped = loadPolicyFile(flags.policy);
+  const inputs: Inputs = {
+    scenario: await loadScenario(flags.scenario),
+    shipped,
+    policy: scalePolicyTimers(shipped, scale),
+    scale,
+    timeoutMinutes: Number(flags.timeout),
+  };
+  if (!(inputs.timeoutMinutes > 0)) throw new Error(`--timeout must be a number of minutes, got ${flags.timeout}`);
+
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const cfg = connectionConfig();
   const connection = await ensureServer(cfg.address);
@@ -102,7 +188,7 @@ async function main(): Promise<void> {
   // The demo runs its own worker, on a task queue of its own, so a worker left over from elsewhere (with another
   // billing database) cannot take its tasks.
   const taskQueue = process.env['HITL_TASK_QUEUE'] ?? 'hitl-demo';
-  // A fresh copy of the generated database each time, so a second demo finds invoice 1 unrefunded again.
+  // A fresh copy of the generated database each time, so a second demo finds invoices 1 and 2 unrefunded again.
   const billingPath = process.env['HITL_BILLING_DB'] ?? join(repoRoot, '.data/demo.sqlite');
   if (process.env['HITL_BILLING_DB'] === undefined) {
     for (const suffix of ['', '-wal', '-shm']) rmSync(`${billingPath}${suffix}`, { force: true });
@@ -113,68 +199,16 @@ async function main(): Promise<void> {
   const worker = await createWorker({ connection: native, billingDb, taskQueue });
   const running = worker.run();
   say(`worker: started a worker in this process on task queue ${taskQueue}, billing db ${billingPath}`);
-
-  const scenario = await loadScenario(flags.scenario);
-  const approver = flags['approve-as'];
-  const { workflowId } = await startAgentRun(
-    client,
-    {
-      goal: scenario.goal,
-      requestedBy: process.env['USER'] ?? 'demo',
-      model: { provider: 'scripted', scenario },
-      approvalTimeoutMs: Number(flags.timeout) * 60_000,
-    },
-    { taskQueue },
-  );
-  say(`\nrun: started ${workflowId}`);
-  say(`     Web UI: http://localhost:8233/namespaces/${cfg.namespace}/workflows/${workflowId}`);
-
-  // Decisions come from a separate client connection, as they would from a reviewer's machine.
-  const reviewer = approver !== undefined ? (await connectClient()).client : undefined;
-  const seen = new Set<string>();
-  for (;;) {
-    const status = await runStatus(client, workflowId);
-    if (status.phase === 'completed' || status.phase === 'failed') break;
-    const pending = (await pendingApprovals(client, workflowId)).filter((p) => !seen.has(p.requestId));
-    for (const req of pending) {
-      seen.add(req.requestId);
-      say(`\n--- approval request ---\n${renderApprovalRequest(req)}`);
-      if (reviewer === undefined || approver === undefined) {
-        say(
-          `\nIn a second terminal, decide with one of:\n${decisionCommands(req)
-            .replace(/YOUR_NAME/g, 'alice')
-            .replace(/hitl /g, 'npx hitl ')}`,
-        );
-        continue;
-      }
-      const reject = req.tool === 'delete_customer';
-      const receipt = await decide(reviewer, workflowId, {
-        requestId: req.requestId,
-        decision: reject ? 'reject' : 'approve',
-        approver,
-        argsHash: req.argsHash,
-        ...(reject ? { reason: 'accounts with invoices are kept for 7 years for tax purposes' } : {}),
-      });
-      say(`\n${approver} ${reject ? 'rejected' : 'approved'} ${receipt.requestId}`);
-    }
-    await new Promise((r) => setTimeout(r, 300));
+  try {
+    await demoRun(client, taskQueue, billingDb, inputs);
+  } finally {
+    // Also on failure: a worker left polling would keep the process alive.
+    worker.shutdown();
+    await running;
+    await native.close();
+    billingDb.close();
+    await connection.close();
   }
-
-  const result = await runResult(client, workflowId);
-  say(`\n--- result ---\n${formatResult(result)}`);
-  say(`\n--- audit trail ---\n${formatAudit(await auditTrail(client, workflowId))}`);
-  const refunds = billingDb
-    .prepare("SELECT COUNT(*) FROM hitl_refund WHERE idempotency_key LIKE ? || ':%'")
-    .pluck()
-    .get(workflowId) as number;
-  say(`\nbilling db: ${refunds} refund row(s) for this run`);
-  worker.shutdown();
-  await running;
-  await native.close();
-  billingDb.close();
-  await reviewer?.connection.close();
-  await connection.close();
-  say(`\nSee the whole story in the Web UI: http://localhost:8233/namespaces/${cfg.namespace}/workflows/${workflowId}`);
 }
 
 main().catch((err: unknown) => {

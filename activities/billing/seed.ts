@@ -62,7 +62,21 @@ export const FIXTURE_INVOICE = {
   totalCents: 992,
 } as const;
 
+/**
+ * Invoice 2, fixed whatever the seed: customer 1's cancelled bulk order, 2021-01-01, one line of 50 × track 4 at
+ * $1.29, totalling $64.50, so a refund of $50 or more (the example policy's finance rule) is possible. Lines are
+ * `[trackId, unitPriceCents, quantity]`. Present when the database has at least two invoices.
+ */
+export const FIXTURE_LARGE_INVOICE = {
+  invoiceId: 2,
+  customerId: 1,
+  date: '2021-01-01 00:00:00',
+  lines: [[4, 129, 50]],
+  totalCents: 6450,
+} as const;
+
 const TRACKS = 200;
+const [LARGE_TRACK_ID, LARGE_UNIT_CENTS] = FIXTURE_LARGE_INVOICE.lines[0];
 
 // Chinook's DDL for the tables the toolkit uses; Track is cut down to the columns InvoiceLine needs.
 const CHINOOK_DDL = `
@@ -122,9 +136,11 @@ const SUPPORT_REPS = [3, 4, 5];
 
 /**
  * Creates a new SQLite file in the Chinook schema (Employee, Customer, Track, Invoice, InvoiceLine) filled with
- * deterministic `@faker-js/faker` data: 8 employees, `customers` customers, 200 tracks at $0.99 or $1.99, `invoices`
- * invoices of 1–6 lines each, every `Invoice.Total` equal to the sum of its lines. Customer 1 and invoice 1 are fixed
- * ({@link FIXTURE_CUSTOMER}, {@link FIXTURE_INVOICE}). The same options always give the same table contents.
+ * deterministic `@faker-js/faker` data: 8 employees, `customers` customers, 200 tracks at $0.99 or $1.99 (track 4 at
+ * $1.29), `invoices`
+ * invoices of 1–6 lines each, every `Invoice.Total` equal to the sum of its lines. Customer 1 and invoices 1 and 2 are
+ * fixed ({@link FIXTURE_CUSTOMER}, {@link FIXTURE_INVOICE}, {@link FIXTURE_LARGE_INVOICE}). The same options always
+ * give the same table contents.
  *
  * The file is built under a temporary name next to `path` and linked into place, so `path` never names a
  * half-written file and an existing file is never replaced.
@@ -255,16 +271,23 @@ function fill(
   const insertTrack = db.prepare('INSERT INTO Track (TrackId, Name, UnitPrice) VALUES (?, ?, ?)');
   const trackCents: number[] = [];
   for (let id = 1; id <= TRACKS; id++) {
-    // Tracks 1–3 carry invoice 1's fixed prices.
-    const cents = id <= 3 ? (FIXTURE_INVOICE.lines[id - 1]?.[1] ?? 99) : faker.datatype.boolean(0.1) ? 199 : 99;
+    // Tracks 1–3 carry invoice 1's fixed prices, track 4 invoice 2's. Track 4 still draws (and drops) a random price,
+    // so the random data after it is what it was before invoice 2 was fixed.
+    const random = id <= 3 ? 99 : faker.datatype.boolean(0.1) ? 199 : 99;
+    const fixed = id <= 3 ? FIXTURE_INVOICE.lines[id - 1]?.[1] : id === LARGE_TRACK_ID ? LARGE_UNIT_CENTS : undefined;
+    const cents = fixed ?? random;
     trackCents.push(cents);
     insertTrack.run(id, fit(faker.music.songName(), 200), cents / 100);
   }
 
   type Draft = { customerId: number; date: string; lines: (readonly [number, number, number])[] };
   const drafts: Draft[] = [{ customerId: 1, date: FIXTURE_INVOICE.date, lines: [...FIXTURE_INVOICE.lines] }];
+  if (invoices >= 2) {
+    const f2 = FIXTURE_LARGE_INVOICE;
+    drafts.push({ customerId: f2.customerId, date: f2.date, lines: [...f2.lines] });
+  }
   const later: Draft[] = [];
-  for (let n = 2; n <= invoices; n++) {
+  for (let n = drafts.length + 1; n <= invoices; n++) {
     const lines = Array.from({ length: faker.number.int({ min: 1, max: 6 }) }, () => {
       const trackId = faker.number.int({ min: 1, max: TRACKS });
       const quantity = faker.helpers.weightedArrayElement([
