@@ -146,6 +146,35 @@ describe('plan review and interruptions', () => {
     });
   });
 
+  it('runs the precheck before a planned call too: the plan may be old by the time the call comes', async () => {
+    await withWorker(async (h) => {
+      // Two planned refunds on invoice 1 ($9.92) that together ask for more than it has.
+      const run = await h.startScripted(
+        [
+          {
+            toolCalls: [
+              { name: 'issue_refund', arguments: refund(992) },
+              { name: 'issue_refund', arguments: refund(500) },
+            ],
+          },
+          call('issue_refund', refund(992)),
+          call('issue_refund', refund(500)),
+          answer('done'),
+        ],
+        { review: 'plan' },
+      );
+      const pause = await pausedWith(h, run.workflowId, 'plan_review');
+      await resumeRun(h.client, run.workflowId, { pauseId: pause.pauseId, action: 'approve', by: 'ada' });
+      const result = (await run.result()) as AgentRunResult;
+      assert.deepEqual(
+        result.outcomes.map((o) => o.status),
+        ['executed', 'blocked'],
+      );
+      assert.match(result.outcomes[1]?.error ?? '', /only \$0\.00 is still refundable/);
+      assert.equal(countRefunds(h.db), 1);
+    });
+  });
+
   it('tells the model when its plan is rejected, and runs nothing from it', async () => {
     await withWorker(async (h) => {
       const run = await h.startScripted(

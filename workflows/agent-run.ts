@@ -1,5 +1,4 @@
 import {
-  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   isCancellation,
@@ -11,7 +10,7 @@ import {
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import type { ModelActivities, Notification, RunActivities, ToolActivities } from '../src/activity-types';
+import type { ModelActivities, Notification, RunActivities } from '../src/activity-types';
 import { formatZodError, StopSchema, type StopRequest } from '../src/decision';
 import { FailureType } from '../src/errors';
 import { argsHash } from '../src/hash';
@@ -35,20 +34,22 @@ import type {
   AgentStatusValue,
   ApprovalRequest,
   DecisionReceipt,
-  PlanStep,
   OutcomeCounts,
   RunPhase,
   ToolOutcome,
 } from '../src/run-state';
-import { checkAuthority, eligibleApprovers } from '../src/policy/authority';
+import { eligibleApprovers } from '../src/policy/authority';
 import { DEFAULT_POLICY } from '../src/policy/default-policy';
 import { resolveGate, type ResolvedGate } from '../src/policy/evaluate';
 import type { Policy } from '../src/policy/schema';
 import { findTool, toolNames } from '../src/tools/catalog';
-import type { PrecheckInput, PrecheckResult, ToolDefinition } from '../src/tools/types';
+import type { ToolDefinition } from '../src/tools/types';
 import { ApprovalGate, type Closure } from './approval-gate';
 import { AuditLog } from './audit-log';
-import { planStep, Pauses, type PauseSpec } from './pauses';
+import { Interruptions, type DuePause } from './interruptions';
+import { Pauses } from './pauses';
+import { ApprovedPlan, PLAN_PROMPT, planReviewResult, planStep, planSteps } from './plan';
+import { ToolRunner } from './tool-runner';
 
 const MODEL_ACTIVITY_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '2 minutes',
@@ -56,44 +57,8 @@ const MODEL_ACTIVITY_OPTIONS: ActivityOptions = {
 };
 const { callModel } = proxyActivities<ModelActivities>(MODEL_ACTIVITY_OPTIONS);
 
-const TOOL_ACTIVITY_OPTIONS: ActivityOptions = {
-  startToCloseTimeout: '1 minute',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 8,
-    nonRetryableErrorTypes: [
-      FailureType.IdempotencyConflict,
-      FailureType.InvalidToolArguments,
-      FailureType.ToolRefused,
-      FailureType.UnknownTool,
-    ],
-  },
-};
-const toolActivities = proxyActivities<ToolActivities>(TOOL_ACTIVITY_OPTIONS);
-
-/** Failure types that are the tool's answer, not a fault: the model hears them instead of the run pausing. */
-const BUSINESS_FAILURES = new Set<string>([
-  FailureType.IdempotencyConflict,
-  FailureType.InvalidToolArguments,
-  FailureType.ToolRefused,
-  FailureType.UnknownTool,
-]);
-
-const PRECHECK_ACTIVITY_OPTIONS: ActivityOptions = {
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
-};
-const prechecks =
-  proxyActivities<Record<string, (input: PrecheckInput) => Promise<PrecheckResult>>>(PRECHECK_ACTIVITY_OPTIONS);
-
 /** Thrown inside the loop when a person stops the run from a pause; `run()` finishes it as stopped. */
 class RunStopped extends Error {}
-
-const PLAN_PROMPT =
-  'Plan review: reply with the complete list of tool calls you intend to make for this goal, as tool calls, in order. ' +
-  'None of them runs now: a reviewer approves, edits or rejects the whole plan first.';
 
 const { currentPolicy, notify } = proxyActivities<RunActivities>({
   startToCloseTimeout: '30 seconds',
@@ -144,12 +109,10 @@ class AgentRun {
   #stop: StopRequest | undefined;
   #scope: CancellationScope | undefined;
   readonly #pauses: Pauses;
-  #spentUsd = 0;
-  #budgetThresholdUsd: number | undefined;
-  #stepThreshold: number | undefined;
-  #passedIrreversibleCheckpoint = false;
-  /** Steps of the approved plan, with who approved it; each step covers one call. */
-  #plan: { step: PlanStep; by: string; used: boolean }[] = [];
+  readonly #tools: ToolRunner;
+  // Replaced once the policy is loaded; until then the run makes no model call.
+  #interruptions = new Interruptions(undefined);
+  readonly #plan = new ApprovedPlan();
   #agentStatus: AgentStatusValue | undefined;
 
   constructor(input: AgentRunInput) {
@@ -158,6 +121,21 @@ class AgentRun {
       policy: () => this.#policy,
       requestedBy: input.requestedBy,
       resolve: (tool, args) => this.#resolve(tool, args),
+    });
+    this.#tools = new ToolRunner({
+      audit: this.#audit,
+      counts: this.#counts,
+      outcomes: this.#outcomes,
+      maxAttempts: input.toolMaxAttempts,
+      askAfterFailure: (detail) =>
+        this.#pauses.wait({
+          kind: 'tool_failure',
+          detail,
+          actions: ['retry', 'skip', 'abort'],
+          onTimeout: 'abort',
+          timeoutMs: this.#pauseTimeoutMs(),
+        }),
+      stop: (by, reason) => this.#stopFromPause(by, reason),
     });
     this.#pauses = new Pauses(() => this.#policy, input.requestedBy, {
       opened: (pause) => {
@@ -186,7 +164,7 @@ class AgentRun {
       pendingRequests: this.#gate.pending().length,
       counts: { ...this.#counts },
       policyVersion: this.#policy.version,
-      spentUsd: this.#spentUsd,
+      spentUsd: this.#interruptions.spentUsd,
       ...(this.#pauses.current() !== undefined ? { pause: this.#pauses.current() } : {}),
       ...(this.#answer !== undefined ? { answer: this.#answer } : {}),
     }));
@@ -247,8 +225,7 @@ class AgentRun {
     this.#setAgentStatus('Running');
     const loaded = input.policy !== undefined ? { policy: input.policy, source: 'run input' } : await currentPolicy();
     this.#policy = loaded.policy;
-    this.#budgetThresholdUsd = loaded.policy.interruptions?.budgetUsd;
-    this.#stepThreshold = loaded.policy.interruptions?.maxSteps;
+    this.#interruptions = new Interruptions(loaded.policy.interruptions);
     this.#audit.append({
       kind: 'run_started',
       actor: input.requestedBy,
@@ -311,7 +288,7 @@ class AgentRun {
         actor: 'agent',
         detail: `step ${this.#step}: proposed ${turn.toolCalls.map((c) => c.name).join(', ')}`,
       });
-      await this.#interruptions(turn.toolCalls);
+      for (const due of this.#interruptions.due(this.#step, turn.toolCalls)) await this.#pauseOrStop(due);
       this.#setPhase('running_tools');
       // All calls of one turn proceed together: gated ones are pending at once and may be decided in any order;
       // the model sees every outcome before its next turn.
@@ -335,13 +312,7 @@ class AgentRun {
       { ...MODEL_ACTIVITY_OPTIONS, summary: `Model call ${this.#step} of at most ${input.maxSteps}` },
       [{ workflowId: this.#workflowId, step: this.#step, settings: input.model, messages, tools: [...toolNames] }],
     );
-    const pricing = this.#policy.interruptions?.pricing;
-    if (pricing !== undefined) {
-      this.#spentUsd +=
-        (turn.usage.promptTokens * pricing.promptPerMillionUsd +
-          turn.usage.completionTokens * pricing.completionPerMillionUsd) /
-        1_000_000;
-    }
+    this.#interruptions.recordUsage(turn.usage);
     messages.push({ role: 'assistant', content: turn.content, toolCalls: turn.toolCalls });
     return turn;
   }
@@ -357,50 +328,12 @@ class AgentRun {
     });
   }
 
-  /** Budget, step budget, check-in and the before-the-first-irreversible-call checkpoint, in that order. */
-  async #interruptions(calls: ToolCall[]): Promise<void> {
-    const limits = this.#policy.interruptions;
-    if (this.#budgetThresholdUsd !== undefined && this.#spentUsd >= this.#budgetThresholdUsd) {
-      await this.#pauseOrStop({
-        kind: 'budget',
-        detail: `model spend reached $${this.#spentUsd.toFixed(4)}, past the budget of $${this.#budgetThresholdUsd.toFixed(2)}: continue or stop?`,
-      });
-      this.#budgetThresholdUsd += limits?.budgetUsd ?? 0;
-    }
-    if (this.#stepThreshold !== undefined && this.#step >= this.#stepThreshold) {
-      await this.#pauseOrStop({
-        kind: 'step_budget',
-        detail: `the run has made ${this.#step} model calls, its step budget: continue or stop?`,
-      });
-      this.#stepThreshold += limits?.maxSteps ?? 0;
-    }
-    const every = limits?.checkInEvery ?? 0;
-    if (every > 0 && this.#step % every === 0) {
-      await this.#pauseOrStop({
-        kind: 'check_in',
-        detail: `${this.#step} model calls so far: continue or stop?`,
-      });
-    }
-    const irreversible = calls.some((c) => findTool(c.name)?.classification.reversibility === 'irreversible');
-    if (
-      irreversible &&
-      !this.#passedIrreversibleCheckpoint &&
-      (limits?.checkpoints ?? []).includes('before_first_irreversible')
-    ) {
-      this.#passedIrreversibleCheckpoint = true;
-      await this.#pauseOrStop({
-        kind: 'checkpoint',
-        detail: `before the first irreversible call (${calls.map((c) => c.name).join(', ')}): continue or stop?`,
-      });
-    }
-  }
-
   #pauseTimeoutMs(): number {
     return this.#policy.defaults.timeout ?? this.#input.approvalTimeoutMs;
   }
 
   /** Pauses with `continue` or `stop` (stop at the deadline); a stop ends the run. */
-  async #pauseOrStop(spec: { kind: PauseSpec['kind']; detail: string }): Promise<void> {
+  async #pauseOrStop(spec: DuePause): Promise<void> {
     const outcome = await this.#pauses.wait({
       ...spec,
       actions: ['continue', 'stop'],
@@ -424,20 +357,8 @@ class AgentRun {
       this.#answer = turn.content ?? '';
       return;
     }
-    const steps: PlanStep[] = [];
-    for (const call of turn.toolCalls) {
-      const tool = findTool(call.name);
-      let raw: unknown;
-      try {
-        raw = JSON.parse(call.arguments);
-      } catch {
-        continue;
-      }
-      const parsed = tool?.parameters.safeParse(raw);
-      if (tool === undefined || parsed === undefined || !parsed.success) continue;
-      const args = parsed.data as Record<string, unknown>;
-      steps.push(planStep(tool.name, args, this.#resolve(tool.name, args).kind));
-    }
+    const gateOf = (tool: string, args: Record<string, unknown>) => this.#resolve(tool, args).kind;
+    const steps = planSteps(turn.toolCalls, gateOf);
     this.#audit.append({
       kind: 'model_turn',
       actor: 'agent',
@@ -452,47 +373,21 @@ class AgentRun {
       plan: steps,
       barRequester: this.#policy.defaults.separationOfDuties,
     });
-    let result: ToolResultContent;
-    if (outcome.action === 'reject') {
-      result = { status: 'rejected', message: `plan rejected by ${outcome.by}: ${outcome.reason ?? ''}` };
-    } else {
-      const approved =
-        outcome.action === 'edit' && outcome.steps !== undefined
-          ? outcome.steps.map((s) => planStep(s.tool, s.args, this.#resolve(s.tool, s.args).kind))
-          : steps;
-      this.#plan = approved.map((step) => ({ step, by: outcome.by, used: false }));
-      result = {
-        status: 'ok',
-        result: {
-          plan: `approved by ${outcome.by}${outcome.action === 'edit' ? ' with edits' : ''}; nothing has run yet`,
-          steps: approved.map((p) => ({ tool: p.tool, args: p.args })),
-          next: 'execute the approved steps now',
-        },
-      };
-    }
+    const edited = outcome.steps?.map((s) => planStep(s.tool, s.args, gateOf(s.tool, s.args)));
+    const standing = outcome.action === 'edit' && edited !== undefined ? edited : steps;
+    if (outcome.action !== 'reject') this.#plan.approve(standing, outcome.by);
+    const result = planReviewResult(outcome, standing);
     this.#pushToolResults(
       messages,
       turn.toolCalls,
       turn.toolCalls.map(() => result),
     );
-    if ((this.#policy.interruptions?.checkpoints ?? []).includes('after_planning')) {
+    if (this.#interruptions.wantsCheckpoint('after_planning')) {
       await this.#pauseOrStop({
         kind: 'checkpoint',
         detail: 'the plan is settled; nothing has run yet: continue or stop?',
       });
     }
-  }
-
-  /** The approved plan step this call matches (same tool, same argument hash), if its approver may approve it alone. */
-  #planCovers(tool: string, args: Record<string, unknown>, gate: ResolvedGate): { by: string } | undefined {
-    const hash = argsHash(args);
-    const entry = this.#plan.find((p) => !p.used && p.step.tool === tool && p.step.argsHash === hash);
-    if (entry === undefined) return undefined;
-    // A plan approval stands in for a request only where its approver could have approved that request alone.
-    const alone = gate.quorum <= 1 && checkAuthority(this.#policy, gate, 0, entry.by, this.#input.requestedBy).ok;
-    if (!alone) return undefined;
-    entry.used = true;
-    return { by: entry.by };
   }
 
   #resolve(toolName: string, args: Record<string, unknown>): ResolvedGate {
@@ -545,19 +440,18 @@ class AgentRun {
         return { status: 'denied', message };
       }
       case 'auto':
-        return this.#execute(tool, args, `${this.#workflowId}:${uuid4()}`, base);
+        return this.#tools.run(tool, args, `${this.#workflowId}:${uuid4()}`, base, false);
       case 'auto_logged':
         this.#autoLogged.set(tool.name, (this.#autoLogged.get(tool.name) ?? 0) + 1);
-        return this.#execute(tool, args, `${this.#workflowId}:${uuid4()}`, base);
+        return this.#tools.run(tool, args, `${this.#workflowId}:${uuid4()}`, base, false);
       case 'soft':
       case 'hard': {
-        const planned = this.#planCovers(tool.name, args, gate);
+        const planned = this.#plan.claim(tool.name, args, gate, this.#policy, this.#input.requestedBy);
         if (planned !== undefined) {
           this.#counts.approvals += 1;
-          return this.#execute(tool, args, `${this.#workflowId}:${uuid4()}`, {
-            ...base,
-            decidedBy: `${planned.by} (approved plan)`,
-          });
+          // The plan may have been approved long ago: the precheck refreshes the context as after a request.
+          const decidedBy = `${planned.by} (approved plan)`;
+          return this.#tools.run(tool, args, `${this.#workflowId}:${uuid4()}`, { ...base, decidedBy }, true);
         }
         return this.#gated(tool, call, args, reasoning, gate);
       }
@@ -677,20 +571,29 @@ class AgentRun {
         return { status: 'error', message };
       }
       case 'proceeded':
-        return this.#checkedExecute(tool, request.args, `${this.#workflowId}:${request.requestId}`, {
-          ...base,
-          decidedBy: 'policy (soft gate: no veto within the window)',
-        });
+        return this.#tools.run(
+          tool,
+          request.args,
+          `${this.#workflowId}:${request.requestId}`,
+          { ...base, decidedBy: 'policy (soft gate: no veto within the window)' },
+          true,
+        );
       case 'approved':
         this.#counts.approvals += 1;
         if (closure.edited) this.#counts.edits += 1;
-        return this.#checkedExecute(tool, closure.args, `${this.#workflowId}:${request.requestId}`, {
-          ...base,
-          decidedBy: closure.approvers.join(', '),
-          ...(request.editedFrom !== undefined
-            ? { editedFrom: { args: request.editedFrom.args, argsHash: request.editedFrom.argsHash } }
-            : {}),
-        });
+        return this.#tools.run(
+          tool,
+          closure.args,
+          `${this.#workflowId}:${request.requestId}`,
+          {
+            ...base,
+            decidedBy: closure.approvers.join(', '),
+            ...(request.editedFrom !== undefined
+              ? { editedFrom: { args: request.editedFrom.args, argsHash: request.editedFrom.argsHash } }
+              : {}),
+          },
+          true,
+        );
     }
   }
 
@@ -704,132 +607,6 @@ class AgentRun {
       tool: request.tool,
       detail: `${kind} to ${to.length > 0 ? to.join(', ') : 'anyone'}: ${text}`,
     });
-  }
-
-  /** Runs the tool's precheck (context refresh after a wait), then the tool if the precheck passes. */
-  async #checkedExecute(
-    tool: ToolDefinition,
-    args: Record<string, unknown>,
-    idempotencyKey: string,
-    outcome: Omit<ToolOutcome, 'tool' | 'args' | 'status'>,
-  ): Promise<ToolResultContent> {
-    const precheck = tool.precheck !== undefined ? prechecks[tool.precheck] : undefined;
-    if (precheck !== undefined) {
-      let checked: PrecheckResult;
-      try {
-        checked = await precheck.executeWithOptions(
-          { ...PRECHECK_ACTIVITY_OPTIONS, summary: `Precheck before running: ${tool.describe(args)}` },
-          [{ args }],
-        );
-      } catch (err) {
-        if (isCancellation(err) || !(err instanceof ActivityFailure)) throw err;
-        // Fail closed: a check that cannot run is a check that did not pass.
-        checked = { ok: false, reason: `the precheck could not run: ${err.cause?.message ?? err.message}` };
-      }
-      if (!checked.ok) {
-        this.#counts.blocked += 1;
-        const message = `approved, but the precheck failed so the call did not run: ${checked.reason}`;
-        this.#audit.append({
-          kind: 'precheck_failed',
-          actor: 'system',
-          tool: tool.name,
-          argsHash: argsHash(args),
-          ...(outcome.requestId !== undefined ? { requestId: outcome.requestId } : {}),
-          detail: `${tool.describe(args)}: ${message}`,
-        });
-        this.#outcomes.push({
-          ...outcome,
-          tool: tool.name,
-          args,
-          argsHash: argsHash(args),
-          status: 'blocked',
-          error: message,
-        });
-        return { status: 'error', message };
-      }
-    }
-    return this.#execute(tool, args, idempotencyKey, outcome);
-  }
-
-  async #execute(
-    tool: ToolDefinition,
-    args: Record<string, unknown>,
-    idempotencyKey: string,
-    outcome: Omit<ToolOutcome, 'tool' | 'args' | 'status'>,
-  ): Promise<ToolResultContent> {
-    const hash = argsHash(args);
-    const activity = toolActivities[tool.name];
-    if (activity === undefined) throw new Error(`no activity proxy for ${tool.name}`);
-    const summary = tool.describe(args);
-    const requestRef = outcome.requestId !== undefined ? { requestId: outcome.requestId } : {};
-    const options: ActivityOptions = {
-      ...TOOL_ACTIVITY_OPTIONS,
-      retry: { ...TOOL_ACTIVITY_OPTIONS.retry, maximumAttempts: this.#input.toolMaxAttempts },
-      summary,
-    };
-    for (;;) {
-      try {
-        // The same idempotency key on every attempt and every retry after a pause: the effect happens once.
-        const result = await activity.executeWithOptions(options, [{ args, idempotencyKey }]);
-        this.#counts.executed += 1;
-        this.#audit.append({
-          kind: 'tool_executed',
-          actor: outcome.decidedBy ?? 'agent',
-          tool: tool.name,
-          argsHash: hash,
-          ...requestRef,
-          detail: `${summary}: done${result.replayed ? ' (result replayed from the idempotency ledger)' : ''}`,
-        });
-        this.#outcomes.push({
-          ...outcome,
-          tool: tool.name,
-          args,
-          argsHash: hash,
-          status: 'executed',
-          result: result.data,
-        });
-        return { status: 'ok', result: result.data };
-      } catch (err) {
-        // A stop cancels the activity: that is not the tool failing, and nothing should pause for it.
-        if (isCancellation(err) || !(err instanceof ActivityFailure)) throw err;
-        const cause = err.cause;
-        const message =
-          cause instanceof ApplicationFailure
-            ? `${cause.type ?? 'Error'}: ${cause.message}`
-            : (cause?.message ?? err.message);
-        this.#audit.append({
-          kind: 'tool_failed',
-          actor: 'system',
-          tool: tool.name,
-          argsHash: hash,
-          ...requestRef,
-          detail: `${summary}: failed: ${message}`,
-        });
-        const businessAnswer =
-          cause instanceof ApplicationFailure && cause.type != null && BUSINESS_FAILURES.has(cause.type);
-        if (businessAnswer) {
-          // The tool refused (bad arguments, nothing left to refund…): that is an answer the model can use.
-          this.#counts.failed += 1;
-          this.#outcomes.push({ ...outcome, tool: tool.name, args, argsHash: hash, status: 'failed', error: message });
-          return { status: 'error', message };
-        }
-        // Still failing after its retries: a person decides whether to retry, skip it or abort the run.
-        const answer = await this.#pauses.wait({
-          kind: 'tool_failure',
-          detail: `${summary} still fails after ${this.#input.toolMaxAttempts} attempt(s): ${message}. Retry, skip (the agent is told) or abort?`,
-          actions: ['retry', 'skip', 'abort'],
-          onTimeout: 'abort',
-          timeoutMs: this.#pauseTimeoutMs(),
-        });
-        if (answer.action === 'retry') continue;
-        if (answer.action === 'abort')
-          this.#stopFromPause(answer.by, answer.reason ?? `aborted after ${summary} failed`);
-        this.#counts.failed += 1;
-        const skipped = `skipped by ${answer.by} after it failed: ${message}`;
-        this.#outcomes.push({ ...outcome, tool: tool.name, args, argsHash: hash, status: 'skipped', error: skipped });
-        return { status: 'error', message: skipped };
-      }
-    }
   }
 
   #invalid(call: ToolCall, args: unknown, message: string): ToolResultContent {

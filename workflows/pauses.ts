@@ -1,6 +1,5 @@
 import { condition, uuid4 } from '@temporalio/workflow';
 import { formatZodError, ResumeSchema, type ResumeRequest } from '../src/decision';
-import { argsHash } from '../src/hash';
 import { eligibleApprovers } from '../src/policy/authority';
 import type { Policy } from '../src/policy/schema';
 import type { PauseAction, PauseKind, PlanStep, RunPause } from '../src/run-state';
@@ -178,10 +177,4 @@ export class Pauses {
     this.#hooks.closed(view, outcome);
     return outcome;
   }
-}
-
-/** A plan step from a proposed call, with its hash and the gate it would meet. */
-export function planStep(tool: string, args: Record<string, unknown>, gate: PlanStep['gate']): PlanStep {
-  const def = findTool(tool);
-  return { tool, args, argsHash: argsHash(args), gate, summary: def !== undefined ? def.describe(args) : tool };
 }
