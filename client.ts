@@ -328,6 +328,18 @@ function truncate(text: string, max: number): string {
   return `${space > max / 2 ? cut.slice(0, space) : cut}…`;
 }
 
+/** `45 s`, `30 min`, `24 h`, `2 d`: the largest unit that keeps the number whole, else minutes. */
+function readableDuration(ms: number): string {
+  const units: [number, string][] = [
+    [86_400_000, 'd'],
+    [3_600_000, 'h'],
+    [60_000, 'min'],
+    [1_000, 's'],
+  ];
+  for (const [size, unit] of units) if (ms >= size && ms % size === 0) return `${ms / size} ${unit}`;
+  return `${Math.round(ms / 60_000)} min`;
+}
+
 /** The Web UI's static details of a run: what it is for and how it is set up (Markdown). */
 function describeRun(input: AgentRunInput): string {
   const model =
@@ -339,7 +351,8 @@ function describeRun(input: AgentRunInput): string {
     '',
     `- requested by: ${input.requestedBy}`,
     `- model: ${model}; at most ${input.maxSteps} model calls`,
-    `- default approval timeout: ${Math.round(input.approvalTimeoutMs / 60_000)} min`,
+    `- default approval timeout: ${readableDuration(input.approvalTimeoutMs)}`,
+    `- review: ${input.review === 'plan' ? 'the whole plan once, before anything runs' : 'each gated call'}`,
     `- policy: ${input.policy !== undefined ? `${input.policy.version} (from the run input)` : "the worker's"}`,
   ].join('\n');
 }

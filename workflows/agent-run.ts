@@ -362,11 +362,11 @@ class AgentRun {
     this.#audit.append({
       kind: 'model_turn',
       actor: 'agent',
-      detail: `plan of ${steps.length} step(s): ${steps.map((p) => p.summary).join('; ')}`,
+      detail: `plan of ${plural(steps.length, 'step')}: ${steps.map((p) => p.summary).join('; ')}`,
     });
     const outcome = await this.#pauses.wait({
       kind: 'plan_review',
-      detail: `the agent proposes a plan of ${steps.length} step(s); approve, edit or reject it once`,
+      detail: `the agent proposes a plan of ${plural(steps.length, 'step')}; approve, edit or reject it once`,
       actions: ['approve', 'edit', 'reject'],
       onTimeout: 'reject',
       timeoutMs: this.#pauseTimeoutMs(),
@@ -711,4 +711,9 @@ function actorOf(payload: unknown): string {
     if (typeof approver === 'string' && approver.trim() !== '') return approver.trim().slice(0, 100);
   }
   return 'unknown';
+}
+
+/** `1 step`, `2 steps`. */
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }

@@ -1,6 +1,6 @@
 import type { ApprovalRequest, OutcomeCounts, RunPause } from '../run-state';
 import { splitAlternatives } from '../model/alternatives';
-import { pauseFacts, pauseTitle } from './pause';
+import { pauseFacts, pauseTitle, planLines } from './pause';
 
 /** What happens at the request's deadline, in words. */
 export function timeoutConsequence(req: ApprovalRequest): string {
@@ -93,11 +93,14 @@ export function renderCurrentDetails(input: CurrentDetailsInput): string {
   if (pause === undefined) return [waiting, goal, ...blocks].join('\n\n');
   const cmd = `hitl resume ${input.workflowId} ${pause.actions[0] ?? 'continue'} --as NAME`;
   const facts = pauseFacts(pause).map(([k, v]) => `- ${k}: ${escapeMarkdown(v)}`);
+  // Numbered lines stay a Markdown list: escapeMarkdown leaves the dot after the number alone.
+  const steps = planLines(pause).map(escapeMarkdown);
   const sections = [
     `### Paused: ${escapeMarkdown(pauseTitle(pause))}`,
     goal,
     escapeMarkdown(pause.detail),
     `\`${cmd}\` (answers: ${pause.actions.join(', ')})`,
+    ...(steps.length > 0 ? [`Plan:\n\n${steps.join('\n')}`] : []),
     facts.join('\n'),
   ];
   if (pending.length > 0) sections.push(waiting, ...blocks);

@@ -16,7 +16,7 @@ const ACTION_EFFECTS: Record<RunPause['actions'][number], string> = {
   retry: 'the tool runs again with the same idempotency key',
   skip: 'the call is dropped and the agent is told',
   abort: 'the run ends cleanly, nothing else runs',
-  approve: 'the plan steps run without another request each (within what the approver may approve alone)',
+  approve: 'each planned step runs without a request of its own where the approver may approve it alone',
   edit: 'the edited steps become the plan',
   reject: 'nothing in the plan runs; the agent reads the reason and replans',
 };
@@ -37,12 +37,19 @@ export function pauseFacts(pause: RunPause): [string, string][] {
     ['who may answer', `${who}${pause.separationOfDuties ? '; not the person who requested the run' : ''}`],
     ['deadline', `${pause.deadline}; then ${pause.onTimeout} (never an approval)`],
   ];
-  if (pause.plan !== undefined) {
-    const steps = pause.plan.map((s, i) => `${i + 1}. ${s.summary} [${s.gate} gate; args ${JSON.stringify(s.args)}]`);
-    facts.push(['plan', steps.length > 0 ? steps.join(' ') : '(no steps)']);
-  }
   facts.push(['pause', pause.pauseId]);
   return facts;
+}
+
+/**
+ * The steps of a plan under review, one line each (`1. Refund $9.92 on invoice #1 … [hard gate] {"invoiceId":1,…}`);
+ * empty when the pause is not a plan review.
+ * @param pause - the open pause
+ */
+export function planLines(pause: RunPause): string[] {
+  const plan = pause.plan ?? [];
+  if (pause.kind === 'plan_review' && plan.length === 0) return ['(the agent proposed no valid step)'];
+  return plan.map((s, i) => `${i + 1}. ${s.summary} [${s.gate} gate] ${JSON.stringify(s.args)}`);
 }
 
 /**
@@ -52,14 +59,9 @@ export function pauseFacts(pause: RunPause): [string, string][] {
  */
 export function renderPause(pause: RunPause): string {
   const lines = [`Paused (${pauseTitle(pause)}): ${pause.detail}`];
-  for (const [k, v] of pauseFacts(pause)) {
-    if (k === 'plan' && pause.plan !== undefined) {
-      lines.push('- plan:');
-      pause.plan.forEach((s, i) => lines.push(`    ${i + 1}. ${s.summary} [${s.gate} gate] ${JSON.stringify(s.args)}`));
-    } else {
-      lines.push(`- ${k}: ${v}`);
-    }
-  }
+  const steps = planLines(pause);
+  if (steps.length > 0) lines.push('- plan:', ...steps.map((s) => `    ${s}`));
+  for (const [k, v] of pauseFacts(pause)) lines.push(`- ${k}: ${v}`);
   return lines.join('\n');
 }
 
