@@ -1,7 +1,9 @@
 // Decision to execution: from the moment a client sends `approve` to the moment the approved tool activity starts
-// (its ActivityTaskStarted event time on the server), through the `decide` update and through the `decision`
-// signal. Runs against a fresh dev server started from the project's Temporal CLI, one worker, scripted model.
-//   npm run bench:decision -- [--samples 30]
+// (its ActivityTaskStarted event time on the server), through the `decide` update, the `decision` signal and the
+// hitl CLI. Runs against a fresh dev server started from the project's Temporal CLI, one worker, scripted model.
+// Each way is measured twice: deciding the moment the request appears (the worker is still busy with the request's
+// notification) and deciding after a reader's pause (--think ms, default 1000), as a person would.
+//   npm run bench:decision -- [--samples 20] [--think 1000]
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
@@ -11,20 +13,31 @@ import { closeSharedEnv, repoRoot, sharedEnv, waitFor } from '../test/support/en
 import { withWorker } from '../test/support/harness';
 import { quantile, recordBenchmark } from './support';
 
-const { values } = parseArgs({ options: { samples: { type: 'string', default: '30' } } });
+const { values } = parseArgs({
+  options: { samples: { type: 'string', default: '20' }, think: { type: 'string', default: '1000' } },
+});
 const samples = Number(values.samples);
+const thinkMs = Number(values.think);
 const cliSamples = Math.max(3, Math.round(samples / 4));
 const run = promisify(execFile);
-type Via = 'update' | 'signal' | 'hitl approve (CLI process)';
+type Way = 'update' | 'signal' | 'hitl approve (CLI process)';
+type Via = `${Way}, ${'at once' | 'after a pause'}`;
+const WAYS: Via[] = [
+  'update, at once',
+  'update, after a pause',
+  'signal, at once',
+  'signal, after a pause',
+  'hitl approve (CLI process), after a pause',
+];
 
 async function main(): Promise<void> {
   await sharedEnv();
-  const latencies: Record<Via, number[]> = { update: [], signal: [], 'hitl approve (CLI process)': [] };
+  const latencies = Object.fromEntries(WAYS.map((w) => [w, [] as number[]])) as Record<Via, number[]>;
   const { address } = await sharedEnv();
   await withWorker(async (h) => {
     const plan: Via[] = [];
-    for (let i = 0; i < samples; i++) plan.push('update', 'signal');
-    for (let i = 0; i < cliSamples; i++) plan.push('hitl approve (CLI process)');
+    for (let i = 0; i < samples; i++) plan.push(...WAYS.slice(0, 4));
+    for (let i = 0; i < cliSamples; i++) plan.push('hitl approve (CLI process), after a pause');
     for (const via of plan) {
       const { workflowId, handle } = await startAgentRun(
         h.client,
@@ -54,9 +67,10 @@ async function main(): Promise<void> {
         approver: 'bench',
         argsHash: req!.argsHash,
       };
+      if (via.endsWith('after a pause')) await new Promise((r) => setTimeout(r, thinkMs));
       const sentAt = Date.now();
-      if (via === 'update') await decide(h.client, workflowId, decision);
-      else if (via === 'signal') await signalDecision(h.client, workflowId, decision);
+      if (via.startsWith('update')) await decide(h.client, workflowId, decision);
+      else if (via.startsWith('signal')) await signalDecision(h.client, workflowId, decision);
       else {
         await run(process.execPath, [join(repoRoot, 'bin/hitl.mjs'), 'approve', workflowId, '--as', 'bench'], {
           env: { ...process.env, TEMPORAL_ADDRESS: address },
@@ -84,10 +98,13 @@ async function main(): Promise<void> {
   );
   const table = ['| decision sent through | samples | p50 (ms) | p99 (ms) |', '|---|---|---|---|', ...rows];
   process.stdout.write(`${table.join('\n')}\n`);
-  recordBenchmark('Decision to execution', `npm run bench:decision -- --samples ${samples}`, table, [
+  recordBenchmark('Decision to execution', `npm run bench:decision -- --samples ${samples} --think ${thinkMs}`, table, [
     'Time from the client sending approve to the ActivityTaskStarted event of the approved tool (server clock, same',
-    'machine). Dev server (SQLite, in-memory), one worker, scripted model; runs alternate between update and signal.',
-    'The CLI row includes starting the `hitl` process (Node + tsx), looking the request up and sending the update.',
+    'machine). Dev server (SQLite, in-memory), one worker, scripted model; the ways take turns. Between the decision',
+    "and the tool come the tool's precheck activity and two workflow tasks. 'At once': sent the moment the request",
+    `appears, while the worker is busy with its notification; 'after a pause': sent ${thinkMs} ms later, as a reader`,
+    'would. The CLI row includes starting the `hitl` process (Node + tsx), looking the request up and sending the',
+    'update.',
   ]);
 }
 
