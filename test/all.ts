@@ -10,6 +10,7 @@ import './clients-and-durability.test';
 import './policy.test';
 import './policy-gates.test';
 import './interruptions.test';
+import './server-restart.test';
 
 after(async () => {
   await closeSharedEnv();
