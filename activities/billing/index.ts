@@ -12,6 +12,7 @@ import {
 } from '../../src/tools/billing';
 import type { ToolActivityInput, ToolActivityResult, ToolDefinition } from '../../src/tools/types';
 import type { BillingDb } from './db';
+import { holdAfterCommit, holdAfterCommitFromEnv } from './fault-injection';
 import { runOnce } from './ledger';
 import {
   listCustomerInvoices,
@@ -31,6 +32,7 @@ export {
   type GenerateBillingDbOptions,
   type GeneratedBillingDb,
 } from './seed';
+export { FAULT_HOLD_AFTER_COMMIT_ENV } from './fault-injection';
 export { runOnce, type LedgerRequest } from './ledger';
 export { countOutbox, countRefunds } from './tools';
 
@@ -56,14 +58,19 @@ export type BillingActivities = { [K in BillingToolName]: ToolActivity };
  * `replayed: false`; writes run through {@link runOnce} keyed by `input.idempotencyKey`, so retries, crashes and
  * replays apply each call at most once. Amounts are in USD cents.
  *
+ * For fault-injection tests only, `HITL_FAULT_HOLD_AFTER_COMMIT` (read once, here; off when unset) makes listed write
+ * tools wait after their first commit before they return (see `fault-injection.ts`).
+ *
  * @param db - the billing database, from `openBillingDb`
  * @returns the activities; the caller keeps ownership of `db`
  * @throws (from each activity) ApplicationFailure, all non-retryable: `InvalidToolArguments` when the arguments fail
  *   the schema or a write has no idempotency key; `ToolRefused` when a business rule refuses the call (unknown
  *   customer or invoice, refund above what is refundable), nothing written; `IdempotencyConflict` when the key was
  *   already used with other arguments
+ * @throws ConfigError when `HITL_FAULT_HOLD_AFTER_COMMIT` is set but malformed
  */
 export function createBillingActivities(db: BillingDb): BillingActivities {
+  const holds = holdAfterCommitFromEnv();
   const read =
     <S extends z.ZodType>(tool: ToolDefinition<S>, run: (args: z.infer<S>) => unknown): ToolActivity =>
     (input) =>
@@ -75,7 +82,7 @@ export function createBillingActivities(db: BillingDb): BillingActivities {
         const args = parseArgs(tool, input.args);
         const key = requireKey(tool.name, input.idempotencyKey);
         return runOnce(db, { key, tool: tool.name, args }, () => run(args, key));
-      });
+      }).then((result) => holdAfterCommit(holds, tool.name, result));
 
   return {
     find_customers: read(findCustomers, (a) => searchCustomers(db, a)),

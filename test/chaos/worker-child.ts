@@ -1,0 +1,42 @@
+// A worker in a process of its own, for tests that SIGKILL it (test/support/worker-process.ts starts it). It runs
+// the project's createWorker on a prebuilt workflow bundle, so a restart takes about a second. Configuration comes
+// from the environment: TEMPORAL_ADDRESS, HITL_TASK_QUEUE, HITL_BILLING_DB (an existing file), HITL_CHAOS_BUNDLE (the
+// bundle's code file), OPENAI_BASE_URL and OPENAI_API_KEY for the model, HITL_CHAOS_MODEL_TIMEOUT_MS, and whatever
+// the activities read themselves (HITL_FAULT_HOLD_AFTER_COMMIT, HITL_TRANSCRIPT_DB). It prints `ready` on stdout
+// once the worker is created, then runs until it is killed.
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { z } from 'zod';
+import { openBillingDb } from '../../activities/billing/index';
+import { DEFAULT_POLICY } from '../../src/policy/default-policy';
+import { createWorker } from '../../worker';
+
+const Env = z.object({
+  TEMPORAL_ADDRESS: z.string().min(1),
+  HITL_TASK_QUEUE: z.string().min(1),
+  HITL_BILLING_DB: z.string().min(1),
+  HITL_CHAOS_BUNDLE: z.string().min(1),
+  OPENAI_BASE_URL: z.string().optional(),
+  OPENAI_API_KEY: z.string().optional(),
+  HITL_CHAOS_MODEL_TIMEOUT_MS: z.coerce.number().int().positive().default(20_000),
+});
+
+const env = Env.parse(process.env);
+Runtime.install({ logger: new DefaultLogger('ERROR') });
+const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
+const worker = await createWorker({
+  connection,
+  taskQueue: env.HITL_TASK_QUEUE,
+  billingDb: openBillingDb(env.HITL_BILLING_DB),
+  workflowBundle: { codePath: env.HITL_CHAOS_BUNDLE },
+  policy: { policy: DEFAULT_POLICY, source: 'chaos worker (runs carry their own policy)' },
+  model: {
+    openai: {
+      apiKey: env.OPENAI_API_KEY ?? 'chaos-key',
+      ...(env.OPENAI_BASE_URL !== undefined ? { baseURL: env.OPENAI_BASE_URL } : {}),
+      timeoutMs: env.HITL_CHAOS_MODEL_TIMEOUT_MS,
+    },
+  },
+});
+process.stdout.write('ready\n');
+await worker.run();
+await connection.close();

@@ -1,0 +1,465 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { nanoid } from 'nanoid';
+import { generateBillingDb, openBillingDb, type BillingDb } from '../../activities/billing/index';
+import {
+  auditTrail,
+  decide,
+  DecisionRefusedError,
+  pendingApprovals,
+  signalDecision,
+  startAgentRun,
+} from '../../client';
+import { parseToolResultText } from '../../src/model/tool-result';
+import type { AgentRunResult, ApprovalRequest } from '../../src/run-state';
+import { startChatResponder, viewConversation, type ChatResponderServer } from '../support/chat-responder';
+import { sharedEnv, tempDir, waitFor } from '../support/env';
+import { chatCompletion, type FakeChatResponse, type RecordedChatRequest } from '../support/fake-chat-server';
+import { WorkerProcess, writeSharedBundle } from '../support/worker-process';
+import { chaosKills, duplicates, policyVariant, report, rowsPerKey, withDeadline } from './support';
+
+// Runs are started continuously against a worker in a child process; the test SIGKILLs that worker at chosen
+// points and starts a new one each time. A run here: the model (a wire-format server scripted per run) asks for
+// update_customer_contact (gate auto), then issue_refund (hard: support decides), then answers. The test approves
+// four runs in five and rejects the fifth, by update or by signal, as support (sam, sue).
+
+/** How long a held model answer and a held tool (after its commit) wait: the crash window. */
+const HOLD_MS = 4_000;
+/** Kill only while at least this much of a hold is left, so the kill lands inside it. */
+const HOLD_MARGIN_MS = 1_200;
+/** How long a known pending request waits before the test decides it (unless the next kill wants it pending). */
+const DECISION_DWELL_MS = 1_500;
+/** Runs that have not ended, at most; runs whose activities were lost in a kill wait out their timeouts (1-2 min). */
+const MAX_UNFINISHED = 60;
+
+const POINTS = ['model_call', 'auto_tool', 'awaiting_approval', 'refund_committed'] as const;
+type KillPoint = (typeof POINTS)[number];
+
+const policy = policyVariant('chaos-kills', { update_customer_contact: { gate: 'auto' } });
+
+interface ChaosRun {
+  n: number;
+  tag: string;
+  workflowId: string;
+  customerId: number;
+  invoiceId: number;
+  amountCents: number;
+  verdict: 'approve' | 'reject';
+  channel: 'update' | 'signal';
+  /** The model has proposed the refund: a request is or will be pending. */
+  proposed: boolean;
+  request?: ApprovalRequest;
+  seenAt?: number;
+  /** Another request id than the first seen turned up: the run lost its pending state. */
+  requestChanged: boolean;
+  decision: 'none' | 'sending' | 'sent';
+  /** Decisions sent again after a transport error. */
+  resends: number;
+  decisionErrors: string[];
+  settled?: { result?: AgentRunResult; error?: string };
+}
+
+interface KillRecord {
+  point: KillPoint;
+  heldModelCalls: number;
+  autoToolsAfterCommit: string[];
+  refundsAfterCommit: string[];
+  pendingRequests: { workflowId: string; requestId: string }[];
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('chaos: worker SIGKILLs with runs in flight', () => {
+  it('loses no run, duplicates no effect and ends every run in the state its decisions call for', async (t) => {
+    const started = Date.now();
+    const kills = chaosKills();
+    const { env, address } = await sharedEnv();
+    const client = env.client;
+    const dbPath = join(tempDir('hitl-chaos-'), 'billing.sqlite');
+    generateBillingDb(dbPath, { customers: 60, invoices: 400 });
+    const db = openBillingDb(dbPath);
+    const taskQueue = `chaos-kills-${nanoid(6)}`;
+    const runs: ChaosRun[] = [];
+    const byTag = new Map<string, ChaosRun>();
+    const heldOnce = new Set<string>();
+    let holdModelCalls = false;
+    const responder = await startChatResponder((req) => respond(req));
+    const worker = new WorkerProcess({
+      address,
+      taskQueue,
+      billingDbPath: dbPath,
+      bundlePath: await writeSharedBundle(),
+      env: {
+        OPENAI_BASE_URL: responder.baseURL,
+        OPENAI_API_KEY: 'chaos',
+        HITL_FAULT_HOLD_AFTER_COMMIT: `issue_refund=${HOLD_MS},update_customer_contact=${HOLD_MS}`,
+      },
+    });
+
+    function respond(req: RecordedChatRequest): FakeChatResponse {
+      const view = viewConversation(req.body);
+      const tag = /^chaos run (r\d+):/.exec(view.goal)?.[1];
+      const run = tag !== undefined ? byTag.get(tag) : undefined;
+      if (run === undefined) throw new Error(`no chaos run for goal "${view.goal.slice(0, 80)}"`);
+      const key = `${run.tag}:${view.turn}`;
+      const hold = holdModelCalls && !heldOnce.has(key);
+      if (hold) heldOnce.add(key);
+      const delay = hold ? { delayMs: HOLD_MS } : {};
+      if (view.turn === 0) {
+        const phone = `+1 555 ${String(run.n).padStart(4, '0')}`;
+        return {
+          ...chatCompletion({
+            content: 'Updating the phone number first.',
+            toolCalls: [
+              { id: 'call_1', name: 'update_customer_contact', arguments: { customerId: run.customerId, phone } },
+            ],
+          }),
+          ...delay,
+        };
+      }
+      if (view.turn === 1) {
+        run.proposed = true;
+        const args = { invoiceId: run.invoiceId, amountCents: run.amountCents, reason: `chaos ${run.tag}` };
+        return {
+          ...chatCompletion({
+            content: 'The customer was charged twice.',
+            toolCalls: [{ id: 'call_2', name: 'issue_refund', arguments: args }],
+          }),
+          ...delay,
+        };
+      }
+      if (view.turn === 2) {
+        const status = parseToolResultText(view.toolResults[0]?.content ?? '')?.status ?? 'unreadable';
+        return { ...chatCompletion({ content: status === 'ok' ? 'Refunded.' : `No refund: ${status}` }), ...delay };
+      }
+      throw new Error(`${run.tag}: unexpected model call ${view.turn + 1}`);
+    }
+
+    async function startRun(): Promise<void> {
+      const n = runs.length;
+      const run: ChaosRun = {
+        n,
+        tag: `r${n}`,
+        workflowId: `${taskQueue}-r${n}`,
+        customerId: (n % 60) + 1,
+        invoiceId: (n % 400) + 1,
+        amountCents: 1 + (n % 3),
+        verdict: n % 5 === 3 ? 'reject' : 'approve',
+        channel: n % 2 === 0 ? 'update' : 'signal',
+        proposed: false,
+        requestChanged: false,
+        decision: 'none',
+        resends: 0,
+        decisionErrors: [],
+      };
+      // Known to the model before the run starts: the worker may ask before the start call returns.
+      byTag.set(run.tag, run);
+      const { handle } = await startAgentRun(
+        client,
+        {
+          goal: `chaos run ${run.tag}: update the phone of customer ${run.customerId}, refund invoice ${run.invoiceId}`,
+          requestedBy: 'tester',
+          model: { provider: 'openai', model: 'chaos-model' },
+          policy,
+        },
+        { taskQueue, workflowId: run.workflowId },
+      );
+      runs.push(run);
+      handle.result().then(
+        (result) => (run.settled = { result: result as AgentRunResult }),
+        (err: unknown) =>
+          (run.settled = { error: err instanceof Error ? `${err.message}: ${String(err.cause)}` : String(err) }),
+      );
+    }
+
+    // Decisions: after a short dwell, each known pending request gets its run's verdict through its run's channel.
+    const inFlight: Promise<void>[] = [];
+    function sendDecision(run: ChaosRun): void {
+      const req = run.request;
+      if (req === undefined || run.decision !== 'none') return;
+      if (run.decisionErrors.length > 0) run.resends += 1;
+      run.decision = 'sending';
+      const base = { requestId: req.requestId, argsHash: req.argsHash };
+      const message =
+        run.verdict === 'approve'
+          ? { ...base, decision: 'approve' as const, approver: 'sam' }
+          : { ...base, decision: 'reject' as const, approver: 'sue', reason: 'chaos: not this one' };
+      const sent =
+        run.channel === 'update'
+          ? decide(client, run.workflowId, message).then(() => undefined)
+          : signalDecision(client, run.workflowId, message);
+      inFlight.push(
+        sent.then(
+          () => {
+            run.decision = 'sent';
+          },
+          (err: unknown) => {
+            // A resent update whose first copy got through is refused as already closed: it was taken.
+            if (err instanceof DecisionRefusedError && /already closed/.test(err.message)) run.decision = 'sent';
+            else {
+              run.decisionErrors.push(err instanceof Error ? err.message : String(err));
+              run.decision = 'none';
+            }
+          },
+        ),
+      );
+    }
+    let target: KillPoint | undefined;
+    let approverStopped = false;
+    async function approver(): Promise<void> {
+      while (!approverStopped) {
+        const looking = runs.filter((r) => r.proposed && r.decision === 'none' && r.settled === undefined);
+        await Promise.all(
+          looking.map(async (run) => {
+            const pending = await withDeadline(client, 3_000, () => pendingApprovals(client, run.workflowId)).catch(
+              () => undefined,
+            );
+            const req = pending?.[0];
+            if (req === undefined) return;
+            if (run.request === undefined) {
+              run.request = req;
+              run.seenAt = Date.now();
+            } else if (run.request.requestId !== req.requestId) run.requestChanged = true;
+          }),
+        );
+        if (target !== 'awaiting_approval') {
+          for (const run of runs) {
+            if (run.seenAt !== undefined && Date.now() - run.seenAt >= DECISION_DWELL_MS) sendDecision(run);
+          }
+        }
+        await sleep(300);
+      }
+    }
+
+    // What is in flight right now on the current worker, per kill point.
+    let readyAt = 0;
+    const youngRows = (table: 'hitl_refund' | 'hitl_change_log'): string[] =>
+      recentRows(db, table, Math.max(readyAt, Date.now() - (HOLD_MS - HOLD_MARGIN_MS)));
+    const heldModelCalls = () =>
+      responder.open().filter((o) => o.at >= readyAt && Date.now() - o.at < HOLD_MS - HOLD_MARGIN_MS).length;
+    const pendingNow = () =>
+      runs
+        .filter((r) => r.request !== undefined && r.decision === 'none' && r.settled === undefined)
+        .map((r) => ({ workflowId: r.workflowId, requestId: r.request!.requestId }));
+    const observe = (point: KillPoint): boolean => {
+      switch (point) {
+        case 'model_call':
+          return heldModelCalls() > 0;
+        case 'auto_tool':
+          return youngRows('hitl_change_log').length > 0;
+        case 'refund_committed':
+          return youngRows('hitl_refund').length > 0;
+        case 'awaiting_approval':
+          return pendingNow().length > 0;
+      }
+    };
+
+    const killLog: KillRecord[] = [];
+    await worker.start();
+    readyAt = Date.now();
+    const approving = approver();
+    try {
+      for (let i = 0; i < 4; i++) await startRun();
+      for (let k = 0; k < kills; k++) {
+        const point = POINTS[k % POINTS.length]!;
+        target = point;
+        holdModelCalls = point === 'model_call';
+        // Feed a run whenever the point does not come up for a while; runs hit by earlier kills are waiting out
+        // their activity timeouts.
+        let fedAt = Date.now();
+        await waitFor(
+          async () => {
+            if (observe(point)) return true;
+            if (Date.now() - fedAt > 1_500 && runs.filter((r) => r.settled === undefined).length < MAX_UNFINISHED) {
+              fedAt = Date.now();
+              await startRun();
+            }
+            return undefined;
+          },
+          `kill point ${point} (kill ${k + 1})`,
+          180_000,
+        );
+        const record: KillRecord = {
+          point,
+          heldModelCalls: heldModelCalls(),
+          autoToolsAfterCommit: youngRows('hitl_change_log'),
+          refundsAfterCommit: youngRows('hitl_refund'),
+          pendingRequests: pendingNow(),
+        };
+        await worker.kill();
+        killLog.push(record);
+        // Decide what was waiting while no worker is up: the signal is stored, the update waits for the next worker.
+        if (point === 'awaiting_approval') {
+          for (const p of record.pendingRequests) sendDecision(runs.find((r) => r.workflowId === p.workflowId)!);
+        }
+        await worker.start();
+        readyAt = Date.now();
+      }
+      target = undefined;
+      holdModelCalls = false;
+      // Every run must end; a run whose activity was lost in the last kills waits up to two minutes for its timeout.
+      await waitFor(
+        () => (runs.every((r) => r.settled !== undefined) ? true : undefined),
+        'every run to end',
+        8 * 60_000,
+      ).catch(() => undefined);
+      approverStopped = true;
+      await approving;
+      await Promise.all(inFlight);
+
+      const verdict = await judge(client, db, runs, killLog, responder);
+      const byPoint = POINTS.map((p) => `${p} ${killLog.filter((k) => k.point === p).length}`).join(', ');
+      report(t, [
+        `worker SIGKILLs: ${killLog.length} (${byPoint}); worker starts: ${worker.starts}, unexpected exits: ${worker.unexpectedExits}`,
+        `in flight at the kills: ${sum(killLog, (k) => k.heldModelCalls)} held model calls, ` +
+          `${sum(killLog, (k) => k.autoToolsAfterCommit.length)} auto tools after commit, ` +
+          `${sum(killLog, (k) => k.refundsAfterCommit.length)} refunds after commit, ` +
+          `${sum(killLog, (k) => k.pendingRequests.length)} pending requests`,
+        `runs: ${runs.length} started, ${verdict.completed} completed ` +
+          `(${runs.filter((r) => r.verdict === 'approve').length} to approve, ${runs.filter((r) => r.verdict === 'reject').length} to reject)`,
+        `duplicate effects: ${verdict.duplicates}; lost runs: ${verdict.lost}; runs in a wrong state: ${verdict.wrong.length}`,
+        `effects committed before a kill and replayed from the ledger after it: ${verdict.replayed} of ${verdict.committedBeforeKill}`,
+        `model answers abandoned by killed workers: ${responder.abandoned()}; decisions resent: ${sum(runs, (r) => r.resends)}`,
+        `took ${Math.round((Date.now() - started) / 1000)} s; worker log: ${worker.logPath}`,
+        ...verdict.wrong.slice(0, 20).map((w) => `wrong: ${w}`),
+        ...runs
+          .filter((r) => r.settled === undefined)
+          .slice(0, 20)
+          .map((r) => `lost: ${r.workflowId} (decision ${r.decision}, request ${r.request?.requestId ?? 'not seen'})`),
+      ]);
+      assert.equal(killLog.length, kills, 'every planned kill happened');
+      assert.deepEqual(responder.responderErrors, [], 'the scripted model understood every request');
+      assert.equal(verdict.duplicates, 0, 'duplicate effects');
+      assert.equal(verdict.lost, 0, 'lost runs');
+      assert.deepEqual(verdict.wrong, [], 'runs in a wrong state');
+      assert.equal(
+        verdict.replayed,
+        verdict.committedBeforeKill,
+        'every effect caught by a kill was replayed, not redone',
+      );
+      const modelKills = killLog.filter((k) => k.point === 'model_call').length;
+      assert.ok(responder.abandoned() >= modelKills, 'every model-call kill cut off a model call in flight');
+    } finally {
+      approverStopped = true;
+      await worker.stop();
+      await responder.close();
+      db.close();
+    }
+  });
+});
+
+function sum<T>(items: readonly T[], f: (item: T) => number): number {
+  return items.reduce((n, item) => n + f(item), 0);
+}
+
+/** Idempotency keys of the rows of `table` written at or after `sinceMs`. */
+function recentRows(db: BillingDb, table: 'hitl_refund' | 'hitl_change_log', sinceMs: number): string[] {
+  return db
+    .prepare<[string], { key: string }>(`SELECT idempotency_key AS key FROM ${table} WHERE created_at >= ?`)
+    .all(new Date(sinceMs).toISOString())
+    .map((r) => r.key);
+}
+
+interface Verdict {
+  completed: number;
+  lost: number;
+  duplicates: number;
+  wrong: string[];
+  committedBeforeKill: number;
+  replayed: number;
+}
+
+/** Checks every run against the billing database, its result, its audit trail and its history. */
+async function judge(
+  client: Parameters<typeof auditTrail>[0],
+  db: BillingDb,
+  runs: readonly ChaosRun[],
+  kills: readonly KillRecord[],
+  responder: ChatResponderServer,
+): Promise<Verdict> {
+  const refunds = rowsPerKey(db, 'hitl_refund');
+  const changes = rowsPerKey(db, 'hitl_change_log');
+  const ledger = new Set(
+    db
+      .prepare<[], { key: string }>('SELECT key FROM hitl_idempotency')
+      .all()
+      .map((r) => r.key),
+  );
+  const caughtRefunds = new Set(kills.flatMap((k) => k.refundsAfterCommit));
+  const caughtChanges = new Set(kills.flatMap((k) => k.autoToolsAfterCommit));
+  const caughtRequests = new Map(kills.flatMap((k) => k.pendingRequests.map((p) => [p.workflowId, p.requestId])));
+  const wrong: string[] = [];
+  let completed = 0;
+  let replayed = 0;
+  const keysOf = (perKey: ReadonlyMap<string, number>, workflowId: string) =>
+    [...perKey.keys()].filter((key) => key.startsWith(`${workflowId}:`));
+  for (const key of [...refunds.keys(), ...changes.keys()]) {
+    if (!ledger.has(key)) wrong.push(`effect ${key} has no idempotency ledger entry`);
+  }
+  for (const run of runs) {
+    const settled = run.settled;
+    if (settled === undefined) continue;
+    const problems: string[] = [];
+    const result = settled.result;
+    if (result === undefined) {
+      wrong.push(`${run.workflowId} failed: ${settled.error ?? 'no result'}`);
+      continue;
+    }
+    completed += 1;
+    const refundKeys = keysOf(refunds, run.workflowId);
+    const changeKeys = keysOf(changes, run.workflowId);
+    const update = result.outcomes.find((o) => o.tool === 'update_customer_contact');
+    const refund = result.outcomes.find((o) => o.tool === 'issue_refund');
+    if (update?.status !== 'executed') problems.push(`update_customer_contact ${update?.status ?? 'missing'}`);
+    if (changeKeys.length !== 1) problems.push(`${changeKeys.length} change-log keys`);
+    if (run.requestChanged) problems.push('its pending request changed id');
+    const caught = caughtRequests.get(run.workflowId);
+    if (caught !== undefined && refund?.requestId !== caught) {
+      problems.push(`request ${caught} was pending at a kill but ${refund?.requestId ?? 'none'} closed`);
+    }
+    if (run.verdict === 'approve') {
+      if (refund?.status !== 'executed') problems.push(`approved refund ${refund?.status ?? 'missing'}`);
+      if (refundKeys.length !== 1 || refundKeys[0] !== `${run.workflowId}:${refund?.requestId}`) {
+        problems.push(`approved refund has rows under ${JSON.stringify(refundKeys)}`);
+      }
+      if (result.answer !== 'Refunded.') problems.push(`answer "${result.answer}"`);
+    } else {
+      if (refund?.status !== 'rejected') problems.push(`rejected refund ${refund?.status ?? 'missing'}`);
+      if (refundKeys.length !== 0) problems.push(`rejected refund executed: ${JSON.stringify(refundKeys)}`);
+      if (result.answer !== 'No refund: rejected') problems.push(`answer "${result.answer}"`);
+    }
+    const trail = await withDeadline(client, 20_000, () => auditTrail(client, run.workflowId));
+    const decisions = trail.filter((e) => e.kind === 'decision');
+    const expectedActor = run.verdict === 'approve' ? 'sam' : 'sue';
+    if (decisions.length !== 1 || decisions[0]?.actor !== expectedActor) {
+      problems.push(`decisions on the trail: ${JSON.stringify(decisions.map((d) => d.actor))}`);
+    }
+    const refused = trail.filter((e) => e.kind === 'decision_refused').length;
+    if (refused > run.resends) problems.push(`${refused} refused decisions`);
+    const executed = trail.filter((e) => e.kind === 'tool_executed');
+    const replays = executed.filter((e) => /replayed from the idempotency ledger/.test(e.detail));
+    for (const key of [...refundKeys, ...changeKeys]) {
+      if (!caughtRefunds.has(key) && !caughtChanges.has(key)) continue;
+      const tool = caughtRefunds.has(key) ? 'issue_refund' : 'update_customer_contact';
+      if (replays.some((e) => e.tool === tool)) replayed += 1;
+      else problems.push(`${tool} was killed after its commit but its result was not replayed from the ledger`);
+    }
+    const history = await client.workflow.getHandle(run.workflowId).fetchHistory();
+    const taskFailures = (history.events ?? []).filter((e) => e.workflowTaskFailedEventAttributes != null).length;
+    if (taskFailures > 0) problems.push(`${taskFailures} workflow task failures`);
+    if (problems.length > 0) wrong.push(`${run.workflowId} (${run.verdict} by ${run.channel}): ${problems.join('; ')}`);
+  }
+  const modelCalls = responder.requests.length;
+  if (modelCalls < completed * 3) wrong.push(`only ${modelCalls} model calls for ${completed} completed runs`);
+  return {
+    completed,
+    lost: runs.filter((r) => r.settled === undefined).length,
+    duplicates: duplicates(refunds) + duplicates(changes),
+    wrong,
+    committedBeforeKill: [...caughtRefunds, ...caughtChanges].filter((key) =>
+      runs.some((r) => r.settled?.result !== undefined && key.startsWith(`${r.workflowId}:`)),
+    ).length,
+    replayed,
+  };
+}
