@@ -1,0 +1,56 @@
+// Our side of the step benchmarks, through public entry points only: a scripted run started with the test harness's
+// `startScripted`, its result awaited, and its history (every run of the chain, should it continue as new) fetched
+// with the client. Nothing here depends on how the workflow keeps its conversation.
+import { tsToMs } from '@temporalio/common';
+import type { Harness } from '../../test/support/harness';
+import { activityStartTimes, chainBytes, chainEvents, historyChain } from './common';
+import { scenarioTurns, STEP_GOAL, type LoopTimes } from './scripted-agent';
+
+/** One scripted step run on the workflow: server times of its start, of each tool start and of its end. */
+export interface TemporalStepRun extends LoopTimes {
+  workflowId: string;
+  /** Serialised bytes of all the histories of the run's chain. */
+  historyBytes: number;
+  /** Events in all the histories of the chain. */
+  events: number;
+  /** Runs in the chain: 1 unless the workflow continued as new. */
+  runs: number;
+  /** `get_invoice` calls that started. */
+  stepsDone: number;
+  /** Why the run did not complete, when it did not. */
+  error?: string;
+}
+
+/**
+ * Runs `steps` scripted `get_invoice` turns and a final answer as one agent run, and reads its history.
+ * @param h - the harness (a worker on the shared dev server)
+ * @param steps - tool-calling turns before the answer
+ * @param maxSteps - the run input's cap on model calls (above `steps`)
+ */
+export async function runTemporalSteps(h: Harness, steps: number, maxSteps: number): Promise<TemporalStepRun> {
+  const run = await h.startScripted(scenarioTurns(steps), { goal: STEP_GOAL, requestedBy: 'bench', maxSteps });
+  let error: string | undefined;
+  try {
+    await run.result();
+  } catch (err) {
+    // A run that fails (e.g. its history outgrows the server's limit) is a finding, not a crash of the benchmark.
+    const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
+    error = `${err instanceof Error ? err.message : String(err)}${cause}`;
+  }
+  const chain = await historyChain(h.client, run.workflowId);
+  const events = chainEvents(chain);
+  const toolStarts = activityStartTimes(events, 'get_invoice');
+  const first = events[0]?.eventTime;
+  const last = events.at(-1)?.eventTime;
+  return {
+    workflowId: run.workflowId,
+    startedAt: first != null ? tsToMs(first) : NaN,
+    toolStarts,
+    finishedAt: last != null ? tsToMs(last) : NaN,
+    historyBytes: chainBytes(chain),
+    events: events.length,
+    runs: chain.length,
+    stepsDone: toolStarts.length,
+    ...(error !== undefined ? { error } : {}),
+  };
+}

@@ -1,0 +1,70 @@
+// A worker in a process of its own, for the benchmarks that kill it (crash semantics) or weigh it (parked runs).
+// It is the project's worker as `createWorker` builds it (same activities, same options), from a prebundled workflow
+// file so a restart takes a second or two, plus, when BENCH_HOLD_AFTER_COMMIT names a tool, an activity interceptor
+// that lets that tool's first attempt run to its end (its effect and ledger row committed) and then never return, so
+// the parent can SIGKILL the process in the window between the commit and Temporal hearing of the completion.
+//
+// Environment: TEMPORAL_ADDRESS, HITL_TASK_QUEUE, HITL_BILLING_DB (as for `npm run worker`), BENCH_WORKFLOW_BUNDLE
+// (the bundle's code file), BENCH_HOLD_AFTER_COMMIT (optional tool name). Prints `ready` once the worker exists, and
+// `committed <workflowId> <activityType>` when a held tool has committed.
+import { Context } from '@temporalio/activity';
+import {
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  type ActivityExecuteInput,
+  type ActivityInterceptorsFactory,
+  type Next,
+  type ActivityInboundCallsInterceptor,
+} from '@temporalio/worker';
+import { connectionConfig } from '../../src/config';
+import { createWorker } from '../../worker';
+
+const bundlePath = process.env['BENCH_WORKFLOW_BUNDLE'];
+const heldTool = process.env['BENCH_HOLD_AFTER_COMMIT'];
+
+/** Never settles, and keeps the event loop alive (a bare pending promise would let the process exit). */
+function holdForever(): Promise<never> {
+  return new Promise(() => {
+    setInterval(() => undefined, 60_000);
+  });
+}
+
+const holdAfterCommit: ActivityInterceptorsFactory = (ctx: Context) => ({
+  inbound: {
+    async execute(
+      input: ActivityExecuteInput,
+      next: Next<ActivityInboundCallsInterceptor, 'execute'>,
+    ): Promise<unknown> {
+      const result = await next(input);
+      // Only the first attempt is held: the retry after the crash must be free to finish.
+      if (ctx.info.activityType === heldTool && ctx.info.attempt === 1) {
+        process.stdout.write(`committed ${ctx.info.workflowExecution?.workflowId ?? '?'} ${ctx.info.activityType}\n`);
+        return holdForever();
+      }
+      return result;
+    },
+  },
+});
+
+async function main(): Promise<void> {
+  if (bundlePath === undefined || bundlePath === '') throw new Error('BENCH_WORKFLOW_BUNDLE is not set');
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const cfg = connectionConfig();
+  const connection = await NativeConnection.connect({ address: cfg.address });
+  const worker = await createWorker({
+    connection,
+    workflowBundle: { codePath: bundlePath },
+    // createWorker sets no interceptors of its own today; if it ever does, these would replace them (extra is spread
+    // last), so check worker.ts when this benchmark changes.
+    ...(heldTool !== undefined && heldTool !== '' ? { extra: { interceptors: { activity: [holdAfterCommit] } } } : {}),
+  });
+  process.stdout.write('ready\n');
+  await worker.run();
+  await connection.close();
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+});
