@@ -1,0 +1,203 @@
+// Parked runs: many runs waiting for approval at once on one worker, against a dev server on a SQLite file (WAL,
+// synchronous=normal: scripts/server.sh's defaults). Memory of the worker and of the server while they wait, then
+// every request approved: decisions per second and the time until every run has finished. Repeated for growing
+// numbers of runs, to see where the SQLite dev server stops coping.
+//   tsx bench/peers/parked-runs.ts [--quick] [--sizes 250,500,1000,2000] [--concurrency 20]
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { nanoid } from 'nanoid';
+import { countRefunds, generateBillingDb, openBillingDb } from '../../activities/billing/index';
+import { decide, pendingApprovals, startAgentRun, type ApprovalRequest } from '../../client';
+import { tempDir, waitFor } from '../../test/support/env';
+import { answer, call } from '../../test/support/harness';
+import { recordBenchmark } from '../support';
+import { announce, cell, mapLimit, median, p99, reportFailure, residentMiB, sleep, stopChild } from './common';
+import { startBenchServer } from './dev-server';
+import { startWorkerProcess, writeWorkflowBundle } from './worker-control';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    sizes: { type: 'string' },
+    concurrency: { type: 'string', default: '20' },
+  },
+});
+const quick = values.quick;
+const sizes = (values.sizes ?? (quick ? '50' : '250,500,1000,2000')).split(',').map(Number);
+const concurrency = Number(values.concurrency);
+/** Invoices in the generated billing database; runs refund 1 cent each, spread over them. */
+const INVOICES = 400;
+/** How long one phase may take before the size counts as one the setup does not cope with. */
+const PHASE_TIMEOUT_MS = 15 * 60_000;
+
+interface SizeResult {
+  runs: number;
+  startPerSec: number;
+  parkedAfterMs: number;
+  workerIdleMiB: number;
+  serverIdleMiB: number;
+  workerMiB: number;
+  serverMiB: number;
+  decisionsPerSec: number;
+  decideP50: number;
+  decideP99: number;
+  allDoneMs: number;
+  workerPeakMiB: number;
+  serverPeakMiB: number;
+  refunds: number;
+  failures: number;
+  error?: string;
+}
+
+async function measure(size: number, bundlePath: string): Promise<SizeResult> {
+  const dir = tempDir('hitl-bench-parked-');
+  const billingPath = join(dir, 'billing.sqlite');
+  generateBillingDb(billingPath, { customers: 60, invoices: INVOICES });
+  const server = await startBenchServer(join(dir, 'temporal.sqlite'));
+  const taskQueue = `bench-parked-${nanoid(6)}`;
+  const worker = await startWorkerProcess({
+    address: server.address,
+    taskQueue,
+    billingDbPath: billingPath,
+    bundlePath,
+  });
+  const result: SizeResult = {
+    runs: size,
+    startPerSec: NaN,
+    parkedAfterMs: NaN,
+    workerIdleMiB: residentMiB(worker.pid).rss,
+    serverIdleMiB: residentMiB(server.pid).rss,
+    workerMiB: NaN,
+    serverMiB: NaN,
+    decisionsPerSec: NaN,
+    decideP50: NaN,
+    decideP99: NaN,
+    allDoneMs: NaN,
+    workerPeakMiB: NaN,
+    serverPeakMiB: NaN,
+    refunds: 0,
+    failures: 0,
+  };
+  try {
+    const t0 = performance.now();
+    const runs = await mapLimit(
+      Array.from({ length: size }, (_, i) => i),
+      concurrency,
+      async (i) => {
+        const scenario = {
+          goal: 'bench',
+          turns: [
+            call('issue_refund', { invoiceId: (i % INVOICES) + 1, amountCents: 1, reason: 'bench' }),
+            answer('done'),
+          ],
+        };
+        return startAgentRun(
+          server.client,
+          { goal: 'bench', requestedBy: 'bench', model: { provider: 'scripted', scenario } },
+          { taskQueue },
+        );
+      },
+    );
+    result.startPerSec = size / ((performance.now() - t0) / 1000);
+    const requests = await mapLimit(runs, concurrency, async ({ workflowId }) => {
+      const [req] = await waitFor(
+        async () => {
+          const p = await pendingApprovals(server.client, workflowId);
+          return p.length === 1 ? p : undefined;
+        },
+        `the request of ${workflowId}`,
+        PHASE_TIMEOUT_MS,
+      );
+      return req as ApprovalRequest;
+    });
+    result.parkedAfterMs = performance.now() - t0;
+    // Let the notifications and search-attribute updates settle, so memory is that of runs at rest.
+    await sleep(3_000);
+    ({ rss: result.workerMiB } = residentMiB(worker.pid));
+    ({ rss: result.serverMiB } = residentMiB(server.pid));
+
+    const latencies: number[] = [];
+    const t1 = performance.now();
+    await mapLimit(runs, concurrency, async ({ workflowId }, i) => {
+      const req = requests[i] as ApprovalRequest;
+      const sent = performance.now();
+      try {
+        await decide(server.client, workflowId, {
+          requestId: req.requestId,
+          decision: 'approve',
+          approver: 'bench',
+          argsHash: req.argsHash,
+        });
+        latencies.push(performance.now() - sent);
+      } catch {
+        result.failures += 1;
+      }
+    });
+    result.decisionsPerSec = latencies.length / ((performance.now() - t1) / 1000);
+    result.decideP50 = median(latencies);
+    result.decideP99 = p99(latencies);
+    const outcomes = await Promise.allSettled(runs.map(({ handle }) => handle.result()));
+    result.allDoneMs = performance.now() - t1;
+    result.failures += outcomes.filter((o) => o.status === 'rejected').length;
+    ({ peak: result.workerPeakMiB } = residentMiB(worker.pid));
+    ({ peak: result.serverPeakMiB } = residentMiB(server.pid));
+    const db = openBillingDb(billingPath);
+    result.refunds = countRefunds(db);
+    db.close();
+  } catch (err) {
+    result.error = err instanceof Error ? err.message : String(err);
+  } finally {
+    await stopChild(worker, 'SIGTERM');
+    await server.stop();
+  }
+  return result;
+}
+
+async function main(): Promise<void> {
+  announce(`parked runs: ${sizes.join(', ')} runs, ${concurrency} calls in flight`, quick);
+  const bundlePath = await writeWorkflowBundle();
+  const rows: string[] = [];
+  const errors: string[] = [];
+  for (const size of sizes) {
+    const r = await measure(size, bundlePath);
+    if (r.error !== undefined) errors.push(`${size} runs: ${r.error}`);
+    const perRunKiB = (parked: number, idle: number): string => cell(((parked - idle) * 1024) / r.runs, 0);
+    const row =
+      `| ${r.runs} | ${cell(r.startPerSec, 0)} | ${cell(r.parkedAfterMs / 1000, 1)} | ` +
+      `${cell(r.workerIdleMiB, 0)} → ${cell(r.workerMiB, 0)} | ${perRunKiB(r.workerMiB, r.workerIdleMiB)} | ` +
+      `${cell(r.serverIdleMiB, 0)} → ${cell(r.serverMiB, 0)} | ${perRunKiB(r.serverMiB, r.serverIdleMiB)} | ` +
+      `${cell(r.decisionsPerSec, 1)} | ${cell(r.decideP50, 0)} | ${cell(r.decideP99, 0)} | ` +
+      `${cell(r.allDoneMs / 1000, 1)} | ${cell(r.workerPeakMiB, 0)} | ${cell(r.serverPeakMiB, 0)} | ${r.refunds} | ` +
+      `${r.failures} |`;
+    process.stdout.write(`${row}\n`);
+    rows.push(row);
+  }
+  const table = [
+    '| parked runs | starts/s | all parked after (s) | worker RSS idle → parked (MiB) | per run (KiB) | server RSS idle → parked (MiB) | per run (KiB) | decisions/s | decide p50 (ms) | decide p99 (ms) | approve-all to all finished (s) | worker peak RSS (MiB) | server peak RSS (MiB) | refunds written | failed decisions or runs |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ...rows,
+  ];
+  process.stdout.write(`${table.join('\n')}\n`);
+  if (errors.length > 0) process.stdout.write(`did not finish:\n${errors.join('\n')}\n`);
+  recordBenchmark(
+    'Parked runs on one worker and a SQLite dev server',
+    `tsx bench/peers/parked-runs.ts --sizes ${sizes.join(',')} --concurrency ${concurrency}`,
+    table,
+    [
+      'For each size, a fresh dev server (`scripts/server.sh`: SQLite file with journal_mode=wal and',
+      'synchronous=normal, headless, free ports) and one worker process (`createWorker`, SDK defaults, prebundled',
+      `workflows), both on this machine with the benchmark. Each run is a scripted \`issue_refund\` of 1 cent (spread`,
+      `over ${INVOICES} invoices) under the default policy, so it parks on a hard gate. Runs are started ${concurrency}`,
+      'at a time; "all parked" is from the first start until every run answers the `pendingApprovals` query with its',
+      'request. Resident memory (VmRSS from /proc) is read once the worker is ready ("idle") and 3 s after the last',
+      'run parked; "per run" is the difference divided by the runs. Then every request is approved with `decide`,',
+      `${concurrency} updates in flight: decisions/s counts completed updates; "approve-all to all finished" runs until`,
+      'every run’s result is in (precheck, the refund, a second model call). Peak RSS is VmHWM over the whole size.',
+      'A size that fails or takes over 15 minutes in one phase is where this setup stops coping.',
+      ...(errors.length > 0 ? [`Did not finish: ${errors.join('; ')}.`] : []),
+    ],
+  );
+}
+
+main().catch(reportFailure);
