@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { Client } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { tsToMs } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { repoRoot } from '../../test/support/env';
@@ -74,6 +74,21 @@ export async function mapLimit<T, R>(
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
   return out;
+}
+
+/**
+ * A client for reading long histories. One page of `GetWorkflowExecutionHistory` can exceed gRPC's default 4 MiB
+ * receive limit once events carry large payloads; the SDK's own default (128 MB) is set under the key
+ * `max_receive_message_length`, which grpc-js does not read, so it is set here under grpc-js's name.
+ * @param address - the server, `host:port`
+ * @returns the client and a function that closes its connection
+ */
+export async function connectHistoryClient(address: string): Promise<{ client: Client; close: () => Promise<void> }> {
+  const connection = await Connection.connect({
+    address,
+    channelArgs: { 'grpc.max_receive_message_length': 512 * 2 ** 20 },
+  });
+  return { client: new Client({ connection }), close: () => connection.close() };
 }
 
 /**

@@ -6,10 +6,10 @@
 //   tsx bench/peers/durability-tax.ts [--quick] [--steps 10,500] [--samples 3]
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { closeSharedEnv, tempDir } from '../../test/support/env';
+import { closeSharedEnv, sharedEnv, tempDir } from '../../test/support/env';
 import { freshBillingDb, withWorker } from '../../test/support/harness';
 import { recordBenchmark } from '../support';
-import { announce, cell, median, p99, reportFailure } from './common';
+import { announce, cell, connectHistoryClient, median, p99, reportFailure } from './common';
 import { runStepGraph, type Durability } from './langgraph-agent';
 import { plainLoop, type LoopTimes } from './scripted-agent';
 import { runTemporalSteps } from './temporal-steps';
@@ -58,26 +58,31 @@ async function main(): Promise<void> {
   const langGraph = (steps: number, durability: Durability) =>
     runStepGraph(db, join(dir, `checkpoints-${file++}.sqlite`), steps, durability);
 
+  const histories = await connectHistoryClient((await sharedEnv()).address);
   await withWorker(async (h) => {
     // Warm-up: module loading, JIT, the worker's first workflow task and the dev server's first run are not a step.
     plainLoop(db, 3);
-    await runTemporalSteps(h, 3, 20);
+    await runTemporalSteps(h, 3, 20, histories.client);
     await langGraph(3, 'async');
     for (let sample = 0; sample < samples; sample++) {
       for (const steps of stepCounts) {
         add('plain loop', steps, toSample(plainLoop(db, steps)));
-        const ours = await runTemporalSteps(h, steps, steps + 100);
-        add('Temporal (ours)', steps, toSample(ours, ours.error));
+        const ours = await runTemporalSteps(h, steps, steps + 100, histories.client);
+        add('Temporal (ours)', steps, toSample(ours, ours.error && `${ours.error} (after ${ours.stepsDone} steps)`));
         add('LangGraph, durability async', steps, toSample(await langGraph(steps, 'async')));
         add('LangGraph, durability sync', steps, toSample(await langGraph(steps, 'sync')));
         process.stderr.write(`sample ${sample + 1}, ${steps} steps done\n`);
       }
     }
   });
+  await histories.close();
   await closeSharedEnv();
 
+  // Totals count completed runs only; the step columns also take the steps a failed run did complete.
+  const completed = (system: System, steps: number): Sample[] =>
+    (results.get(`${system}|${steps}`) ?? []).filter((s) => s.error === undefined);
   const perStep = (system: System, steps: number): number =>
-    median((results.get(`${system}|${steps}`) ?? []).map((s) => s.totalMs / steps));
+    median(completed(system, steps).map((s) => s.totalMs / steps));
   const rows: string[] = [];
   const errors: string[] = [];
   for (const steps of stepCounts) {
@@ -89,7 +94,8 @@ async function main(): Promise<void> {
       const late = runs.flatMap((r) => r.durations.slice(-10));
       const mine = perStep(system, steps);
       rows.push(
-        `| ${system} | ${steps} | ${runs.length} | ${cell(median(runs.map((r) => r.totalMs)), 0)} | ${cell(mine, 2)} | ` +
+        `| ${system} | ${steps} | ${completed(system, steps).length} of ${runs.length} | ` +
+          `${cell(median(completed(system, steps).map((r) => r.totalMs)), 0)} | ${cell(mine, 2)} | ` +
           `${cell(median(early), 2)} | ${cell(median(late), 2)} | ${cell(p99(all), 2)} | ` +
           `${cell(mine / perStep('plain loop', steps), 0)}× |`,
       );
@@ -98,7 +104,7 @@ async function main(): Promise<void> {
   const [low, high] = [Math.min(...stepCounts), Math.max(...stepCounts)];
   const growth = SYSTEMS.map((s) => `${s} ${cell(perStep(s, high) / perStep(s, low), 2)}×`).join(', ');
   const table = [
-    '| system | steps | samples | total (ms) | per step (ms) | p50 of steps 1–10 (ms) | p50 of the last 10 steps (ms) | p99 step (ms) | per step vs plain loop |',
+    '| system | steps | runs completed | total (ms) | per step (ms) | p50 of steps 1–10 (ms) | p50 of the last 10 steps run (ms) | p99 step (ms) | per step vs plain loop |',
     '|---|---|---|---|---|---|---|---|---|',
     ...rows,
   ];
@@ -127,6 +133,8 @@ async function main(): Promise<void> {
       'function calls in one process; on this dev server a dispatch hop takes about 45 ms when the worker is busy back',
       'to back (see "Decision to execution"), which dominates our per-step time here. Where a per-step time grows with',
       'N, see "Durable state per agent step" for what each step stores.',
+      'Totals and per-step figures count completed runs only; the step-time columns include the steps of runs that',
+      'failed, up to their failure.',
       ...(errors.length > 0 ? [`Runs that did not complete: ${errors.join('; ')}.`] : []),
     ],
   );

@@ -4,10 +4,10 @@
 //   tsx bench/peers/history-bytes.ts [--quick] [--steps 10,100,1000]
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { closeSharedEnv, tempDir } from '../../test/support/env';
+import { closeSharedEnv, sharedEnv, tempDir } from '../../test/support/env';
 import { freshBillingDb, withWorker } from '../../test/support/harness';
 import { recordBenchmark } from '../support';
-import { announce, cell, reportFailure } from './common';
+import { announce, cell, connectHistoryClient, reportFailure } from './common';
 import { runStepGraph } from './langgraph-agent';
 import { runTemporalSteps } from './temporal-steps';
 
@@ -25,23 +25,25 @@ async function main(): Promise<void> {
   const dir = tempDir('hitl-bench-bytes-');
   const rows: string[] = [];
   const failures: string[] = [];
+  const histories = await connectHistoryClient((await sharedEnv()).address);
   await withWorker(async (h) => {
     for (const steps of stepCounts) {
       // maxSteps well above the scripted turns, so the cap never ends a run early (1,100 for 1,000 steps).
-      const ours = await runTemporalSteps(h, steps, steps + Math.max(100, steps / 10));
+      const ours = await runTemporalSteps(h, steps, steps + Math.max(100, steps / 10), histories.client);
       if (ours.error !== undefined) {
         failures.push(`${steps} steps: ${ours.error} (after ${ours.stepsDone} get_invoice calls)`);
       }
       const lg = await runStepGraph(db, join(dir, `checkpoints-${steps}.sqlite`), steps, 'async');
       const done = ours.error === undefined ? 'completed' : `failed after ${ours.stepsDone} steps`;
       const row =
-        `| ${steps} | ${done} | ${kib(ours.historyBytes)} | ${kib(ours.historyBytes / steps)} | ${ours.events} | ` +
+        `| ${steps} | ${done} | ${kib(ours.historyBytes)} | ${kib(ours.historyBytes / ours.stepsDone)} | ${ours.events} | ` +
         `${ours.runs} | ${kib(lg.checkpointBytes)} | ${kib(lg.checkpointBytes / steps)} | ${lg.checkpoints} | ` +
-        `${kib(lg.fileBytes)} | ${cell(ours.historyBytes / lg.checkpointBytes, 2)} |`;
+        `${kib(lg.fileBytes)} | ${ours.error === undefined ? cell(ours.historyBytes / lg.checkpointBytes, 2) : '—'} |`;
       process.stdout.write(`${row}\n`);
       rows.push(row);
     }
   });
+  await histories.close();
   await closeSharedEnv();
   const table = [
     '| steps | our run | our history (KiB) | per step (KiB) | events | runs in chain | LangGraph checkpoints + writes (KiB) | per step (KiB) | checkpoints | LangGraph file (KiB) | ours ÷ LangGraph |',
@@ -64,7 +66,8 @@ async function main(): Promise<void> {
       'checkpoint. Both store payloads as JSON, so the figures compare like with like; neither is compressed. Our',
       'history also holds what LangGraph keeps nowhere (the audit trail’s inputs, search-attribute upserts, activity',
       'summaries, the scripted scenario in the run input). A growing per-step figure means each step stores state',
-      'that grows with the run (e.g. a conversation copied into every step).',
+      'that grows with the run (e.g. a conversation copied into every step). A run that failed is divided by the',
+      'steps it completed, and has no ratio.',
       ...(failures.length > 0 ? [`Our runs that did not complete: ${failures.join('; ')}.`] : []),
     ],
   );

@@ -1,6 +1,7 @@
 // Our side of the step benchmarks, through public entry points only: a scripted run started with the test harness's
 // `startScripted`, its result awaited, and its history (every run of the chain, should it continue as new) fetched
 // with the client. Nothing here depends on how the workflow keeps its conversation.
+import type { Client } from '@temporalio/client';
 import { tsToMs } from '@temporalio/common';
 import type { Harness } from '../../test/support/harness';
 import { activityStartTimes, chainBytes, chainEvents, historyChain } from './common';
@@ -26,8 +27,14 @@ export interface TemporalStepRun extends LoopTimes {
  * @param h - the harness (a worker on the shared dev server)
  * @param steps - tool-calling turns before the answer
  * @param maxSteps - the run input's cap on model calls (above `steps`)
+ * @param histories - the client that reads the history (from `connectHistoryClient`: long runs have large pages)
  */
-export async function runTemporalSteps(h: Harness, steps: number, maxSteps: number): Promise<TemporalStepRun> {
+export async function runTemporalSteps(
+  h: Harness,
+  steps: number,
+  maxSteps: number,
+  histories: Client,
+): Promise<TemporalStepRun> {
   const run = await h.startScripted(scenarioTurns(steps), { goal: STEP_GOAL, requestedBy: 'bench', maxSteps });
   let error: string | undefined;
   try {
@@ -37,7 +44,7 @@ export async function runTemporalSteps(h: Harness, steps: number, maxSteps: numb
     const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
     error = `${err instanceof Error ? err.message : String(err)}${cause}`;
   }
-  const chain = await historyChain(h.client, run.workflowId);
+  const chain = await historyChain(histories, run.workflowId);
   const events = chainEvents(chain);
   const toolStarts = activityStartTimes(events, 'get_invoice');
   const first = events[0]?.eventTime;
