@@ -21,6 +21,7 @@ import {
   auditTrailQuery,
   decideUpdate,
   decisionSignal,
+  outcomesQuery,
   pendingApprovalsQuery,
   resumeUpdate,
   statusQuery,
@@ -35,6 +36,7 @@ import type {
   DecisionReceipt,
   RunPause,
   RunStatus,
+  ToolOutcome,
 } from './src/run-state';
 
 export type {
@@ -118,6 +120,9 @@ export async function startAgentRun(
 ): Promise<{ workflowId: string; handle: WorkflowHandle }> {
   const parsed = AgentRunInputSchema.safeParse(draft);
   if (!parsed.success) throw new InputError(`invalid run input: ${formatZodError(parsed.error)}`);
+  if (parsed.data.model.provider === 'scripted' && parsed.data.model.scenario === undefined) {
+    throw new InputError('invalid run input: model.scenario is required for the scripted model');
+  }
   const workflowId = options.workflowId ?? `agent-${nanoid(10)}`;
   const handle = await client.workflow.start(AGENT_RUN_WORKFLOW, {
     taskQueue: options.taskQueue ?? connectionConfig().taskQueue,
@@ -244,21 +249,36 @@ export async function runStatus(client: Client, workflowId: string): Promise<Run
 }
 
 /**
- * The run's audit trail (query `auditTrail`); works on completed runs too.
+ * The run's whole audit trail (query `auditTrail`), oldest first; works on completed runs too. A run that continued
+ * as new keeps each segment's entries in that segment's Temporal run: they are queried one by one (a worker must be
+ * polling the task queue to answer queries on closed runs).
  * @example const entries = await auditTrail(client, 'agent-abc');
  */
 export async function auditTrail(client: Client, workflowId: string): Promise<AuditEntry[]> {
-  return client.workflow.getHandle(workflowId).query(auditTrailQuery);
+  const latest = client.workflow.getHandle(workflowId);
+  const entries = await latest.query(auditTrailQuery);
+  // Sequence numbers go on across segments: a trail that starts at 1 has no earlier segment to fetch.
+  if ((entries[0]?.seq ?? 1) === 1) return entries;
+  const { earlierRuns } = await latest.query(statusQuery);
+  const earlier: AuditEntry[] = [];
+  for (const runId of earlierRuns)
+    earlier.push(...(await client.workflow.getHandle(workflowId, runId).query(auditTrailQuery)));
+  return [...earlier, ...entries];
 }
 
 /**
- * Waits for the run to finish.
- * @returns the workflow result
+ * Waits for the run to finish, following it across continue-as-new.
+ * @returns the workflow result, with the outcomes of every segment (query `outcomes` on the earlier ones), in order
  * @throws WorkflowFailedError when the run failed
  * @example const result = await runResult(client, 'agent-abc');
  */
 export async function runResult(client: Client, workflowId: string): Promise<AgentRunResult> {
-  return client.workflow.getHandle(workflowId).result() as Promise<AgentRunResult>;
+  const result = (await client.workflow.getHandle(workflowId).result()) as AgentRunResult;
+  const earlier: ToolOutcome[] = [];
+  for (const runId of result.earlierRuns) {
+    earlier.push(...(await client.workflow.getHandle(workflowId, runId).query(outcomesQuery)));
+  }
+  return { ...result, outcomes: [...earlier, ...result.outcomes] };
 }
 
 /**
@@ -344,7 +364,7 @@ function readableDuration(ms: number): string {
 function describeRun(input: AgentRunInput): string {
   const model =
     input.model.provider === 'scripted'
-      ? `scripted model (${input.model.scenario.turns.length} turns)`
+      ? `scripted model (${input.model.scenario?.turns.length ?? 0} turns)`
       : `OpenAI-compatible model ${input.model.model || '(worker default)'}`;
   return [
     `**Goal:** ${input.goal}`,

@@ -6,6 +6,7 @@ import { createBillingActivities } from './activities/billing/index';
 import { openBillingDb } from './activities/billing/db';
 import { createBillingPrechecks } from './activities/billing/prechecks';
 import { createModelActivities } from './activities/model/index';
+import { openTranscriptStore, type TranscriptStore } from './activities/model/transcript-store';
 import { createRunSupportActivities } from './activities/run-support';
 import { connectionConfig } from './src/config';
 import { HitlError } from './src/errors';
@@ -33,6 +34,11 @@ export interface CreateWorkerOptions {
   policy?: { policy: Policy; source: string };
   /** Model activity options, e.g. a base URL for an OpenAI-compatible server. */
   model?: Parameters<typeof createModelActivities>[0];
+  /**
+   * Where runs keep their conversations (default: `openTranscriptStore()`, i.e. `HITL_TRANSCRIPT_DB`, else
+   * `.data/transcripts.sqlite`, opened when the worker is created).
+   */
+  transcripts?: TranscriptStore;
   /** A prebuilt workflow bundle (tests bundle once); default bundles {@link workflowsPath}. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Extra worker options (e.g. `shutdownGraceTime`). */
@@ -44,8 +50,8 @@ export interface CreateWorkerOptions {
  *
  * @param options - see {@link CreateWorkerOptions}
  * @returns a worker; call `run()` (or `runUntil()` in tests)
- * @throws ConfigError when the billing database cannot be opened, or the policy file is invalid (the message names
- *   the file, the line and the key)
+ * @throws ConfigError when the billing database or the transcript store cannot be opened, or the policy file is
+ *   invalid (the message names the file, the line and the key)
  * @example
  * const connection = await NativeConnection.connect({ address: '127.0.0.1:7233' });
  * const worker = await createWorker({ connection });
@@ -58,8 +64,9 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
   });
   const { policy, source } = options.policy ?? resolvePolicy();
   const db = options.billingDb ?? openBillingDb();
+  const transcripts = options.transcripts ?? options.model?.transcripts ?? openTranscriptStore();
   const activities = {
-    ...createModelActivities(options.model),
+    ...createModelActivities({ ...options.model, transcripts }),
     ...createBillingActivities(db),
     ...createBillingPrechecks(db),
     ...createRunSupportActivities(policy, source),

@@ -24,6 +24,10 @@ export const FailureType = {
   InvalidDecision: 'InvalidDecision',
   /** A tool name the catalog does not know. Terminal. */
   UnknownTool: 'UnknownTool',
+  /** The transcript store lacks messages the workflow says it stored (another host's store?). Retried. */
+  TranscriptMissing: 'TranscriptMissing',
+  /** The transcript store holds other messages than the workflow built. Terminal. */
+  TranscriptMismatch: 'TranscriptMismatch',
 } as const;
 
 /** One of the `ApplicationFailure.type` strings in {@link FailureType}. */

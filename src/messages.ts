@@ -1,7 +1,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { DecisionMessage, ResumeRequest, StopRequest } from './decision';
-import type { ApprovalRequest, AuditEntry, DecisionReceipt, RunStatus } from './run-state';
+import type { ApprovalRequest, AuditEntry, DecisionReceipt, RunStatus, ToolOutcome } from './run-state';
 
 /** Workflow type of an agent run. */
 export const AGENT_RUN_WORKFLOW = 'agentRun';
@@ -38,6 +38,12 @@ export const pendingApprovalsQuery = defineQuery<ApprovalRequest[]>('pendingAppr
 
 /** Query `auditTrail`: every audit entry, oldest first. */
 export const auditTrailQuery = defineQuery<AuditEntry[]>('auditTrail');
+
+/**
+ * Query `outcomes`: what happened to each tool call of this run's segment (a run that continued as new has one
+ * segment per Temporal run; the earlier ones still answer this query after they closed).
+ */
+export const outcomesQuery = defineQuery<ToolOutcome[]>('outcomes');
 
 /** Query `status`: phase, step, counts and pending count. */
 export const statusQuery = defineQuery<RunStatus>('status');

@@ -8,6 +8,9 @@ export const DEFAULT_APPROVAL_TIMEOUT_MS = 24 * 60 * 60 * 1000;
 /** Default cap on model calls per run. */
 export const DEFAULT_MAX_STEPS = 25;
 
+/** History events after which a run continues as new, unless its input says otherwise. */
+export const DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS = 4_000;
+
 /**
  * Input of the `agentRun` workflow, validated at the client before the run starts.
  *
@@ -19,6 +22,7 @@ export const DEFAULT_MAX_STEPS = 25;
  * - `systemPrompt`: replaces the built-in system prompt.
  * - `review`: `plan` to review the agent's whole plan once before it runs (default `none`).
  * - `toolMaxAttempts`: attempts per tool activity before a failing tool pauses the run.
+ * - `continueAsNewAfterEvents`: history events after which the run continues as new (default 4,000).
  * - `policy`: a parsed policy; absent means the worker's (`HITL_POLICY`, else the built-in default).
  */
 export const AgentRunInputSchema = z.strictObject({
@@ -37,6 +41,11 @@ export const AgentRunInputSchema = z.strictObject({
   review: z.enum(['none', 'plan']).default('none'),
   /** Attempts per tool activity before a failing tool pauses the run (retry, skip or abort). */
   toolMaxAttempts: z.number().int().min(1).max(100).default(8),
+  /**
+   * Continue as new once the run's history has this many events (sooner when Temporal suggests it), so long runs stay
+   * far from Temporal's 51,200-event and 50 MB limits.
+   */
+  continueAsNewAfterEvents: z.number().int().min(50).max(40_000).default(DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS),
   /** The policy for this run; absent means the worker's policy (fixed for the run once loaded). */
   policy: PolicySchema.optional(),
 });

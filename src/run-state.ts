@@ -125,6 +125,7 @@ export type AuditKind =
   | 'run_resumed'
   | 'precheck_failed'
   | 'run_stopped'
+  | 'run_continued'
   | 'run_completed';
 
 /** One append-only audit entry. `seq` increases by one per entry. */
@@ -181,6 +182,8 @@ export interface RunStatus {
   pause?: RunPause;
   /** Model spend so far at the policy's prices, in USD. */
   spentUsd: number;
+  /** Run ids of the run's earlier segments (it continued as new), oldest first; empty for a run in its first. */
+  earlierRuns: string[];
 }
 
 /** The `agentRun` workflow's result. */
@@ -190,9 +193,17 @@ export interface AgentRunResult {
   stopped?: { by: string; reason: string };
   /** Version of the policy the run used. */
   policyVersion: string;
+  /** Model calls over the whole run. */
   steps: number;
+  /**
+   * Each tool call's outcome, in the order proposed. The workflow's own result holds its last segment's only; the
+   * client's `runResult` puts the earlier segments' first (query `outcomes` on each of `earlierRuns`).
+   */
   outcomes: ToolOutcome[];
+  /** Counts over the whole run. */
   counts: OutcomeCounts;
+  /** Run ids of the run's earlier segments (it continued as new), oldest first. */
+  earlierRuns: string[];
 }
 
 /** What the `decide` update returns once the decision is recorded. */

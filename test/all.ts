@@ -11,6 +11,7 @@ import './policy.test';
 import './policy-gates.test';
 import './interruptions.test';
 import './server-restart.test';
+import './long-runs.test';
 
 after(async () => {
   await closeSharedEnv();

@@ -2,7 +2,9 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
 import { createModelActivities, type ModelActivities } from '../activities/model/index';
+import { openTranscriptStore } from '../activities/model/transcript-store';
 import { ConfigError } from '../src/errors';
+import { EMPTY_TRANSCRIPT_HASH } from '../src/model/transcript';
 import { toolResultText } from '../src/model/tool-result';
 import type { CallModelInput, ChatMessage, ModelSettings, Scenario } from '../src/model/types';
 import { findTool } from '../src/tools/catalog';
@@ -15,15 +17,22 @@ import {
 
 const openaiSettings: ModelSettings = { provider: 'openai', model: '' };
 
+let runs = 0;
+
+/** A model call that starts a new transcript holding `messages` (and, for the scripted model, its scenario). */
 function input(settings: ModelSettings, messages: ChatMessage[], tools: string[] = []): CallModelInput {
+  runs += 1;
   return {
     workflowId: 'wf-test',
     step: messages.filter((m) => m.role === 'assistant').length + 1,
-    settings,
-    messages,
+    settings: settings.provider === 'scripted' ? { provider: 'scripted' } : settings,
     tools,
+    transcript: { key: `model-test-${runs}`, at: 0, prefixHash: EMPTY_TRANSCRIPT_HASH, append: messages },
+    ...(settings.provider === 'scripted' && settings.scenario !== undefined ? { scenario: settings.scenario } : {}),
   };
 }
+
+const transcripts = openTranscriptStore(':memory:');
 
 /** Asserts `promise` rejects with an ApplicationFailure of `type`, and returns it for further checks. */
 async function failure(promise: Promise<unknown>, type: string): Promise<ApplicationFailure> {
@@ -67,6 +76,7 @@ describe('callModel with the openai provider', () => {
   before(async () => {
     server = await startFakeChatServer();
     activities = createModelActivities({
+      transcripts,
       openai: { apiKey: 'test-key', baseURL: server.baseURL, model: 'worker-model', timeoutMs: 5_000 },
     });
   });
@@ -236,7 +246,10 @@ describe('callModel with the openai provider', () => {
   });
 
   it('throws a retryable ModelUnavailable when the endpoint does not answer in time', async () => {
-    const impatient = createModelActivities({ openai: { apiKey: 'k', baseURL: server.baseURL, timeoutMs: 100 } });
+    const impatient = createModelActivities({
+      transcripts,
+      openai: { apiKey: 'k', baseURL: server.baseURL, timeoutMs: 100 },
+    });
     server.enqueue({ ...chatCompletion({ content: 'too late' }), delayMs: 2_000 });
 
     const err = await failure(impatient.callModel(input(openaiSettings, hello)), 'ModelUnavailable');
@@ -248,7 +261,7 @@ describe('callModel with the openai provider', () => {
   it('throws a retryable ModelUnavailable when the endpoint cannot be reached', async () => {
     const gone = await startFakeChatServer();
     await gone.close();
-    const unreachable = createModelActivities({ openai: { apiKey: 'k', baseURL: gone.baseURL } });
+    const unreachable = createModelActivities({ transcripts, openai: { apiKey: 'k', baseURL: gone.baseURL } });
 
     const err = await failure(unreachable.callModel(input(openaiSettings, hello)), 'ModelUnavailable');
 
@@ -257,7 +270,7 @@ describe('callModel with the openai provider', () => {
   });
 
   it('throws a non-retryable ModelRequestRejected naming OPENAI_API_KEY when no key is configured', async () => {
-    const keyless = createModelActivities({ openai: { apiKey: '', baseURL: server.baseURL } });
+    const keyless = createModelActivities({ transcripts, openai: { apiKey: '', baseURL: server.baseURL } });
     const before = server.requests.length;
 
     const err = await failure(keyless.callModel(input(openaiSettings, hello)), 'ModelRequestRejected');
@@ -295,7 +308,7 @@ describe('callModel with the openai provider', () => {
 });
 
 describe('callModel with the scripted provider', () => {
-  const activities = createModelActivities({ openai: { apiKey: '' } });
+  const activities = createModelActivities({ transcripts, openai: { apiKey: '' } });
   const scenario: Scenario = {
     goal: 'Refund invoice 7',
     turns: [

@@ -12,7 +12,7 @@ import type { AgentRunResult } from '../src/run-state';
 import { createWorker } from '../worker';
 import { OwnDevServer } from './support/dev-server';
 import { repoRoot, sharedEnv, tempDir, waitFor } from './support/env';
-import { answer, call, freshBillingDb } from './support/harness';
+import { answer, call, freshBillingDb, sharedTranscripts } from './support/harness';
 
 const example = loadPolicyFile(join(repoRoot, 'policies/example.yaml'));
 
@@ -48,6 +48,7 @@ describe('durable timers across a server crash', () => {
         taskQueue,
         billingDb: billing.db,
         workflowBundle: bundle,
+        transcripts: sharedTranscripts(),
       });
       const running = worker.run();
       return {

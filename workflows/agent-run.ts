@@ -1,6 +1,10 @@
 import {
+  allHandlersFinished,
   ApplicationFailure,
   CancellationScope,
+  condition,
+  continueAsNew,
+  ContinueAsNew,
   isCancellation,
   proxyActivities,
   setCurrentDetails,
@@ -19,12 +23,14 @@ import {
   auditTrailQuery,
   decideUpdate,
   decisionSignal,
+  outcomesQuery,
   pendingApprovalsQuery,
   resumeUpdate,
   statusQuery,
   stopUpdate,
 } from '../src/messages';
-import type { ChatMessage, ToolCall } from '../src/model/types';
+import { advance, EMPTY_TRANSCRIPT_HASH, type TranscriptRef } from '../src/model/transcript';
+import type { ChatMessage, ModelCallSettings, ModelSettings, ToolCall } from '../src/model/types';
 import { splitAlternatives } from '../src/model/alternatives';
 import { toolResultText, type ToolResultContent } from '../src/model/tool-result';
 import { renderCurrentDetails, renderTally } from '../src/render/approval';
@@ -46,6 +52,7 @@ import { findTool, toolNames } from '../src/tools/catalog';
 import type { ToolDefinition } from '../src/tools/types';
 import { ApprovalGate, type Closure } from './approval-gate';
 import { AuditLog } from './audit-log';
+import { CLOSED_REQUESTS_CARRIED, continueAsNewDue, type CarriedState } from './continuation';
 import { Interruptions, type DuePause } from './interruptions';
 import { Pauses } from './pauses';
 import { ApprovedPlan, PLAN_PROMPT, planReviewResult, planStep, planSteps } from './plan';
@@ -68,18 +75,43 @@ const { currentPolicy, notify } = proxyActivities<RunActivities>({
 /**
  * The durable agent loop. Each model call and tool call is an activity; irreversible tool calls open an approval
  * request and wait on a durable timer for a decision (signal `decision` or update `decide`). A call whose deadline
- * passes is denied, never approved.
+ * passes is denied, never approved. The conversation lives in the transcript store, not in the history; once the
+ * history is long (`continueAsNewAfterEvents`, or when Temporal suggests it) the run continues as new, carrying what
+ * it needs to go on deciding, open requests included.
  *
  * @param rawInput - {@link AgentRunInput}; validated again here so a run started by another client gets the same checks
- * @returns the final answer, every tool call's outcome and the decision counts
+ * @param carried - set only by the run itself when it continues as new
+ * @returns the final answer, the last segment's tool outcomes, the counts and the earlier segments' run ids
  * @throws ApplicationFailure `InvalidRunInput` when the input fails its schema
  */
-export async function agentRun(rawInput: AgentRunInput): Promise<AgentRunResult> {
+export async function agentRun(rawInput: AgentRunInput, carried?: CarriedState): Promise<AgentRunResult> {
   const parsed = AgentRunInputSchema.safeParse(rawInput);
   if (!parsed.success) {
     throw ApplicationFailure.nonRetryable(`invalid run input: ${formatZodError(parsed.error)}`, 'InvalidRunInput');
   }
-  return new AgentRun(parsed.data).run();
+  return new AgentRun(parsed.data, carried).run();
+}
+
+/** The model settings a model call carries: the scripted scenario goes to the transcript store once, not every call. */
+function callSettings(model: ModelSettings): ModelCallSettings {
+  return model.provider === 'scripted' ? { provider: 'scripted' } : model;
+}
+
+/** A turn in progress: which of its calls have settled and which wait for a decision. */
+class TurnInProgress {
+  readonly settled = new Map<string, ToolResultContent>();
+  /** Call id → request id. */
+  readonly waiting = new Map<string, string>();
+
+  constructor(
+    readonly calls: ToolCall[],
+    readonly reasoning: string | null,
+  ) {}
+
+  /** Every call has settled or waits for a decision: nothing of the turn is in flight. */
+  quiet(): boolean {
+    return this.calls.every((c) => this.settled.has(c.id) || this.waiting.has(c.id));
+  }
 }
 
 class AgentRun {
@@ -87,10 +119,18 @@ class AgentRun {
   readonly #workflowId = workflowInfo().workflowId;
   // Until the run loads its policy nothing is pending, so no decision can consult this placeholder.
   #policy: Policy = DEFAULT_POLICY;
+  #policySource = 'built-in default';
   readonly #gate: ApprovalGate;
-  readonly #audit = new AuditLog();
+  readonly #audit: AuditLog;
   readonly #outcomes: ToolOutcome[] = [];
-  readonly #autoLogged = new Map<string, number>();
+  readonly #autoLogged: Map<string, number>;
+  readonly #carried: CarriedState | undefined;
+  readonly #earlierRuns: string[];
+  #transcript: TranscriptRef;
+  /** Messages the model has not seen yet: they go with the next model call. */
+  #unsent: ChatMessage[] = [];
+  /** Activities in flight; the run continues as new only when none is. */
+  #busy = 0;
   readonly #counts: OutcomeCounts = {
     approvals: 0,
     rejections: 0,
@@ -112,16 +152,36 @@ class AgentRun {
   readonly #tools: ToolRunner;
   // Replaced once the policy is loaded; until then the run makes no model call.
   #interruptions = new Interruptions(undefined);
-  readonly #plan = new ApprovedPlan();
+  readonly #plan: ApprovedPlan;
   #agentStatus: AgentStatusValue | undefined;
 
-  constructor(input: AgentRunInput) {
+  constructor(input: AgentRunInput, carried: CarriedState | undefined) {
     this.#input = input;
+    this.#carried = carried;
+    this.#audit = new AuditLog(carried?.auditSeq ?? 1);
+    this.#earlierRuns = carried?.earlierRuns ?? [];
+    this.#autoLogged = new Map(Object.entries(carried?.autoLogged ?? {}));
+    this.#plan = new ApprovedPlan(carried?.plan);
+    this.#transcript = carried?.transcript ?? {
+      key: workflowInfo().firstExecutionRunId,
+      length: 0,
+      hash: EMPTY_TRANSCRIPT_HASH,
+    };
+    if (carried !== undefined) {
+      this.#policy = carried.policy;
+      this.#policySource = carried.policySource;
+      this.#step = carried.step;
+      Object.assign(this.#counts, carried.counts);
+      this.#unsent = carried.unsent;
+      this.#interruptions = new Interruptions(carried.policy.interruptions, carried.interruptions);
+    }
     this.#gate = new ApprovalGate({
       policy: () => this.#policy,
       requestedBy: input.requestedBy,
       resolve: (tool, args) => this.#resolve(tool, args),
     });
+    // Before any handler is set: a decision in the first activation must find the carried requests.
+    if (carried !== undefined) this.#gate.restore(carried.gate);
     this.#tools = new ToolRunner({
       audit: this.#audit,
       counts: this.#counts,
@@ -136,6 +196,7 @@ class AgentRun {
           timeoutMs: this.#pauseTimeoutMs(),
         }),
       stop: (by, reason) => this.#stopFromPause(by, reason),
+      track: (work) => this.#track(work),
     });
     this.#pauses = new Pauses(() => this.#policy, input.requestedBy, {
       opened: (pause) => {
@@ -155,6 +216,7 @@ class AgentRun {
     });
     setHandler(pendingApprovalsQuery, () => this.#gate.pending());
     setHandler(auditTrailQuery, () => this.#audit.entries());
+    setHandler(outcomesQuery, () => this.#outcomes.map((o) => ({ ...o })));
     setHandler(statusQuery, () => ({
       workflowId: this.#workflowId,
       goal: input.goal,
@@ -165,6 +227,7 @@ class AgentRun {
       counts: { ...this.#counts },
       policyVersion: this.#policy.version,
       spentUsd: this.#interruptions.spentUsd,
+      earlierRuns: [...this.#earlierRuns],
       ...(this.#pauses.current() !== undefined ? { pause: this.#pauses.current() } : {}),
       ...(this.#answer !== undefined ? { answer: this.#answer } : {}),
     }));
@@ -222,23 +285,29 @@ class AgentRun {
 
   async run(): Promise<AgentRunResult> {
     const input = this.#input;
-    this.#setAgentStatus('Running');
-    const loaded = input.policy !== undefined ? { policy: input.policy, source: 'run input' } : await currentPolicy();
-    this.#policy = loaded.policy;
-    this.#interruptions = new Interruptions(loaded.policy.interruptions);
-    this.#audit.append({
-      kind: 'run_started',
-      actor: input.requestedBy,
-      detail: `goal: ${input.goal} (model: ${input.model.provider}; policy ${loaded.policy.version} from ${loaded.source})`,
-    });
-    const messages: ChatMessage[] = [
-      { role: 'system', content: input.systemPrompt ?? DEFAULT_SYSTEM_PROMPT },
-      { role: 'user', content: input.goal },
-    ];
+    if (this.#carried === undefined) {
+      this.#setAgentStatus('Running');
+      const loaded = input.policy !== undefined ? { policy: input.policy, source: 'run input' } : await currentPolicy();
+      this.#policy = loaded.policy;
+      this.#policySource = loaded.source;
+      this.#interruptions = new Interruptions(loaded.policy.interruptions);
+      this.#audit.append({
+        kind: 'run_started',
+        actor: input.requestedBy,
+        detail: `goal: ${input.goal} (model: ${input.model.provider}; policy ${loaded.policy.version} from ${loaded.source})`,
+      });
+      this.#unsent = [
+        { role: 'system', content: input.systemPrompt ?? DEFAULT_SYSTEM_PROMPT },
+        { role: 'user', content: input.goal },
+      ];
+    }
+    this.#refreshWaiting();
     try {
       this.#scope = new CancellationScope();
-      await this.#scope.run(() => this.#loop(messages));
+      await this.#scope.run(() => this.#loop());
     } catch (err) {
+      // Continuing as new is how a long run goes on, not a failure.
+      if (err instanceof ContinueAsNew) throw err;
       if (isCancellation(err) || err instanceof RunStopped) {
         const stop = this.#stop ?? { by: 'system', reason: 'the workflow was cancelled through Temporal' };
         this.#finishStopped(stop);
@@ -269,15 +338,27 @@ class AgentRun {
       outcomes: this.#outcomes,
       counts: { ...this.#counts },
       policyVersion: this.#policy.version,
+      earlierRuns: [...this.#earlierRuns],
       ...(this.#stop !== undefined ? { stopped: this.#stop } : {}),
     };
   }
 
-  async #loop(messages: ChatMessage[]): Promise<void> {
+  async #loop(): Promise<void> {
     const input = this.#input;
-    if (input.review === 'plan') await this.#reviewPlan(messages);
+    const carriedTurn = this.#carried?.turn;
+    if (carriedTurn !== undefined) {
+      // The run continued as new while this turn waited for decisions: the open requests go on waiting where they were.
+      const turn = new TurnInProgress(carriedTurn.calls, carriedTurn.reasoning);
+      for (const s of carriedTurn.settled) turn.settled.set(s.toolCallId, s.result);
+      const open = new Map((this.#carried?.gate.open ?? []).map((o) => [o.request.requestId, o.request]));
+      const resumed = carriedTurn.waiting.flatMap((w) => open.get(w.requestId) ?? []);
+      await this.#runTurn(turn, resumed);
+    } else if (this.#carried === undefined && input.review === 'plan') {
+      await this.#reviewPlan();
+    }
     while (this.#answer === undefined && this.#step < input.maxSteps) {
-      const turn = await this.#think(messages);
+      if (this.#continueDue()) await this.#continueAsNew();
+      const turn = await this.#think();
       if (turn.toolCalls.length === 0) {
         this.#answer = turn.content ?? '';
         this.#audit.append({ kind: 'model_turn', actor: 'agent', detail: `final answer: ${this.#answer}` });
@@ -289,37 +370,149 @@ class AgentRun {
         detail: `step ${this.#step}: proposed ${turn.toolCalls.map((c) => c.name).join(', ')}`,
       });
       for (const due of this.#interruptions.due(this.#step, turn.toolCalls)) await this.#pauseOrStop(due);
-      this.#setPhase('running_tools');
-      // All calls of one turn proceed together: gated ones are pending at once and may be decided in any order;
-      // the model sees every outcome before its next turn.
-      const firstOutcome = this.#outcomes.length;
-      const results = await Promise.all(turn.toolCalls.map((call) => this.#handleCall(call, turn.content)));
-      // Calls settle in any order; the result lists them in the order the model proposed them.
-      const order = new Map(turn.toolCalls.map((c, i) => [c.id, i]));
-      const settled = this.#outcomes.splice(firstOutcome);
-      settled.sort((a, b) => (order.get(a.toolCallId) ?? 0) - (order.get(b.toolCallId) ?? 0));
-      this.#outcomes.push(...settled);
-      this.#pushToolResults(messages, turn.toolCalls, results);
+      await this.#runTurn(new TurnInProgress(turn.toolCalls, turn.content));
     }
   }
 
-  /** One model call: the assistant message is appended and its cost counted against the budget. */
-  async #think(messages: ChatMessage[]): Promise<{ content: string | null; toolCalls: ToolCall[] }> {
+  /**
+   * Runs the calls of one turn together: gated ones are pending at once and may be decided in any order; the model
+   * sees every outcome before its next turn. While the turn only waits for decisions (nothing in flight, no pause)
+   * and the history is long, the run continues as new with the turn carried.
+   * @param turn - the turn; calls already settled are not run again
+   * @param resumed - open requests of the turn carried from an earlier segment
+   */
+  async #runTurn(turn: TurnInProgress, resumed: ApprovalRequest[] = []): Promise<void> {
+    this.#setPhase('running_tools');
+    const firstOutcome = this.#outcomes.length;
+    const work = turn.calls.map(async (call) => {
+      if (turn.settled.has(call.id)) return;
+      const request = resumed.find((r) => r.toolCallId === call.id);
+      const result =
+        request !== undefined ? await this.#resumeRequest(request, turn) : await this.#handleCall(call, turn);
+      turn.settled.set(call.id, result);
+    });
+    let done = false;
+    let failure: { error: unknown } | undefined;
+    void Promise.all(work).then(
+      () => (done = true),
+      (error: unknown) => {
+        failure = { error };
+        done = true;
+      },
+    );
+    await condition(
+      () => done || (this.#busy === 0 && this.#pauses.current() === undefined && turn.quiet() && this.#continueDue()),
+    );
+    if (failure !== undefined) throw failure.error;
+    if (!done) await this.#continueAsNew(turn);
+    // Calls settle in any order; the result lists them in the order the model proposed them.
+    const order = new Map(turn.calls.map((c, i) => [c.id, i]));
+    const settled = this.#outcomes.splice(firstOutcome);
+    settled.sort((a, b) => (order.get(a.toolCallId) ?? 0) - (order.get(b.toolCallId) ?? 0));
+    this.#outcomes.push(...settled);
+    this.#pushToolResults(
+      turn.calls,
+      turn.calls.map((c) => turn.settled.get(c.id) ?? { status: 'error', message: 'no result' }),
+    );
+  }
+
+  /** Whether the run should continue as new now (never once it is ending). */
+  #continueDue(): boolean {
+    return (
+      this.#stop === undefined && this.#answer === undefined && continueAsNewDue(this.#input.continueAsNewAfterEvents)
+    );
+  }
+
+  /**
+   * Continues the run as new, after every update and signal handler has finished, carrying what it needs to go on:
+   * the policy, counts, the transcript reference and the unsent messages, open requests and the turn in progress.
+   * @param turn - the turn waiting for decisions, if any
+   */
+  async #continueAsNew(turn?: TurnInProgress): Promise<never> {
+    await condition(allHandlersFinished);
+    const info = workflowInfo();
+    const open = this.#gate.pending().length;
+    this.#audit.append({
+      kind: 'run_continued',
+      actor: 'system',
+      detail:
+        `continued as new after ${info.historyLength} history events, at model call ${this.#step}` +
+        (open > 0 ? `; ${open} open request(s) carried` : ''),
+    });
+    const carried: CarriedState = {
+      earlierRuns: [...this.#earlierRuns, info.runId],
+      policy: this.#policy,
+      policySource: this.#policySource,
+      step: this.#step,
+      counts: { ...this.#counts },
+      auditSeq: this.#audit.nextSeq(),
+      autoLogged: Object.fromEntries(this.#autoLogged),
+      interruptions: this.#interruptions.snapshot(),
+      plan: this.#plan.snapshot(),
+      transcript: this.#transcript,
+      unsent: this.#unsent,
+      gate: this.#gate.snapshot(CLOSED_REQUESTS_CARRIED),
+      ...(turn !== undefined
+        ? {
+            turn: {
+              calls: turn.calls,
+              reasoning: turn.reasoning,
+              settled: [...turn.settled].map(([toolCallId, result]) => ({ toolCallId, result })),
+              waiting: [...turn.waiting].map(([toolCallId, requestId]) => ({ toolCallId, requestId })),
+            },
+          }
+        : {}),
+    };
+    // The next segment gets the scenario from the transcript store, not from its input.
+    const model = this.#input.model;
+    const input: AgentRunInput = {
+      ...this.#input,
+      model: model.provider === 'scripted' ? { provider: 'scripted' } : model,
+    };
+    return continueAsNew<typeof agentRun>(input, carried);
+  }
+
+  /** Counts `work` (an activity) as in flight until it settles. */
+  #track<T>(work: Promise<T>): Promise<T> {
+    this.#busy += 1;
+    return work.finally(() => {
+      this.#busy -= 1;
+    });
+  }
+
+  /**
+   * One model call. Only the messages the model has not seen go with it (the transcript store holds the rest), and
+   * the model's answer becomes the first unsent message of the next call. Its cost counts against the budget.
+   */
+  async #think(): Promise<{ content: string | null; toolCalls: ToolCall[] }> {
     const input = this.#input;
     this.#step += 1;
     this.#setPhase('thinking');
+    const append = this.#unsent;
+    const { key, length, hash } = this.#transcript;
+    const scenario = length === 0 && input.model.provider === 'scripted' ? input.model.scenario : undefined;
     const turn = await callModel.executeWithOptions(
       { ...MODEL_ACTIVITY_OPTIONS, summary: `Model call ${this.#step} of at most ${input.maxSteps}` },
-      [{ workflowId: this.#workflowId, step: this.#step, settings: input.model, messages, tools: [...toolNames] }],
+      [
+        {
+          workflowId: this.#workflowId,
+          step: this.#step,
+          settings: callSettings(input.model),
+          tools: [...toolNames],
+          transcript: { key, at: length, prefixHash: hash, append },
+          ...(scenario !== undefined ? { scenario } : {}),
+        },
+      ],
     );
+    this.#transcript = advance(this.#transcript, append);
+    this.#unsent = [{ role: 'assistant', content: turn.content, toolCalls: turn.toolCalls }];
     this.#interruptions.recordUsage(turn.usage);
-    messages.push({ role: 'assistant', content: turn.content, toolCalls: turn.toolCalls });
     return turn;
   }
 
-  #pushToolResults(messages: ChatMessage[], calls: ToolCall[], results: ToolResultContent[]): void {
+  #pushToolResults(calls: ToolCall[], results: ToolResultContent[]): void {
     calls.forEach((call, i) => {
-      messages.push({
+      this.#unsent.push({
         role: 'tool',
         toolCallId: call.id,
         name: call.name,
@@ -350,9 +543,9 @@ class AgentRun {
   }
 
   /** Plan review: the model proposes its whole plan, a person decides on it once, the model learns the outcome. */
-  async #reviewPlan(messages: ChatMessage[]): Promise<void> {
-    messages.push({ role: 'system', content: PLAN_PROMPT });
-    const turn = await this.#think(messages);
+  async #reviewPlan(): Promise<void> {
+    this.#unsent.push({ role: 'system', content: PLAN_PROMPT });
+    const turn = await this.#think();
     if (turn.toolCalls.length === 0) {
       this.#answer = turn.content ?? '';
       return;
@@ -378,7 +571,6 @@ class AgentRun {
     if (outcome.action !== 'reject') this.#plan.approve(standing, outcome.by);
     const result = planReviewResult(outcome, standing);
     this.#pushToolResults(
-      messages,
       turn.toolCalls,
       turn.toolCalls.map(() => result),
     );
@@ -400,7 +592,7 @@ class AgentRun {
     );
   }
 
-  async #handleCall(call: ToolCall, reasoning: string | null): Promise<ToolResultContent> {
+  async #handleCall(call: ToolCall, turn: TurnInProgress): Promise<ToolResultContent> {
     const tool = findTool(call.name);
     if (tool === undefined) {
       return this.#invalid(call, call.arguments, `unknown tool "${call.name}"; available: ${toolNames.join(', ')}`);
@@ -453,7 +645,7 @@ class AgentRun {
           const decidedBy = `${planned.by} (approved plan)`;
           return this.#tools.run(tool, args, `${this.#workflowId}:${uuid4()}`, { ...base, decidedBy }, true);
         }
-        return this.#gated(tool, call, args, reasoning, gate);
+        return this.#gated(tool, call, args, turn, gate);
       }
     }
   }
@@ -462,10 +654,11 @@ class AgentRun {
     tool: ToolDefinition,
     call: ToolCall,
     args: Record<string, unknown>,
-    reasoning: string | null,
+    turn: TurnInProgress,
     gate: ResolvedGate,
   ): Promise<ToolResultContent> {
     const input = this.#input;
+    const reasoning = turn.reasoning;
     const now = Date.now();
     const soft = gate.kind === 'soft';
     const stages = soft ? [{ groups: gate.stages[0]?.groups ?? [], timeoutMs: gate.softWindowMs }] : gate.stages;
@@ -513,7 +706,41 @@ class AgentRun {
         ? `${request.summary} will run at ${request.deadline} unless someone rejects it`
         : `${request.summary} needs ${request.quorum} approval(s) by ${request.deadline}`,
     );
-    const closure = await this.#gate.waitForClosure(request.requestId, {
+    return this.#awaitDecision(tool, request, turn);
+  }
+
+  /** Resumes the wait of a request carried from the run's earlier segment. */
+  async #resumeRequest(request: ApprovalRequest, turn: TurnInProgress): Promise<ToolResultContent> {
+    const tool = findTool(request.tool);
+    // Only catalog tools open requests, so the carried one's tool is there unless the catalog changed under the run.
+    if (tool === undefined)
+      throw ApplicationFailure.nonRetryable(`tool ${request.tool} left the catalog`, 'UnknownTool');
+    return this.#awaitDecision(tool, request, turn);
+  }
+
+  /**
+   * Waits on durable timers for the request to close (reminders and escalation on the way), then runs or reports the
+   * call. While it waits, the call counts as waiting in its turn, so the run may continue as new around it.
+   * @param request - the gate's own record of the request (edits change it in place)
+   */
+  async #awaitDecision(
+    tool: ToolDefinition,
+    request: ApprovalRequest,
+    turn: TurnInProgress,
+  ): Promise<ToolResultContent> {
+    turn.waiting.set(request.toolCallId, request.requestId);
+    let closure: Closure;
+    try {
+      closure = await this.#waitForClosure(request);
+    } finally {
+      turn.waiting.delete(request.toolCallId);
+    }
+    this.#refreshWaiting();
+    return this.#afterClosure(tool, request, closure);
+  }
+
+  #waitForClosure(request: ApprovalRequest): Promise<Closure> {
+    return this.#gate.waitForClosure(request.requestId, {
       remind: (r) => this.#notify('reminder', r, `reminder: ${r.summary} is waiting; its deadline is ${r.deadline}`),
       escalated: async (r) => {
         this.#audit.append({
@@ -528,8 +755,6 @@ class AgentRun {
         await this.#notify('escalated', r, `escalated to you: ${r.summary}; deadline ${r.deadline}`);
       },
     });
-    this.#refreshWaiting();
-    return this.#afterClosure(tool, request, closure);
   }
 
   async #afterClosure(tool: ToolDefinition, request: ApprovalRequest, closure: Closure): Promise<ToolResultContent> {
@@ -599,7 +824,7 @@ class AgentRun {
 
   async #notify(kind: Notification['kind'], request: ApprovalRequest, text: string): Promise<void> {
     const to = request.eligibleApprovers;
-    await notify({ kind, workflowId: this.#workflowId, requestId: request.requestId, to, text });
+    await this.#track(notify({ kind, workflowId: this.#workflowId, requestId: request.requestId, to, text }));
     this.#audit.append({
       kind: 'notification',
       actor: 'system',

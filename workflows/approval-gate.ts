@@ -24,6 +24,12 @@ export type Closure =
   | { kind: 'proceeded'; at: string }
   | { kind: 'stopped'; by: string; reason: string; at: string };
 
+/** The gate's state as a run carries it across continue-as-new. */
+export interface GateState {
+  open: { request: ApprovalRequest; gate: ResolvedGate }[];
+  closed: [string, Closure][];
+}
+
 /** A decision the gate accepted, with its effect on the request. */
 interface Accepted {
   decision: Decision;
@@ -61,6 +67,31 @@ export class ApprovalGate {
 
   constructor(ctx: GateContext) {
     this.#ctx = ctx;
+  }
+
+  /**
+   * What a run carries into its next segment when it continues as new: the open requests with their gates (stage,
+   * deadline, approvals so far and all), and the most recent closures, so a late decision is still told how its
+   * request closed.
+   * @param keepClosed - how many of the most recent closures to keep
+   */
+  snapshot(keepClosed: number): GateState {
+    return {
+      open: [...this.#pending.values()].map((request) => ({
+        request: { ...request, approvals: [...request.approvals] },
+        gate: this.#gates.get(request.requestId) as ResolvedGate,
+      })),
+      closed: [...this.#closed.entries()].slice(-keepClosed),
+    };
+  }
+
+  /**
+   * Takes over the state an earlier segment of the run left ({@link ApprovalGate.snapshot}). The open requests are
+   * pending again at once, with their deadlines unchanged; their waits resume through {@link ApprovalGate.waitForClosure}.
+   */
+  restore(state: GateState): void {
+    for (const [requestId, closure] of state.closed) this.#closed.set(requestId, closure);
+    for (const { request, gate } of state.open) this.open(request, gate);
   }
 
   /** Requests waiting for a decision, oldest first (copies). */

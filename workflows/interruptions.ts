@@ -9,6 +9,16 @@ export interface DuePause {
   detail: string;
 }
 
+/** The bookkeeping a run carries into its next segment when it continues as new. */
+export interface InterruptionsState {
+  /** USD. */
+  spentUsd: number;
+  /** USD; absent without a budget. */
+  budgetThresholdUsd?: number;
+  stepThreshold?: number;
+  passedIrreversibleCheckpoint: boolean;
+}
+
 /**
  * The run's own limits from the policy's `interruptions`: model spend in USD at the policy's prices, a step budget,
  * periodic check-ins and the checkpoint before the first irreversible call. Pure bookkeeping, deterministic; the run
@@ -21,11 +31,26 @@ export class Interruptions {
   #stepThreshold: number | undefined;
   #passedIrreversibleCheckpoint = false;
 
-  /** @param limits - the policy's `interruptions` block, if any */
-  constructor(limits: Policy['interruptions']) {
+  /**
+   * @param limits - the policy's `interruptions` block, if any
+   * @param carried - where an earlier segment of the run left off
+   */
+  constructor(limits: Policy['interruptions'], carried?: InterruptionsState) {
     this.#limits = limits;
-    this.#budgetThresholdUsd = limits?.budgetUsd;
-    this.#stepThreshold = limits?.maxSteps;
+    this.#budgetThresholdUsd = carried !== undefined ? carried.budgetThresholdUsd : limits?.budgetUsd;
+    this.#stepThreshold = carried !== undefined ? carried.stepThreshold : limits?.maxSteps;
+    this.#spentUsd = carried?.spentUsd ?? 0;
+    this.#passedIrreversibleCheckpoint = carried?.passedIrreversibleCheckpoint ?? false;
+  }
+
+  /** Where the bookkeeping stands, for a run that continues as new. */
+  snapshot(): InterruptionsState {
+    return {
+      spentUsd: this.#spentUsd,
+      ...(this.#budgetThresholdUsd !== undefined ? { budgetThresholdUsd: this.#budgetThresholdUsd } : {}),
+      ...(this.#stepThreshold !== undefined ? { stepThreshold: this.#stepThreshold } : {}),
+      passedIrreversibleCheckpoint: this.#passedIrreversibleCheckpoint,
+    };
   }
 
   /** Model spend so far, in USD (0 when the policy sets no prices). */

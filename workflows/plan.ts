@@ -46,13 +46,30 @@ export function planSteps(
   return steps;
 }
 
+/** One step of an approved plan: the step, who approved the plan, and whether a call has used the step. */
+export interface ApprovedPlanStep {
+  step: PlanStep;
+  by: string;
+  used: boolean;
+}
+
 /**
  * The approved plan of a run. Each step stands in for one later call with the same tool and the same argument hash,
  * and only where the person who approved the plan could have approved that call alone (a quorum of one, in the
  * deciding groups of its first stage, not barred as the requester). Anything else gets its own request.
  */
 export class ApprovedPlan {
-  #steps: { step: PlanStep; by: string; used: boolean }[] = [];
+  #steps: ApprovedPlanStep[] = [];
+
+  /** @param carried - the plan as an earlier segment of the run left it */
+  constructor(carried: readonly ApprovedPlanStep[] = []) {
+    this.#steps = carried.map((s) => ({ ...s }));
+  }
+
+  /** The steps with who approved them and whether a call used them, for a run that continues as new. */
+  snapshot(): ApprovedPlanStep[] {
+    return this.#steps.map((s) => ({ ...s }));
+  }
 
   /** Records the approved steps and who approved them. */
   approve(steps: readonly PlanStep[], by: string): void {

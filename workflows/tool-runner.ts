@@ -58,6 +58,8 @@ export interface ToolRunContext {
   askAfterFailure(detail: string): Promise<PauseOutcome>;
   /** Ends the run (an `abort` answer); never returns. */
   stop(by: string, reason: string): never;
+  /** Marks the run busy while `work` (an activity) is in flight, so it does not continue as new in the middle. */
+  track<T>(work: Promise<T>): Promise<T>;
 }
 
 /**
@@ -108,9 +110,11 @@ export class ToolRunner {
     try {
       const activity = prechecks[activityType];
       if (activity === undefined) throw new Error(`no activity proxy for ${activityType}`);
-      checked = await activity.executeWithOptions(
-        { ...PRECHECK_ACTIVITY_OPTIONS, summary: `Precheck before running: ${tool.describe(args)}` },
-        [{ args }],
+      checked = await this.#ctx.track(
+        activity.executeWithOptions(
+          { ...PRECHECK_ACTIVITY_OPTIONS, summary: `Precheck before running: ${tool.describe(args)}` },
+          [{ args }],
+        ),
       );
     } catch (err) {
       if (isCancellation(err) || !(err instanceof ActivityFailure)) throw err;
@@ -154,7 +158,7 @@ export class ToolRunner {
     for (;;) {
       try {
         // The same idempotency key on every attempt and every retry after a pause: the effect happens once.
-        const result = await activity.executeWithOptions(options, [{ args, idempotencyKey }]);
+        const result = await this.#ctx.track(activity.executeWithOptions(options, [{ args, idempotencyKey }]));
         counts.executed += 1;
         audit.append({
           kind: 'tool_executed',

@@ -1,8 +1,10 @@
+import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
-import { ConfigError } from '../../src/errors';
+import { ConfigError, FailureType } from '../../src/errors';
 import type { CallModelInput, ModelTurn } from '../../src/model/types';
 import { createOpenAIModel } from './openai';
 import { callScriptedModel } from './scripted';
+import { openTranscriptStore, type TranscriptStore } from './transcript-store';
 
 /** Model used by the `openai` provider when neither the run's settings, the options nor `HITL_MODEL` name one. */
 export const DEFAULT_MODEL = 'gpt-4o-mini';
@@ -12,6 +14,11 @@ export const DEFAULT_MODEL_TIMEOUT_MS = 60_000;
 
 /** Options of {@link createModelActivities}; each one falls back to its environment variable, then to a default. */
 export interface ModelActivitiesOptions {
+  /**
+   * Where the conversations live; the caller keeps ownership. Default: the store `openTranscriptStore()` opens
+   * (`HITL_TRANSCRIPT_DB`, else `.data/transcripts.sqlite`), on the first model call.
+   */
+  transcripts?: TranscriptStore;
   /** The chat-completions endpoint used by the `openai` provider. */
   openai?: {
     /** API key; default `OPENAI_API_KEY`. An explicit empty string means none (no fallback to the environment). */
@@ -28,9 +35,10 @@ export interface ModelActivitiesOptions {
 /** The model activities, as registered on the worker; workflows `import type` this for `proxyActivities`. */
 export interface ModelActivities {
   /**
-   * Asks the model for its next turn, dispatching on `input.settings.provider`: `scripted` replays the scenario,
-   * `openai` calls the worker's chat-completions endpoint.
-   * @param input - the run's model settings, the conversation so far and the offered tool names
+   * Asks the model for its next turn. First adds `input.transcript.append` to the run's stored conversation and reads
+   * the whole of it back, then dispatches on `input.settings.provider`: `scripted` replays the scenario, `openai`
+   * calls the worker's chat-completions endpoint.
+   * @param input - the run's model settings, what is new in the conversation and where, and the offered tool names
    * @returns the assistant's text, its tool calls (raw JSON arguments) and token usage
    * @throws ApplicationFailure type `ScenarioExhausted` (non-retryable): the scenario has no turn for this call
    * @throws ApplicationFailure type `ModelRequestRejected` (non-retryable): no API key, or the endpoint refused the
@@ -38,6 +46,8 @@ export interface ModelActivities {
    * @throws ApplicationFailure type `ModelUnavailable` (retryable): rate limited, server error, unreachable, timed out;
    *   after a 429 `nextRetryDelay` carries the server's `retry-after` (milliseconds)
    * @throws ApplicationFailure type `UnknownTool` (non-retryable): `input.tools` names a tool not in the catalog
+   * @throws ApplicationFailure type `TranscriptMissing` (retryable) or `TranscriptMismatch` (non-retryable): the
+   *   transcript store does not hold the conversation the workflow built
    */
   callModel(input: CallModelInput): Promise<ModelTurn>;
 }
@@ -72,7 +82,8 @@ const OptionsSchema = z
  * @throws ConfigError when an option or environment variable is invalid (e.g. `OPENAI_BASE_URL` is not an http(s) URL)
  */
 export function createModelActivities(options?: ModelActivitiesOptions): ModelActivities {
-  const opts = parseOrThrow(OptionsSchema, options, 'model activity options')?.openai;
+  const { transcripts, ...rest } = options ?? {};
+  const opts = parseOrThrow(OptionsSchema, rest, 'model activity options')?.openai;
   const env = parseOrThrow(
     EnvSchema,
     {
@@ -88,14 +99,26 @@ export function createModelActivities(options?: ModelActivitiesOptions): ModelAc
     model: opts?.model ?? env.HITL_MODEL ?? DEFAULT_MODEL,
     timeoutMs: opts?.timeoutMs ?? DEFAULT_MODEL_TIMEOUT_MS,
   });
+  let store: TranscriptStore | undefined;
   return {
     async callModel(input) {
+      store ??= transcripts ?? openTranscriptStore();
+      const { messages, scenario } = store.extend(input.transcript, input.scenario);
       const settings = input.settings;
       switch (settings.provider) {
         case 'scripted':
-          return callScriptedModel(settings.scenario, input.messages);
+          if (scenario === undefined) {
+            throw ApplicationFailure.nonRetryable(
+              `run ${input.transcript.key} uses the scripted model but no scenario was stored with its first call`,
+              FailureType.ScenarioExhausted,
+            );
+          }
+          return callScriptedModel(scenario, messages);
         case 'openai':
-          return await openai(input, settings);
+          return await openai(
+            { workflowId: input.workflowId, step: input.step, messages, tools: input.tools },
+            settings,
+          );
       }
     },
   };

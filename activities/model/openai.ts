@@ -7,7 +7,7 @@ import type {
 } from 'openai/resources/chat/completions';
 import { z } from 'zod';
 import { FailureType } from '../../src/errors';
-import type { CallModelInput, ChatMessage, ModelSettings, ModelTurn, ToolCall } from '../../src/model/types';
+import type { ChatMessage, ModelRequest, ModelSettings, ModelTurn, ToolCall } from '../../src/model/types';
 import { buildToolSpecs } from './tool-specs';
 
 /** Worker-side configuration of the chat-completions endpoint. */
@@ -37,7 +37,7 @@ export type OpenAIModelSettings = Extract<ModelSettings, { provider: 'openai' }>
  * @throws ApplicationFailure type `UnknownTool` (non-retryable): `input.tools` names a tool not in the catalog.
  * @throws the activity's `CancelledFailure` when the activity is cancelled mid-request.
  */
-export type OpenAIModelCall = (input: CallModelInput, settings: OpenAIModelSettings) => Promise<ModelTurn>;
+export type OpenAIModelCall = (input: ModelRequest, settings: OpenAIModelSettings) => Promise<ModelTurn>;
 
 /**
  * Creates the chat-completions caller. The `openai` client is built on first use and never retries by itself:

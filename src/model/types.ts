@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { TranscriptAppend } from './transcript';
 
 /** A tool call as the model proposed it. `arguments` is the raw JSON text: the workflow parses and validates it. */
 export interface ToolCall {
@@ -68,7 +69,11 @@ export type ScenarioTurn = z.infer<typeof ScenarioTurnSchema>;
 export const ModelSettingsSchema = z.discriminatedUnion('provider', [
   z.strictObject({
     provider: z.literal('scripted'),
-    scenario: ScenarioSchema,
+    /**
+     * The scenario. Required to start a run; a run continued as new leaves it out, since the transcript store has kept
+     * it since the run's first model call.
+     */
+    scenario: ScenarioSchema.optional(),
   }),
   z.strictObject({
     provider: z.literal('openai'),
@@ -81,13 +86,33 @@ export const ModelSettingsSchema = z.discriminatedUnion('provider', [
 /** Parsed model settings. */
 export type ModelSettings = z.infer<typeof ModelSettingsSchema>;
 
-/** Input of the model activity. */
+/** Model settings as the model activity receives them: the scripted scenario travels apart, once. */
+export type ModelCallSettings = { provider: 'scripted' } | Extract<ModelSettings, { provider: 'openai' }>;
+
+/**
+ * Input of the model activity. The conversation is not in it: `transcript` carries only the messages added since the
+ * previous call, and the activity reads the rest from the transcript store (`activities/model/transcript-store.ts`).
+ */
 export interface CallModelInput {
   /** Workflow id, for logs. */
   workflowId: string;
   /** 1-based number of this model call within the run. */
   step: number;
-  settings: ModelSettings;
+  settings: ModelCallSettings;
+  /** Names of the catalog tools offered to the model. */
+  tools: string[];
+  /** What this call adds to the stored conversation, and where. */
+  transcript: TranscriptAppend;
+  /** The scripted model's scenario: sent with the run's first model call only; the store keeps it. */
+  scenario?: Scenario;
+}
+
+/** One request to a model, as a provider sees it: the whole conversation, read from the transcript store. */
+export interface ModelRequest {
+  /** Workflow id, for logs. */
+  workflowId: string;
+  /** 1-based number of this model call within the run. */
+  step: number;
   messages: ChatMessage[];
   /** Names of the catalog tools offered to the model. */
   tools: string[];

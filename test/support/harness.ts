@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { nanoid } from 'nanoid';
 import { generateBillingDb, openBillingDb, type BillingDb } from '../../activities/billing/index';
+import { openTranscriptStore, type TranscriptStore } from '../../activities/model/transcript-store';
 import { pendingApprovals, startAgentRun } from '../../client';
 import type { ModelActivitiesOptions } from '../../activities/model/index';
 import type { ScenarioTurn } from '../../src/model/types';
@@ -18,6 +19,17 @@ export function freshBillingDb(): { db: BillingDb; path: string } {
   const path = join(tempDir('hitl-billing-'), 'billing.sqlite');
   generateBillingDb(path, { customers: 20, invoices: 60 });
   return { db: openBillingDb(path), path };
+}
+
+let transcripts: TranscriptStore | undefined;
+
+/**
+ * The transcript store of this test process: one SQLite file in a temp directory, shared by every worker the tests
+ * start, as workers on one host share theirs (a worker restarted in a test finds the conversations it left).
+ */
+export function sharedTranscripts(): TranscriptStore {
+  transcripts ??= openTranscriptStore(join(tempDir('hitl-transcripts-'), 'transcripts.sqlite'));
+  return transcripts;
 }
 
 /** What a test gets inside {@link withWorker}. */
@@ -58,6 +70,7 @@ export async function withWorker<T>(fn: (h: Harness) => Promise<T>, options: Wit
     taskQueue,
     billingDb: billing.db,
     workflowBundle: bundle,
+    transcripts: sharedTranscripts(),
     ...(options.model !== undefined ? { model: options.model } : {}),
     policy: options.policy ?? { policy: DEFAULT_POLICY, source: 'built-in default' },
   });
