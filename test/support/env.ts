@@ -20,6 +20,15 @@ export interface SharedEnv {
 
 let shared: Promise<SharedEnv> | undefined;
 
+/**
+ * Dynamic config the test server starts with, as `scripts/server.sh` does (see the reason there): the history queue
+ * readers of the one-shard dev server may poll 1000 times a second instead of 20.
+ */
+export const DEV_SERVER_TUNING = ['transfer', 'timer', 'visibility'].flatMap((queue) => [
+  '--dynamic-config-value',
+  `history.${queue}ProcessorMaxPollRPS=1000`,
+]);
+
 /** The repository root. */
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -43,6 +52,7 @@ export function sharedEnv(): Promise<SharedEnv> {
         server: {
           executable: { type: 'existing-path', path: cliPath },
           searchAttributes: [...customSearchAttributes],
+          extraArgs: DEV_SERVER_TUNING,
         },
       }),
       bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger }),
