@@ -1,0 +1,219 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import fc from 'fast-check';
+import { auditTrail, decide, pendingApprovals, signalDecision } from '../../client';
+import { loadPolicyFile } from '../../src/policy/load';
+import type { AgentRunResult, AuditEntry, DecisionReceipt } from '../../src/run-state';
+import { repoRoot, waitFor } from '../support/env';
+import { call, withWorker, type Harness } from '../support/harness';
+import { compact, mightBeValid, refusedPayloads, type FuzzTarget, type PayloadBatch } from './decision-arbitraries';
+
+// Property: no generated bad decision payload, sent through the `decision` signal and the `decide` update at once,
+// is ever taken. Each run under fire has one pending refund (support decides; the run was requested by sam, so sue
+// is the one person who may decide) and one closed request (rejected before the fuzzing starts). After every batch:
+// nothing ran, the request is still pending with no approvals, every signal is on the audit trail as
+// `decision_refused`, and the updates left no trace. When a run has taken its share, a valid approval must still work
+// and the refund must run once. HITL_FUZZ_RUNS sets the number of batches (default 40, about 1,600 messages);
+// HITL_FUZZ_SEED replays a failure.
+
+const example = loadPolicyFile(join(repoRoot, 'policies/example.yaml'));
+const numRuns = envInt('HITL_FUZZ_RUNS', 40);
+const seed = process.env['HITL_FUZZ_SEED'] !== undefined ? envInt('HITL_FUZZ_SEED', 0) : undefined;
+/** Most payloads per batch. */
+const MAX_BATCH = 40;
+/** Payloads per live run before the next one takes over: keeps each history well under Temporal's limits. */
+const PAYLOADS_PER_RUN = 600;
+/** Updates in flight at once. */
+const UPDATE_CONCURRENCY = 8;
+const FORGED = ['sam', 'fiona', 'frank', 'felix', 'ada', 'alan', 'mallory', 'alice', 'Sue', 'SUE', 'support', '*'];
+
+/** A live run under fire. */
+interface Target extends FuzzTarget {
+  workflowId: string;
+  handle: WorkflowHandle;
+  result: () => Promise<unknown>;
+  /** Audit entries before the fuzzing started. */
+  baseline: number;
+  /** Payloads sent so far (each once as a signal and once as an update). */
+  sent: number;
+}
+
+describe('fuzz: bad decision payloads through the signal and the update', () => {
+  it('never takes one: nothing runs, the request stays pending, the audit trail and the history stay consistent', async (t) => {
+    const started = Date.now();
+    let total = 0;
+    let runsUsed = 0;
+    await withWorker(
+      async (h) => {
+        let target = await openTarget(h);
+        runsUsed = 1;
+        await fc.assert(
+          fc.asyncProperty(
+            fc.constant(null).chain(() => refusedPayloads(target, MAX_BATCH)),
+            async (batch) => {
+              if (target.sent >= PAYLOADS_PER_RUN) {
+                await closeTarget(h, target);
+                target = await openTarget(h);
+                runsUsed += 1;
+              }
+              await fire(h, target, batch);
+              total += batch.payloads.length;
+            },
+          ),
+          { numRuns, endOnFailure: true, ...(seed !== undefined ? { seed } : {}) },
+        );
+        await closeTarget(h, target);
+      },
+      { policy: { policy: example, source: 'policies/example.yaml' } },
+    );
+    t.diagnostic(
+      `${total} generated payloads, each sent as a signal and as an update (${total * 2} messages) to ${runsUsed} ` +
+        `live run(s) in ${numRuns} batches; none taken; took ${Math.round((Date.now() - started) / 1000)} s`,
+    );
+  });
+});
+
+/** Starts a run, rejects its first refund (a closed request to aim at), and waits for its second to be pending. */
+async function openTarget(h: Harness): Promise<Target> {
+  const second = { name: 'issue_refund', arguments: { invoiceId: 1, amountCents: 200, reason: 'second' } };
+  const run = await h.startScripted(
+    [
+      call('issue_refund', { invoiceId: 1, amountCents: 300, reason: 'first' }),
+      { toolCalls: [second], onRejected: { toolCalls: [second] } },
+      { content: 'refunded', onRejected: { content: 'not refunded' } },
+    ],
+    { requestedBy: 'sam', policy: example },
+  );
+  const [first] = await h.pending(run.workflowId);
+  assert.ok(first);
+  await signalDecision(h.client, run.workflowId, {
+    requestId: first.requestId,
+    decision: 'reject',
+    approver: 'sue',
+    argsHash: first.argsHash,
+    reason: 'the wrong amount',
+  });
+  const [pending] = await waitFor(async () => {
+    const p = await pendingApprovals(h.client, run.workflowId);
+    return p.length === 1 && p[0]?.requestId !== first.requestId ? p : undefined;
+  }, 'the second refund request');
+  assert.ok(pending);
+  const trail = await auditTrail(h.client, run.workflowId);
+  return {
+    workflowId: run.workflowId,
+    handle: h.client.workflow.getHandle(run.workflowId),
+    result: run.result,
+    pending: { requestId: pending.requestId, argsHash: pending.argsHash, args: pending.args },
+    closed: { requestId: first.requestId, argsHash: first.argsHash },
+    approver: 'sue',
+    forgedApprovers: FORGED,
+    baseline: trail.length,
+    sent: 0,
+  };
+}
+
+/** Sends every payload as a signal and as an update, then checks that nothing was taken. */
+async function fire(h: Harness, target: Target, batch: PayloadBatch): Promise<void> {
+  const payloads = batch.payloads;
+  for (const p of payloads) assert.equal(mightBeValid(p, target), false, 'the generator only makes bad payloads');
+  const signals = Promise.all(payloads.map((p) => signalDecision(h.client, target.workflowId, p)));
+  const taken: unknown[] = [];
+  const oddRefusals: string[] = [];
+  let next = 0;
+  const updates = Array.from({ length: UPDATE_CONCURRENCY }, async () => {
+    while (next < payloads.length) {
+      const p = payloads[next++];
+      try {
+        await target.handle.executeUpdate<DecisionReceipt, [unknown]>('decide', { args: [p] });
+        taken.push(p);
+      } catch (err) {
+        const refused =
+          err instanceof WorkflowUpdateFailedError &&
+          err.cause instanceof ApplicationFailure &&
+          err.cause.type === 'InvalidDecision';
+        if (!refused) oddRefusals.push(err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+      }
+    }
+  });
+  await Promise.all([signals, ...updates]);
+  target.sent += payloads.length;
+  const want = target.baseline + target.sent;
+  const trail = await waitFor(
+    async () => {
+      const entries = await auditTrail(h.client, target.workflowId);
+      return entries.length >= want ? entries : undefined;
+    },
+    `${want} audit entries`,
+    30_000,
+  ).catch(() => auditTrail(h.client, target.workflowId));
+  const added = trail.slice(target.baseline);
+  const decisions = added.filter((e) => e.kind === 'decision').map((e) => `${e.actor}: ${e.detail}`);
+  assert.deepEqual(decisions, [], 'decisions taken from the fuzzed payloads');
+  assert.deepEqual(taken.map(compact), [], 'updates the workflow took');
+  assert.deepEqual(oddRefusals, [], 'updates refused other than by the validator');
+  const pending = await pendingApprovals(h.client, target.workflowId);
+  assert.deepEqual(
+    pending.map((r) => [r.requestId, r.argsHash, r.approvals.length, r.stage]),
+    [[target.pending.requestId, target.pending.argsHash, 0, 0]],
+    'the request is still pending, unchanged, with no approvals',
+  );
+  assert.equal(countRunRefunds(h, target.workflowId), 0, 'no refund without a valid approval');
+  assert.equal(count(trail, 'decision'), 1, 'the one decision is the setup rejection');
+  assert.equal(added.length, target.sent, 'one audit entry per signal, none per update');
+  const strays = added.filter((e) => e.kind !== 'decision_refused' || !e.detail.startsWith('signal refused: '));
+  assert.deepEqual(strays, [], 'every entry since the fuzzing began is a refused signal');
+}
+
+/** Checks the history, then approves validly and expects the refund to run once. */
+async function closeTarget(h: Harness, target: Target): Promise<void> {
+  const history = await target.handle.fetchHistory();
+  const events = history.events ?? [];
+  const taskFailures = events.filter((e) => e.workflowTaskFailedEventAttributes != null);
+  assert.equal(taskFailures.length, 0, 'no workflow task failed');
+  const updateEvents = events.filter(
+    (e) =>
+      e.workflowExecutionUpdateAdmittedEventAttributes != null ||
+      e.workflowExecutionUpdateAcceptedEventAttributes != null ||
+      e.workflowExecutionUpdateCompletedEventAttributes != null,
+  );
+  assert.equal(updateEvents.length, 0, 'refused updates leave no trace in the history');
+  const signals = events.filter((e) => e.workflowExecutionSignaledEventAttributes != null).length;
+  assert.equal(signals, target.sent + 1, 'every signal is in the history (and the setup rejection)');
+
+  const receipt = await decide(h.client, target.workflowId, {
+    requestId: target.pending.requestId,
+    decision: 'approve',
+    approver: target.approver,
+    argsHash: target.pending.argsHash,
+  });
+  assert.equal(receipt.closed, true);
+  const result = (await target.result()) as AgentRunResult;
+  assert.deepEqual(
+    result.outcomes.map((o) => o.status),
+    ['rejected', 'executed'],
+  );
+  assert.equal(countRunRefunds(h, target.workflowId), 1, 'the valid approval ran the refund once');
+}
+
+function countRunRefunds(h: Harness, workflowId: string): number {
+  return (
+    h.db
+      .prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM hitl_refund WHERE idempotency_key LIKE ?')
+      .get(`${workflowId}:%`)?.n ?? 0
+  );
+}
+
+function count(trail: readonly AuditEntry[], kind: AuditEntry['kind']): number {
+  return trail.filter((e) => e.kind === kind).length;
+}
+
+function envInt(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n)) throw new Error(`${name} must be an integer, got "${raw}"`);
+  return n;
+}
