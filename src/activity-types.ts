@@ -16,7 +16,7 @@ export type ToolActivities = Record<string, (input: ToolActivityInput) => Promis
 
 /** A notification to approvers. Delivery channels come later; for now the activity logs it. */
 export interface Notification {
-  kind: 'approval_requested' | 'soft_gate_opened' | 'reminder' | 'escalated';
+  kind: 'approval_requested' | 'soft_gate_opened' | 'reminder' | 'escalated' | 'request_closed';
   workflowId: string;
   requestId: string;
   /** Who should hear about it; empty means anyone who watches the queue. */

@@ -67,6 +67,11 @@ describe('agent run: approval gate', () => {
       };
       assert.equal(row.amount_cents, 500);
       assert.equal(row.idempotency_key, `${run.workflowId}:${req.requestId}`);
+      const notices = (await auditTrail(h.client, run.workflowId)).filter(
+        (e) => e.kind === 'notification' && e.detail.startsWith('request_closed'),
+      );
+      assert.equal(notices.length, 1, 'the deciders hear that the request closed');
+      assert.match(notices[0]?.detail ?? '', /approved by alice/);
     });
   });
 

@@ -12,6 +12,7 @@ import './policy-gates.test';
 import './interruptions.test';
 import './server-restart.test';
 import './long-runs.test';
+import './replay.test';
 
 after(async () => {
   await closeSharedEnv();

@@ -50,10 +50,11 @@ import { resolveGate, type ResolvedGate } from '../src/policy/evaluate';
 import type { Policy } from '../src/policy/schema';
 import { findTool, toolNames } from '../src/tools/catalog';
 import type { ToolDefinition } from '../src/tools/types';
-import { ApprovalGate, type Closure } from './approval-gate';
+import { ApprovalGate, describeClosure, type Closure } from './approval-gate';
 import { AuditLog } from './audit-log';
 import { CLOSED_REQUESTS_CARRIED, continueAsNewDue, type CarriedState } from './continuation';
 import { Interruptions, type DuePause } from './interruptions';
+import { hasPatch, PATCHES } from './patches';
 import { Pauses } from './pauses';
 import { ApprovedPlan, PLAN_PROMPT, planReviewResult, planStep, planSteps } from './plan';
 import { ToolRunner } from './tool-runner';
@@ -736,7 +737,16 @@ class AgentRun {
       turn.waiting.delete(request.toolCallId);
     }
     this.#refreshWaiting();
-    return this.#afterClosure(tool, request, closure);
+    const result = await this.#afterClosure(tool, request, closure);
+    // A stop ends the run: nobody needs telling that its requests closed.
+    if (closure.kind !== 'stopped' && hasPatch(PATCHES.notifyDecidersOnClosure)) {
+      await this.#notify(
+        'request_closed',
+        request,
+        `${request.summary}: ${describeClosure(closure)}; nothing more to decide`,
+      );
+    }
+    return result;
   }
 
   #waitForClosure(request: ApprovalRequest): Promise<Closure> {

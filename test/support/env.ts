@@ -75,7 +75,8 @@ export function tempDir(prefix = 'hitl-test-'): string {
 }
 
 const noop = (): void => undefined;
-const quietBundlerLogger = {
+/** A bundler logger that prints only errors. */
+export const quietBundlerLogger = {
   trace: noop,
   debug: noop,
   info: noop,

@@ -1,0 +1,259 @@
+// `npm run record-histories`: runs representative agent runs on a test server and writes their event histories to
+// test/histories/<name>.pb (protobuf binary, as the server sends them), where the replay test (test/replay.test.ts)
+// replays them against the current workflow code. Binary rather than JSON: in this install the SDK's JSON converters
+// (historyToJSON / historyFromJSON) fail, because npm keeps two copies of protobufjs 8 that do not recognise each
+// other's types; `temporal workflow show --output json` gives a readable copy of any run.
+// Record new ones when a feature adds a path through the workflow; keep the old ones: they are the runs in flight that
+// a workflow change must not break, so an existing file is never overwritten. `--only NAME` records one; `--suffix S`
+// writes NAME<S>.pb, to record a path again after a change (e.g. `--suffix .after-closing-notice`).
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import proto from '@temporalio/proto';
+import { decide, pendingApprovals, resumeRun, runStatus, signalDecision, stopRun } from '../client';
+import { loadPolicyFile } from '../src/policy/load';
+import { PolicySchema, type Policy } from '../src/policy/schema';
+import type { ApprovalRequest } from '../src/run-state';
+import type { AgentRunInputDraft } from '../src/run-input';
+import type { ScenarioTurn } from '../src/model/types';
+import { closeSharedEnv, repoRoot, waitFor } from '../test/support/env';
+import { answer, call, withWorker, type Harness } from '../test/support/harness';
+
+const { values } = parseArgs({ options: { only: { type: 'string' }, suffix: { type: 'string', default: '' } } });
+const outDir = join(repoRoot, 'test/histories');
+const example = loadPolicyFile(join(repoRoot, 'policies/example.yaml'));
+
+/** The example policy with some tool entries replaced and reminders 1 s before each deadline. */
+function policyWith(version: string, tools: Record<string, unknown>, extra: Record<string, unknown> = {}): Policy {
+  return PolicySchema.parse({
+    ...example,
+    version,
+    defaults: { ...example.defaults, reminderBefore: '1s' },
+    tools: { ...example.tools, ...tools },
+    ...extra,
+  });
+}
+
+const refund = (amountCents: number, invoiceId = 1) => ({ invoiceId, amountCents, reason: 'recorded' });
+const support = { groups: ['support'] };
+
+interface Recording {
+  turns: ScenarioTurn[];
+  input?: Partial<AgentRunInputDraft>;
+  /** What people do while the run goes on. */
+  act?: (h: Harness, workflowId: string) => Promise<void>;
+}
+
+async function first(h: Harness, workflowId: string, count = 1): Promise<ApprovalRequest[]> {
+  return h.pending(workflowId, count);
+}
+
+function approve(h: Harness, workflowId: string, r: ApprovalRequest, approver: string) {
+  return decide(h.client, workflowId, { requestId: r.requestId, decision: 'approve', approver, argsHash: r.argsHash });
+}
+
+async function answerPause(h: Harness, workflowId: string, action: 'continue' | 'approve', by: string) {
+  const pause = await waitFor(async () => (await runStatus(h.client, workflowId)).pause, 'a pause');
+  await resumeRun(h.client, workflowId, { pauseId: pause.pauseId, action, by });
+}
+
+const recordings: Record<string, Recording> = {
+  'auto-and-auto-logged': {
+    turns: [
+      call('find_customers', { query: 'a' }),
+      call('update_customer_contact', { customerId: 2, phone: '+1 555 0100' }),
+      answer('done'),
+    ],
+    input: { policy: example },
+  },
+  'soft-window-passes': {
+    turns: [call('send_email', { customerIds: [1], subject: 'Hi', body: 'Hello.' }), answer('sent')],
+    input: { policy: policyWith('rec-soft', { send_email: { gate: 'soft', approvers: support, softWindow: '1s' } }) },
+  },
+  'hard-approved': {
+    turns: [call('issue_refund', refund(100), 'Charged twice.\nAlternative: a store credit'), answer('refunded')],
+    input: { policy: example },
+    act: async (h, id) => void (await approve(h, id, (await first(h, id))[0]!, 'sam')),
+  },
+  'hard-rejected-then-replanned': {
+    turns: [
+      call('delete_customer', { customerId: 3, reason: 'asked' }),
+      { content: 'deleted', onRejected: { content: 'Kept the account.' } },
+    ],
+    input: { policy: example },
+    act: async (h, id) => {
+      const [r] = await first(h, id);
+      await decide(h.client, id, {
+        requestId: r!.requestId,
+        decision: 'reject',
+        approver: 'ada',
+        argsHash: r!.argsHash,
+        reason: 'tax records',
+      });
+    },
+  },
+  'hard-edited': {
+    turns: [call('issue_refund', refund(300)), answer('refunded')],
+    input: { policy: example },
+    act: async (h, id) => {
+      const [r] = await first(h, id);
+      await decide(h.client, id, {
+        requestId: r!.requestId,
+        decision: 'edit',
+        approver: 'sam',
+        argsHash: r!.argsHash,
+        args: refund(200),
+      });
+    },
+  },
+  'hard-responded': {
+    turns: [call('issue_refund', refund(300)), { content: 'ok', onRejected: { content: 'Will ask first.' } }],
+    input: { policy: example },
+    act: async (h, id) => {
+      const [r] = await first(h, id);
+      await decide(h.client, id, {
+        requestId: r!.requestId,
+        decision: 'respond',
+        approver: 'sam',
+        argsHash: r!.argsHash,
+        message: 'ask the customer first',
+      });
+    },
+  },
+  'hard-expired': {
+    turns: [call('issue_refund', refund(100)), { content: 'ok', onRejected: { content: 'Nobody decided.' } }],
+    input: {
+      policy: policyWith('rec-expiry', { issue_refund: { gate: 'hard', approvers: support, timeout: '2s' } }),
+    },
+  },
+  'escalated-then-approved': {
+    turns: [call('issue_refund', refund(100)), answer('refunded')],
+    input: {
+      policy: policyWith('rec-escalation', {
+        issue_refund: {
+          gate: 'hard',
+          approvers: support,
+          timeout: '2s',
+          onTimeout: 'escalate',
+          escalation: [{ groups: ['admins'], timeout: '30s' }],
+        },
+      }),
+    },
+    act: async (h, id) => {
+      const [r] = await waitFor(async () => {
+        const p = await pendingApprovals(h.client, id);
+        return p[0]?.stage === 1 ? p : undefined;
+      }, 'the escalation');
+      await approve(h, id, r!, 'ada');
+    },
+  },
+  'quorum-of-two': {
+    turns: [call('issue_refund', refund(6000, 2)), answer('refunded')],
+    input: { policy: example },
+    act: async (h, id) => {
+      const [r] = await first(h, id);
+      await approve(h, id, r!, 'fiona');
+      await approve(h, id, r!, 'frank');
+    },
+  },
+  deny: {
+    turns: [call('delete_customer', { customerId: 2, reason: 'x' }), answer('not allowed')],
+    input: { policy: policyWith('rec-deny', { delete_customer: { gate: 'deny' } }) },
+  },
+  'parallel-calls-decided-in-reverse': {
+    turns: [
+      {
+        content: 'three refunds',
+        toolCalls: [100, 200, 300].map((amountCents) => ({ name: 'issue_refund', arguments: refund(amountCents) })),
+      },
+      answer('done'),
+    ],
+    act: async (h, id) => {
+      const reqs = await first(h, id, 3);
+      for (const r of [...reqs].reverse()) await approve(h, id, r, 'alice');
+    },
+  },
+  'plan-review': {
+    turns: [
+      { toolCalls: [{ name: 'issue_refund', arguments: refund(100) }] },
+      call('issue_refund', refund(100)),
+      call('issue_refund', refund(50)),
+      answer('done'),
+    ],
+    input: { policy: example, review: 'plan' },
+    act: async (h, id) => {
+      await answerPause(h, id, 'approve', 'sam');
+      await approve(h, id, (await first(h, id))[0]!, 'sue');
+    },
+  },
+  'budget-pause': {
+    turns: [call('get_invoice', { invoiceId: 1 }), answer('read')],
+    input: {
+      policy: PolicySchema.parse({
+        ...example,
+        version: 'rec-budget',
+        interruptions: { budgetUsd: 0.05, pricing: { promptPerMillionUsd: 1_000, completionPerMillionUsd: 1_000 } },
+      }),
+    },
+    act: (h, id) => answerPause(h, id, 'continue', 'ada'),
+  },
+  'stopped-while-pending': {
+    turns: [call('issue_refund', refund(100)), answer('refunded')],
+    act: async (h, id) => {
+      await first(h, id);
+      await stopRun(h.client, id, { by: 'ada', reason: 'customer called back' });
+    },
+  },
+  'continued-as-new-mid-turn': {
+    turns: [call('issue_refund', refund(6000, 2)), answer('refunded')],
+    input: { policy: example, continueAsNewAfterEvents: 80 },
+    act: async (h, id) => {
+      const [r] = await first(h, id);
+      await approve(h, id, r!, 'fiona');
+      await waitFor(
+        async () => {
+          await signalDecision(h.client, id, { garbage: true });
+          return (await runStatus(h.client, id)).earlierRuns.length > 0 ? true : undefined;
+        },
+        'the run to continue as new',
+        60_000,
+      );
+      await approve(h, id, (await first(h, id))[0]!, 'frank');
+    },
+  },
+};
+
+async function main(): Promise<void> {
+  mkdirSync(outDir, { recursive: true });
+  const names = values.only !== undefined ? [values.only] : Object.keys(recordings);
+  await withWorker(async (h) => {
+    for (const name of names) {
+      const rec = recordings[name];
+      if (rec === undefined) throw new Error(`no recording named ${name}`);
+      const base = `${name}${values.suffix}`;
+      if (existsSync(join(outDir, `${base}.pb`)) || existsSync(join(outDir, `${base}.1.pb`))) {
+        process.stdout.write(`kept ${base}: already recorded\n`);
+        continue;
+      }
+      // Each recording starts from the same balances, so refunds never fail their precheck.
+      h.db.prepare('DELETE FROM hitl_refund').run();
+      const run = await h.startScripted(rec.turns, { requestedBy: 'recorder', ...rec.input });
+      await rec.act?.(h, run.workflowId);
+      await run.result().catch(() => undefined);
+      const { earlierRuns } = await runStatus(h.client, run.workflowId);
+      const segments = [...earlierRuns, undefined];
+      for (const [i, runId] of segments.entries()) {
+        const history = await h.client.workflow.getHandle(run.workflowId, runId).fetchHistory();
+        const file = join(outDir, segments.length > 1 ? `${base}.${i + 1}.pb` : `${base}.pb`);
+        writeFileSync(file, proto.temporal.api.history.v1.History.encode(history).finish());
+        process.stdout.write(`recorded ${file} (${history.events?.length ?? 0} events)\n`);
+      }
+    }
+  });
+  await closeSharedEnv();
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+});
