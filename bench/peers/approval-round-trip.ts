@@ -136,8 +136,9 @@ async function main(): Promise<void> {
     [
       'One approval of a scripted `issue_refund` (1 cent on invoice 1) per sample; the two systems take turns, one',
       `sample each, after one warm-up each. Both pause ${thinkMs} ms between the request appearing and the approval, as`,
-      'a reader would, and because on this dev server dispatch hops slow to about 45 ms each when the worker is busy',
-      'back to back, but take 1–4 ms after an idle pause (see "Decision to execution"). Ours: run started with the',
+      'a reader would, and so that both are measured from rest: on this dev server dispatch hops were seen to slow',
+      'to about 45 ms each when the worker was busy back to back and to take 1–4 ms after an idle pause (see',
+      '"Decision to execution"; the server now runs with the project’s queue-reader tuning). Ours: run started with the',
       'harness’s `startScripted` under the default policy (`issue_refund` is hard), request read with the',
       '`pendingApprovals` query, approval sent with `decide` from client.ts; the time runs from just before the update',
       'is sent (client clock) to the `issue_refund` ActivityTaskStarted event (server clock, same machine). It',

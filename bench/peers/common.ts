@@ -1,7 +1,7 @@
 // Helpers shared by the peer benchmarks: timing summaries, process memory, child processes that speak in lines, and
 // reading a run's whole history (every run of a continue-as-new chain) through the client's public API only.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Client, Connection } from '@temporalio/client';
@@ -50,6 +50,15 @@ export function residentMiB(pid: number): { rss: number; peak: number } {
     return match?.[1] !== undefined ? Number(match[1]) / 1024 : NaN;
   };
   return { rss: kib('VmRSS'), peak: kib('VmHWM') };
+}
+
+/**
+ * Bytes a SQLite database occupies on disk: its file and, when present, its write-ahead log.
+ * @param path - the database file
+ */
+export function sqliteFileBytes(path: string): number {
+  const size = (p: string): number => (existsSync(p) ? statSync(p).size : 0);
+  return size(path) + size(`${path}-wal`);
 }
 
 /**
