@@ -68,7 +68,12 @@ export async function connectClient(
   overrides: Partial<ConnectionConfig> = {},
 ): Promise<{ client: Client; config: ConnectionConfig }> {
   const config = connectionConfig(overrides);
-  const connection = await Connection.connect({ address: config.address });
+  const connection = await Connection.connect({
+    address: config.address,
+    // The SDK asks for 128 MiB under a key grpc-js does not read, so its real limit is 4 MiB: too small for the event
+    // history of a long run (fetchHistory). This is grpc-js's own name for the limit.
+    channelArgs: { 'grpc.max_receive_message_length': 128 * 2 ** 20 },
+  });
   return { client: new Client({ connection, namespace: config.namespace }), config };
 }
 

@@ -70,7 +70,7 @@ export async function withWorker<T>(fn: (h: Harness) => Promise<T>, options: Wit
     taskQueue,
     billingDb: billing.db,
     workflowBundle: bundle,
-    transcripts: sharedTranscripts(),
+    transcripts: options.model?.transcripts ?? sharedTranscripts(),
     ...(options.model !== undefined ? { model: options.model } : {}),
     policy: options.policy ?? { policy: DEFAULT_POLICY, source: 'built-in default' },
   });
