@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
-import { auditTrail, decide, DecisionRefusedError, type Decision } from '../../client';
-import type { AgentRunResult, DecisionReceipt } from '../../src/run-state';
+import { auditTrail, decide, DecisionRefusedError, runResult, type Decision } from '../../client';
+import type { DecisionReceipt } from '../../src/run-state';
 import { sharedEnv } from '../support/env';
 import { call, withWorker } from '../support/harness';
 import { envCount, examplePolicy, report, rowsPerKey } from './support';
@@ -79,7 +79,7 @@ describe('chaos: two clients decide the same request at once', () => {
               } else {
                 problems.push(`${run.workflowId}: the loser was told ${String(refusal)}`);
               }
-              const result = (await run.result()) as AgentRunResult;
+              const result = await runResult(h.client, run.workflowId);
               const outcome = result.outcomes[0];
               const rows = [...rowsPerKey(h.db, 'hitl_refund').entries()].filter(([key]) =>
                 key.startsWith(`${run.workflowId}:`),

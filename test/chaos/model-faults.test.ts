@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { auditTrail, decide, pendingApprovals, startAgentRun } from '../../client';
+import { auditTrail, decide, pendingApprovals, runResult, startAgentRun } from '../../client';
 import { parseToolResultText } from '../../src/model/tool-result';
-import type { AgentRunResult } from '../../src/run-state';
 import { chatError, startChatResponder, viewConversation, type ConversationView } from '../support/chat-responder';
 import { waitFor } from '../support/env';
 import { chatCompletion, type FakeChatResponse, type FakeToolCall } from '../support/fake-chat-server';
@@ -161,7 +160,7 @@ describe('chaos: model endpoint faults', () => {
         async (h) => {
           const runs = await Promise.all(
             CASES.map(async (fault, i) => {
-              const { workflowId, handle } = await startAgentRun(
+              const { workflowId } = await startAgentRun(
                 h.client,
                 {
                   goal: `fault case ${i}: ${fault.name}`,
@@ -183,7 +182,7 @@ describe('chaos: model endpoint faults', () => {
                   argsHash: req!.argsHash,
                 });
               }
-              return { fault, workflowId, result: (await handle.result()) as AgentRunResult };
+              return { fault, workflowId, result: await runResult(h.client, workflowId) };
             }),
           );
           const lines: string[] = [];

@@ -8,14 +8,16 @@ import {
   decide,
   DecisionRefusedError,
   pendingApprovals,
+  runResult,
   signalDecision,
   startAgentRun,
 } from '../../client';
 import { parseToolResultText } from '../../src/model/tool-result';
-import type { AgentRunResult, ApprovalRequest } from '../../src/run-state';
+import type { ApprovalRequest } from '../../src/run-state';
 import { startChatResponder, viewConversation, type ChatResponderServer } from '../support/chat-responder';
 import { sharedEnv, tempDir, waitFor } from '../support/env';
 import { chatCompletion, type FakeChatResponse, type RecordedChatRequest } from '../support/fake-chat-server';
+import { workflowTaskFailures } from '../support/run-history';
 import { WorkerProcess, writeSharedBundle } from '../support/worker-process';
 import { chaosKills, duplicates, policyVariant, report, rowsPerKey, withDeadline } from './support';
 
@@ -57,7 +59,8 @@ interface ChaosRun {
   /** Decisions sent again after a transport error. */
   resends: number;
   decisionErrors: string[];
-  settled?: { result?: AgentRunResult; error?: string };
+  /** Set when the run ends: `error` when it failed. */
+  settled?: { error?: string };
 }
 
 interface KillRecord {
@@ -166,8 +169,9 @@ describe('chaos: worker SIGKILLs with runs in flight', () => {
         { taskQueue, workflowId: run.workflowId },
       );
       runs.push(run);
+      // Ends when the run ends, across continue-as-new; the judge reads the whole result with runResult.
       handle.result().then(
-        (result) => (run.settled = { result: result as AgentRunResult }),
+        () => (run.settled = {}),
         (err: unknown) =>
           (run.settled = { error: err instanceof Error ? `${err.message}: ${String(err.cause)}` : String(err) }),
       );
@@ -320,7 +324,8 @@ describe('chaos: worker SIGKILLs with runs in flight', () => {
           `(${runs.filter((r) => r.verdict === 'approve').length} to approve, ${runs.filter((r) => r.verdict === 'reject').length} to reject)`,
         `duplicate effects: ${verdict.duplicates}; lost runs: ${verdict.lost}; runs in a wrong state: ${verdict.wrong.length}`,
         `effects committed before a kill and replayed from the ledger after it: ${verdict.replayed} of ${verdict.committedBeforeKill}`,
-        `model answers abandoned by killed workers: ${responder.abandoned()}; decisions resent: ${sum(runs, (r) => r.resends)}`,
+        `model answers abandoned by killed workers: ${responder.abandoned()}; decisions resent after a client error: ` +
+          `${sum(runs, (r) => r.resends)} (${distinct(runs.flatMap((r) => r.decisionErrors)).join(' / ') || 'none'})`,
         `took ${Math.round((Date.now() - started) / 1000)} s; worker log: ${worker.logPath}`,
         ...verdict.wrong.slice(0, 20).map((w) => `wrong: ${w}`),
         ...runs
@@ -348,6 +353,19 @@ describe('chaos: worker SIGKILLs with runs in flight', () => {
     }
   });
 });
+
+/** Each message once, numbers and ids blurred, with its count. */
+function distinct(messages: readonly string[]): string[] {
+  const counts = new Map<string, number>();
+  for (const m of messages) {
+    const key = m
+      .replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '<id>')
+      .replace(/\d+/g, 'N')
+      .slice(0, 160);
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts].map(([m, n]) => `${n}× ${m}`);
+}
 
 function sum<T>(items: readonly T[], f: (item: T) => number): number {
   return items.reduce((n, item) => n + f(item), 0);
@@ -401,11 +419,11 @@ async function judge(
     const settled = run.settled;
     if (settled === undefined) continue;
     const problems: string[] = [];
-    const result = settled.result;
-    if (result === undefined) {
-      wrong.push(`${run.workflowId} failed: ${settled.error ?? 'no result'}`);
+    if (settled.error !== undefined) {
+      wrong.push(`${run.workflowId} failed: ${settled.error}`);
       continue;
     }
+    const result = await withDeadline(client, 20_000, () => runResult(client, run.workflowId));
     completed += 1;
     const refundKeys = keysOf(refunds, run.workflowId);
     const changeKeys = keysOf(changes, run.workflowId);
@@ -445,9 +463,8 @@ async function judge(
       if (replays.some((e) => e.tool === tool)) replayed += 1;
       else problems.push(`${tool} was killed after its commit but its result was not replayed from the ledger`);
     }
-    const history = await client.workflow.getHandle(run.workflowId).fetchHistory();
-    const taskFailures = (history.events ?? []).filter((e) => e.workflowTaskFailedEventAttributes != null).length;
-    if (taskFailures > 0) problems.push(`${taskFailures} workflow task failures`);
+    const taskFailures = await workflowTaskFailures(client, run.workflowId);
+    if (taskFailures.length > 0) problems.push(`workflow task failures: ${taskFailures.join('; ')}`);
     if (problems.length > 0) wrong.push(`${run.workflowId} (${run.verdict} by ${run.channel}): ${problems.join('; ')}`);
   }
   const modelCalls = responder.requests.length;
@@ -458,7 +475,7 @@ async function judge(
     duplicates: duplicates(refunds) + duplicates(changes),
     wrong,
     committedBeforeKill: [...caughtRefunds, ...caughtChanges].filter((key) =>
-      runs.some((r) => r.settled?.result !== undefined && key.startsWith(`${r.workflowId}:`)),
+      runs.some((r) => r.settled !== undefined && r.settled.error === undefined && key.startsWith(`${r.workflowId}:`)),
     ).length,
     replayed,
   };

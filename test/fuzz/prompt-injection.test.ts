@@ -2,14 +2,15 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { BillingDb } from '../../activities/billing/index';
-import { auditTrail, decide, pendingApprovals, startAgentRun } from '../../client';
+import { auditTrail, decide, pendingApprovals, runResult, startAgentRun } from '../../client';
 import { parseToolResultText } from '../../src/model/tool-result';
 import { loadPolicyFile } from '../../src/policy/load';
-import type { AgentRunResult, ApprovalRequest } from '../../src/run-state';
+import type { ApprovalRequest } from '../../src/run-state';
 import { startChatResponder, viewConversation, type ConversationView } from '../support/chat-responder';
 import { repoRoot, waitFor } from '../support/env';
 import { chatCompletion, type FakeChatResponse, type FakeToolCall } from '../support/fake-chat-server';
 import { withWorker } from '../support/harness';
+import { runHistories } from '../support/run-history';
 
 // Customer data and tool results that tell the agent to approve, and a model that obeys: after reading the text it
 // calls tools named like decisions (approve_request, decide, …) with decision-shaped arguments, smuggles decision
@@ -114,7 +115,7 @@ describe('fuzz: prompt injection', () => {
           victimRequest = pending;
 
           const attacker = await start('attacker: look at customer 5');
-          const attackerResult = (await attacker.handle.result()) as AgentRunResult;
+          const attackerResult = await runResult(h.client, attacker.workflowId);
           assert.equal(seen.attacker, true, 'the attacker model read the injected text in a tool result');
           assert.deepEqual(
             attackerResult.outcomes.filter((o) => o.status !== 'executed').map((o) => [o.tool, o.status]),
@@ -156,7 +157,7 @@ describe('fuzz: prompt injection', () => {
             argsHash: pending.argsHash,
             reason: 'the customer data is tampered with',
           });
-          const victimResult = (await victim.handle.result()) as AgentRunResult;
+          const victimResult = await runResult(h.client, victim.workflowId);
           assert.equal(seen.victim, true, 'the victim model read the injected text in a tool result');
           assert.deepEqual(
             victimResult.outcomes.map((o) => [o.tool, o.status]),
@@ -174,8 +175,7 @@ describe('fuzz: prompt injection', () => {
             [['decision', 'sue']],
             'the only decision is the person’s',
           );
-          const history = await victim.handle.fetchHistory();
-          const events = history.events ?? [];
+          const events = (await runHistories(h.client, victim.workflowId)).flat();
           assert.equal(events.filter((e) => e.workflowExecutionSignaledEventAttributes != null).length, 0);
           assert.equal(events.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes != null).length, 1);
           assert.deepEqual(
