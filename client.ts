@@ -1,5 +1,11 @@
 import { readFile } from 'node:fs/promises';
-import { Client, Connection, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  isGrpcServiceError,
+  WorkflowUpdateFailedError,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { nanoid } from 'nanoid';
 import { connectionConfig, type ConnectionConfig } from './src/config';
@@ -160,20 +166,51 @@ export async function startAgentRun(
 export async function decide(client: Client, workflowId: string, message: DecisionMessage): Promise<DecisionReceipt> {
   const parsed = parseDecisionMessage(message);
   if (!parsed.ok) throw new InputError(parsed.reason);
-  return refusalsAsErrors(client.workflow.getHandle(workflowId).executeUpdate(decideUpdate, { args: [message] }));
+  const handle = client.workflow.getHandle(workflowId);
+  return sendUpdate((updateId) => handle.executeUpdate(decideUpdate, { args: [message], updateId }));
 }
 
 /** Turns an update refused by its validator into a {@link DecisionRefusedError} carrying the workflow's reason. */
-async function refusalsAsErrors<T>(update: Promise<T>): Promise<T> {
-  try {
-    return await update;
-  } catch (err) {
-    if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
-      throw new DecisionRefusedError(err.cause.message);
+/** Attempts at an update the server drops for a failed workflow task, before giving up. */
+const UPDATE_ATTEMPTS = 6;
+
+/**
+ * Sends an update under one update id, which the server runs at most once however often it arrives. When the server
+ * drops the update because the workflow task that would have taken it failed (it answers FAILED_PRECONDITION,
+ * "unexpected workflow task failure": e.g. a run continuing as new while the update arrived), it is sent again, with
+ * backoff; the workflow has not seen it. A refusal by the update's validator becomes a {@link DecisionRefusedError}.
+ */
+async function sendUpdate<T>(send: (updateId: string) => Promise<T>): Promise<T> {
+  const updateId = `hitl-${nanoid()}`;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await send(updateId);
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+        throw new DecisionRefusedError(err.cause.message);
+      }
+      if (attempt >= UPDATE_ATTEMPTS || !droppedForWorkflowTaskFailure(err)) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
     }
-    throw err;
   }
 }
+
+/** Whether the server dropped an update because a workflow task failed (gRPC FAILED_PRECONDITION on the way). */
+function droppedForWorkflowTaskFailure(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (
+      isGrpcServiceError(e) &&
+      Number(e.code) === GRPC_FAILED_PRECONDITION &&
+      /workflow task failure/i.test(e.details)
+    ) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/** gRPC's status code for FAILED_PRECONDITION. */
+const GRPC_FAILED_PRECONDITION = 9;
 
 /**
  * Stops a run cleanly through the `stop` update: pending requests close, work in flight is cancelled, and the audit
@@ -195,7 +232,8 @@ export async function stopRun(
 ): Promise<{ closedRequests: number }> {
   const parsed = StopSchema.safeParse(stop);
   if (!parsed.success) throw new InputError(`invalid stop: ${formatZodError(parsed.error)}`);
-  return refusalsAsErrors(client.workflow.getHandle(workflowId).executeUpdate(stopUpdate, { args: [parsed.data] }));
+  const handle = client.workflow.getHandle(workflowId);
+  return sendUpdate((updateId) => handle.executeUpdate(stopUpdate, { args: [parsed.data], updateId }));
 }
 
 /**
@@ -220,7 +258,8 @@ export async function resumeRun(
 ): Promise<{ pauseId: string; action: string }> {
   const parsed = ResumeSchema.safeParse(answer);
   if (!parsed.success) throw new InputError(`invalid resume: ${formatZodError(parsed.error)}`);
-  return refusalsAsErrors(client.workflow.getHandle(workflowId).executeUpdate(resumeUpdate, { args: [parsed.data] }));
+  const handle = client.workflow.getHandle(workflowId);
+  return sendUpdate((updateId) => handle.executeUpdate(resumeUpdate, { args: [parsed.data], updateId }));
 }
 
 /**
@@ -262,8 +301,9 @@ export async function runStatus(client: Client, workflowId: string): Promise<Run
 export async function auditTrail(client: Client, workflowId: string): Promise<AuditEntry[]> {
   const latest = client.workflow.getHandle(workflowId);
   const entries = await latest.query(auditTrailQuery);
-  // Sequence numbers go on across segments: a trail that starts at 1 has no earlier segment to fetch.
-  if ((entries[0]?.seq ?? 1) === 1) return entries;
+  // Sequence numbers go on across segments: a trail that starts at 1 has no earlier segment to fetch. An empty one may
+  // be a segment that has just begun.
+  if (entries[0]?.seq === 1) return entries;
   const { earlierRuns } = await latest.query(statusQuery);
   const earlier: AuditEntry[] = [];
   for (const runId of earlierRuns)
