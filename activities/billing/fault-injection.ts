@@ -2,11 +2,11 @@ import { ConfigError } from '../../src/errors';
 import type { ToolActivityResult } from '../../src/tools/types';
 
 /**
- * Environment variable that turns on the crash-window hold, for fault-injection tests only: a comma-separated list of
- * `tool=milliseconds` pairs, e.g. `issue_refund=3000,update_customer_contact=3000`. When a listed write tool commits its
- * effect for the first time (not a replay from the idempotency ledger), its activity waits that long before it
- * returns, so a test can kill the worker after the effect is committed and before Temporal hears that the activity
- * completed. Unset or empty: off, and the activities behave exactly as without it.
+ * Environment variable that turns on the crash-window hold, for fault-injection tests only: a comma-separated list
+ * of `tool=milliseconds` pairs, e.g. `issue_refund=3000,update_customer_contact=3000`. When a listed write tool
+ * commits its effect for the first time (not a replay from the idempotency ledger), its activity waits that long
+ * before it returns, so a test can kill the worker after the effect is committed and before Temporal hears that the
+ * activity completed. Unset or empty: off, and the activities behave exactly as without it.
  */
 export const FAULT_HOLD_AFTER_COMMIT_ENV = 'HITL_FAULT_HOLD_AFTER_COMMIT';
 

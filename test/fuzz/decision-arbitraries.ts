@@ -207,7 +207,7 @@ const batch = (t: FuzzTarget) =>
  * @param payload - a generated payload
  * @param t - the run's state
  */
-export function mightBeValid(payload: unknown, t: FuzzTarget): boolean {
+function mightBeValid(payload: unknown, t: FuzzTarget): boolean {
   const parsed = parseDecisionMessage(payload);
   if (!parsed.ok) return false;
   const ids = parsed.decisions.map((d) => d.requestId);
