@@ -8,7 +8,7 @@ import { createBillingPrechecks } from './activities/billing/prechecks';
 import { createModelActivities } from './activities/model/index';
 import { openTranscriptStore, type TranscriptStore } from './activities/model/transcript-store';
 import { createRunSupportActivities } from './activities/run-support';
-import { connectionConfig } from './src/config';
+import { connectionConfig, workerConfig } from './src/config';
 import { HitlError } from './src/errors';
 import { logger } from './src/logger';
 import { resolvePolicy } from './src/policy/load';
@@ -76,6 +76,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     namespace: cfg.namespace,
     taskQueue: cfg.taskQueue,
     activities,
+    ...workerConfig(),
     ...(options.workflowBundle !== undefined ? { workflowBundle: options.workflowBundle } : { workflowsPath }),
     ...options.extra,
   });

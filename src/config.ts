@@ -44,3 +44,30 @@ export function connectionConfig(
     taskQueue: parsed.data.HITL_TASK_QUEUE,
   };
 }
+
+const WorkerEnvSchema = z.object({
+  HITL_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(1_000_000).optional(),
+});
+
+/** Worker settings beyond the connection. */
+export interface WorkerConfig {
+  /**
+   * Runs the worker keeps in memory between their tasks; the rest are evicted and replayed from their (bounded)
+   * history when they wake. Absent: the SDK's default, sized from the heap.
+   */
+  maxCachedWorkflows?: number;
+}
+
+/**
+ * Reads the worker settings: explicit values, then `HITL_MAX_CACHED_WORKFLOWS`, then the SDK's defaults.
+ * @param overrides - explicit values
+ * @param env - the environment to read (default `process.env`)
+ * @throws ConfigError when a variable is not a whole number from 0 up
+ */
+export function workerConfig(overrides: WorkerConfig = {}, env: NodeJS.ProcessEnv = process.env): WorkerConfig {
+  const raw = env['HITL_MAX_CACHED_WORKFLOWS']?.trim();
+  const parsed = WorkerEnvSchema.safeParse({ HITL_MAX_CACHED_WORKFLOWS: raw === '' ? undefined : raw });
+  if (!parsed.success) throw new ConfigError(`bad worker settings: ${formatZodError(parsed.error)}`);
+  const max = overrides.maxCachedWorkflows ?? parsed.data.HITL_MAX_CACHED_WORKFLOWS;
+  return max !== undefined ? { maxCachedWorkflows: max } : {};
+}

@@ -2,6 +2,7 @@
 import { after } from 'node:test';
 import { closeSharedEnv } from './support/env';
 
+import './config.test';
 import './render.test';
 import './model.test';
 import './billing-tools.test';

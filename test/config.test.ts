@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { connectionConfig, workerConfig } from '../src/config';
+import { ConfigError } from '../src/errors';
+
+describe('configuration', () => {
+  it('takes explicit connection values, then the environment, then the defaults', () => {
+    assert.deepEqual(connectionConfig({}, {}), {
+      address: '127.0.0.1:7233',
+      namespace: 'default',
+      taskQueue: 'hitl-agent',
+    });
+    const env = { TEMPORAL_ADDRESS: 'temporal:7233', HITL_TASK_QUEUE: 'billing' };
+    assert.deepEqual(connectionConfig({ taskQueue: 'mine' }, env), {
+      address: 'temporal:7233',
+      namespace: 'default',
+      taskQueue: 'mine',
+    });
+    assert.throws(() => connectionConfig({}, { TEMPORAL_NAMESPACE: '  ' }), ConfigError);
+  });
+
+  it('leaves the workflow cache to the SDK unless HITL_MAX_CACHED_WORKFLOWS sets it, and refuses what is no count', () => {
+    assert.deepEqual(workerConfig({}, {}), {});
+    assert.deepEqual(workerConfig({}, { HITL_MAX_CACHED_WORKFLOWS: '' }), {});
+    assert.deepEqual(workerConfig({}, { HITL_MAX_CACHED_WORKFLOWS: '200' }), { maxCachedWorkflows: 200 });
+    assert.deepEqual(workerConfig({ maxCachedWorkflows: 5 }, { HITL_MAX_CACHED_WORKFLOWS: '200' }), {
+      maxCachedWorkflows: 5,
+    });
+    for (const bad of ['many', '-1', '2.5']) {
+      assert.throws(
+        () => workerConfig({}, { HITL_MAX_CACHED_WORKFLOWS: bad }),
+        (err: unknown) => err instanceof ConfigError && /HITL_MAX_CACHED_WORKFLOWS/.test(err.message),
+      );
+    }
+  });
+});
