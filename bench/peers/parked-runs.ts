@@ -2,7 +2,8 @@
 // synchronous=normal: scripts/server.sh's defaults). Memory of the worker and of the server while they wait, then
 // every request approved: decisions per second and the time until every run has finished. Repeated for growing
 // numbers of runs, to see where the SQLite dev server stops coping.
-//   tsx bench/peers/parked-runs.ts [--quick] [--sizes 250,500,1000,2000] [--concurrency 20]
+//   tsx bench/peers/parked-runs.ts [--quick] [--sizes 250,500,1000,2000] [--concurrency 20] [--max-cached N]
+// --max-cached sets the worker's HITL_MAX_CACHED_WORKFLOWS (default: the SDK's own, sized from the heap).
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -21,8 +22,16 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     sizes: { type: 'string' },
     concurrency: { type: 'string', default: '20' },
+    'max-cached': { type: 'string' },
   },
 });
+const maxCached = values['max-cached'];
+// The worker process inherits the environment; createWorker reads the setting from it.
+if (maxCached !== undefined) process.env['HITL_MAX_CACHED_WORKFLOWS'] = maxCached;
+const cacheNote =
+  maxCached !== undefined
+    ? `the worker keeps at most ${maxCached} runs cached (HITL_MAX_CACHED_WORKFLOWS); the rest replay when they wake`
+    : "the worker's workflow cache is the SDK's default, sized from the heap";
 const quick = values.quick;
 const sizes = (values.sizes ?? (quick ? '50' : '250,500,1000,2000')).split(',').map(Number);
 const concurrency = Number(values.concurrency);
@@ -182,7 +191,8 @@ async function main(): Promise<void> {
   if (errors.length > 0) process.stdout.write(`did not finish:\n${errors.join('\n')}\n`);
   recordBenchmark(
     'Parked runs on one worker and a SQLite dev server',
-    `tsx bench/peers/parked-runs.ts --sizes ${sizes.join(',')} --concurrency ${concurrency}`,
+    `tsx bench/peers/parked-runs.ts --sizes ${sizes.join(',')} --concurrency ${concurrency}` +
+      (maxCached !== undefined ? ` --max-cached ${maxCached}` : ''),
     table,
     [
       'For each size, a fresh dev server (`scripts/server.sh`: SQLite file with journal_mode=wal and',
@@ -195,6 +205,7 @@ async function main(): Promise<void> {
       `${concurrency} updates in flight: decisions/s counts completed updates; "approve-all to all finished" runs until`,
       'every run’s result is in (precheck, the refund, a second model call). Peak RSS is VmHWM over the whole size.',
       'A size that fails or takes over 15 minutes in one phase is where this setup stops coping.',
+      `Cache: ${cacheNote}.`,
       ...(errors.length > 0 ? [`Did not finish: ${errors.join('; ')}.`] : []),
     ],
   );
