@@ -5,6 +5,7 @@ import { closeSharedEnv } from '../support/env';
 
 import './decisions.test';
 import './prompt-injection.test';
+import './continue-as-new.test';
 
 after(async () => {
   await closeSharedEnv();

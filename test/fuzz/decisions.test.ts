@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import fc from 'fast-check';
+import { nanoid } from 'nanoid';
 import { decide, pendingApprovals, runResult, signalDecision } from '../../client';
-import { loadPolicyFile } from '../../src/policy/load';
 import type { AuditEntry, DecisionReceipt } from '../../src/run-state';
-import { repoRoot, waitFor } from '../support/env';
+import { waitFor } from '../support/env';
 import { call, withWorker, type Harness } from '../support/harness';
 import { runHistories, wholeAuditTrail, workflowTaskFailures } from '../support/run-history';
 import { compact, refusedPayloads, type FuzzTarget, type PayloadBatch } from './decision-arbitraries';
+import { examplePolicy as example } from './policy';
 
 // Property: no generated bad decision payload, sent through the `decision` signal and the `decide` update at once,
 // is ever taken. Each run under fire has one pending refund (support decides; the run was requested by sam, so sue
@@ -20,7 +20,6 @@ import { compact, refusedPayloads, type FuzzTarget, type PayloadBatch } from './
 // and the refund must run once. HITL_FUZZ_RUNS sets the number of batches (default 120, about 4,400 messages);
 // HITL_FUZZ_SEED replays a failure.
 
-const example = loadPolicyFile(join(repoRoot, 'policies/example.yaml'));
 const numRuns = envInt('HITL_FUZZ_RUNS', 120);
 const seed = process.env['HITL_FUZZ_SEED'] !== undefined ? envInt('HITL_FUZZ_SEED', 0) : undefined;
 /** Most payloads per batch. */
@@ -43,11 +42,10 @@ interface Target extends FuzzTarget {
   /** Payloads sent so far (each once as a signal and once as an update). */
   sent: number;
   /**
-   * Updates the server failed because the workflow task carrying them failed: the worker tried to continue the run as
-   * new while they arrived (a race in the continue-as-new path, reported separately, see test/fuzz/known-bugs.ts).
-   * Not taken, not refused by the validator either.
+   * Updates sent again because the server dropped them for a failed workflow task: the worker tried to continue the
+   * run as new while they arrived. Neither taken nor refused, so sent again under the same update id.
    */
-  lostToContinueAsNew: number;
+  resent: number;
 }
 
 describe('fuzz: bad decision payloads through the signal and the update', () => {
@@ -56,7 +54,7 @@ describe('fuzz: bad decision payloads through the signal and the update', () => 
     let total = 0;
     let runsUsed = 0;
     let segments = 0;
-    let lost = 0;
+    let resent = 0;
     await withWorker(
       async (h) => {
         let target = await openTarget(h, 0);
@@ -67,7 +65,7 @@ describe('fuzz: bad decision payloads through the signal and the update', () => 
             async (batch) => {
               if (target.sent >= PAYLOADS_PER_RUN) {
                 segments += await closeTarget(h, target);
-                lost += target.lostToContinueAsNew;
+                resent += target.resent;
                 target = await openTarget(h, runsUsed);
                 runsUsed += 1;
               }
@@ -78,14 +76,14 @@ describe('fuzz: bad decision payloads through the signal and the update', () => 
           { numRuns, endOnFailure: true, ...(seed !== undefined ? { seed } : {}) },
         );
         segments += await closeTarget(h, target);
-        lost += target.lostToContinueAsNew;
+        resent += target.resent;
       },
       { policy: { policy: example, source: 'policies/example.yaml' } },
     );
     t.diagnostic(
       `${total} generated payloads, each sent as a signal and as an update (${total * 2} messages) to ${runsUsed} ` +
-        `live run(s) (${segments - runsUsed} continue-as-new) in ${numRuns} batches; none taken; ${lost} update(s) ` +
-        `failed by the server while the run continued as new (see test/fuzz/known-bugs.ts); ` +
+        `live run(s) (${segments - runsUsed} continue-as-new) in ${numRuns} batches; none taken; ${resent} update(s) ` +
+        `dropped by the server while the run continued as new and sent again; ` +
         `took ${Math.round((Date.now() - started) / 1000)} s`,
     );
   });
@@ -136,7 +134,7 @@ async function openTarget(h: Harness, n: number): Promise<Target> {
     forgedApprovers: FORGED,
     baseline: trail.length,
     sent: 0,
-    lostToContinueAsNew: 0,
+    resent: 0,
   };
 }
 
@@ -150,18 +148,27 @@ async function fire(h: Harness, target: Target, batch: PayloadBatch): Promise<vo
   const updates = Array.from({ length: UPDATE_CONCURRENCY }, async () => {
     while (next < payloads.length) {
       const p = payloads[next++];
-      try {
-        await target.handle.executeUpdate<DecisionReceipt, [unknown]>('decide', { args: [p] });
-        taken.push(p);
-      } catch (err) {
-        const refused =
-          err instanceof WorkflowUpdateFailedError &&
-          err.cause instanceof ApplicationFailure &&
-          err.cause.type === 'InvalidDecision';
-        const described = describeError(err);
-        if (refused) continue;
-        if (TASK_FAILURE.test(described)) target.lostToContinueAsNew += 1;
-        else oddRefusals.push(`${described} for ${compact(p)}`);
+      // As the client's `decide` does: one update id, sent again when the server drops the update for a failed
+      // workflow task (a continue-as-new refused because the update arrived meanwhile).
+      const updateId = `fuzz-${nanoid()}`;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await target.handle.executeUpdate<DecisionReceipt, [unknown]>('decide', { args: [p], updateId });
+          taken.push(p);
+        } catch (err) {
+          const refused =
+            err instanceof WorkflowUpdateFailedError &&
+            err.cause instanceof ApplicationFailure &&
+            err.cause.type === 'InvalidDecision';
+          const described = describeError(err);
+          if (!refused && TASK_FAILURE.test(described) && attempt < 6) {
+            target.resent += 1;
+            await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+            continue;
+          }
+          if (!refused) oddRefusals.push(`${described} for ${compact(p)}`);
+        }
+        break;
       }
     }
   });
@@ -202,12 +209,12 @@ async function closeTarget(h: Harness, target: Target): Promise<number> {
   const segments = await runHistories(h.client, target.workflowId);
   const events = segments.flat();
   assert.deepEqual(await workflowTaskFailures(h.client, target.workflowId), [], 'no workflow task failed');
-  if (target.lostToContinueAsNew > 0) {
+  if (target.resent > 0) {
     // Only where the run did continue as new and the server refused a completion for new events.
     const refusedCompletions = events.filter((e) => e.workflowTaskFailedEventAttributes != null).length;
     assert.ok(
       segments.length > 1 && refusedCompletions > 0,
-      'updates failed by a task failure without a continue-as-new',
+      'updates dropped for a task failure without a continue-as-new',
     );
   }
   const updateEvents = events.filter(
