@@ -109,9 +109,17 @@ class TurnInProgress {
     readonly reasoning: string | null,
   ) {}
 
-  /** Every call has settled or waits for a decision: nothing of the turn is in flight. */
-  quiet(): boolean {
-    return this.calls.every((c) => this.settled.has(c.id) || this.waiting.has(c.id));
+  /**
+   * Every call has settled or waits quietly for a decision (see `ApprovalGate.quiet`): nothing of the turn is in
+   * flight or about to move.
+   * @param requestQuiet - whether a request is open with no timer due
+   */
+  quiet(requestQuiet: (requestId: string) => boolean): boolean {
+    return this.calls.every((c) => {
+      if (this.settled.has(c.id)) return true;
+      const requestId = this.waiting.get(c.id);
+      return requestId !== undefined && requestQuiet(requestId);
+    });
   }
 }
 
@@ -401,11 +409,19 @@ class AgentRun {
         done = true;
       },
     );
-    await condition(
-      () => done || (this.#busy === 0 && this.#pauses.current() === undefined && turn.quiet() && this.#continueDue()),
-    );
-    if (failure !== undefined) throw failure.error;
-    if (!done) await this.#continueAsNew(turn);
+    const mayContinue = () =>
+      this.#busy === 0 &&
+      this.#pauses.current() === undefined &&
+      turn.quiet((requestId) => this.#gate.quiet(requestId)) &&
+      this.#continueDue();
+    for (;;) {
+      await condition(() => done || mayContinue());
+      if (failure !== undefined) throw failure.error;
+      if (done) break;
+      await condition(allHandlersFinished);
+      // A decision handled meanwhile may have moved the turn on: then it is no longer quiet and the run waits again.
+      if (!done && mayContinue()) await this.#continueAsNew(turn);
+    }
     // Calls settle in any order; the result lists them in the order the model proposed them.
     const order = new Map(turn.calls.map((c, i) => [c.id, i]));
     const settled = this.#outcomes.splice(firstOutcome);

@@ -94,6 +94,22 @@ export class ApprovalGate {
     for (const { request, gate } of state.open) this.open(request, gate);
   }
 
+  /**
+   * Whether a request is open and none of its timers is due: no decision has closed it and workflow time is before
+   * its next reminder (when reminders are on) or its deadline. Only then may the run continue as new around it: a
+   * timer that fires, or a decision that arrives, is seen here at once, before the waiting code wakes up to act on it.
+   * After its reminder time a request stays unquiet until it closes or escalates.
+   * @param requestId - the request
+   */
+  quiet(requestId: string): boolean {
+    const request = this.#pending.get(requestId);
+    const gate = this.#gates.get(requestId);
+    if (request === undefined || gate === undefined) return false;
+    const deadline = Date.parse(request.deadline);
+    const remindsFirst = request.gate === 'hard' && gate.reminderBeforeMs > 0;
+    return Date.now() < (remindsFirst ? deadline - gate.reminderBeforeMs : deadline);
+  }
+
   /** Requests waiting for a decision, oldest first (copies). */
   pending(): ApprovalRequest[] {
     return [...this.#pending.values()].map((r) => ({ ...r, approvals: [...r.approvals] }));
