@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decide, DecisionRefusedError, pendingApprovals, runResult, runStatus, signalDecision } from '../../client';
 import type { Decision } from '../../src/decision';
-import { waitFor } from '../support/env';
 import { call, answer, withWorker } from '../support/harness';
-import { runHistories, workflowTaskFailures } from '../support/run-history';
+import { awayFromContinueAsNew, runHistories, workflowTaskFailures } from '../support/run-history';
 import { chaosKills, envCount, examplePolicy, report, rowsPerKey } from './support';
 
 // Decisions sent through the client's `decide` while the run keeps continuing as new. Found by the decision fuzzer:
@@ -67,16 +66,8 @@ describe('chaos: decisions racing continue-as-new', () => {
         [[req.requestId, 0]],
       );
       // The valid approval, away from a continue-as-new: an approval taken in the task that continues the run as new
-      // is lost (test/fuzz/known-bugs.ts). One more signal at a time while the next task could still be that one.
-      const handle = h.client.workflow.getHandle(run.workflowId);
-      for (let i = 0; Number((await handle.describe()).historyLength) + 2 >= THRESHOLD; i++) {
-        const segments = (await runStatus(h.client, run.workflowId)).earlierRuns.length;
-        await signalDecision(h.client, run.workflowId, { garbage: i });
-        await waitFor(async () => {
-          const now = (await runStatus(h.client, run.workflowId)).earlierRuns.length;
-          return now > segments ? true : undefined;
-        }, 'the run to continue as new');
-      }
+      // is lost (test/fuzz/known-bugs.ts).
+      await awayFromContinueAsNew(h.client, run.workflowId, THRESHOLD);
       const receipt = await decide(h.client, run.workflowId, { ...forged, approver: 'sam' });
       const result = await runResult(h.client, run.workflowId);
       const { earlierRuns } = await runStatus(h.client, run.workflowId);

@@ -8,7 +8,7 @@ import { decide, pendingApprovals, runResult, signalDecision } from '../../clien
 import type { AuditEntry, DecisionReceipt } from '../../src/run-state';
 import { waitFor } from '../support/env';
 import { call, withWorker, type Harness } from '../support/harness';
-import { runHistories, wholeAuditTrail, workflowTaskFailures } from '../support/run-history';
+import { awayFromContinueAsNew, runHistories, wholeAuditTrail, workflowTaskFailures } from '../support/run-history';
 import { compact, refusedPayloads, type FuzzTarget, type PayloadBatch } from './decision-arbitraries';
 import { examplePolicy as example } from './policy';
 
@@ -28,6 +28,8 @@ const MAX_BATCH = 40;
 const PAYLOADS_PER_RUN = 400;
 /** Updates in flight at once. */
 const UPDATE_CONCURRENCY = 8;
+/** continueAsNewAfterEvents of every other run. */
+const CONTINUE_AS_NEW_AFTER = 300;
 /** How the server fails an update whose workflow task failed (here: a continue-as-new refused for new events). */
 const TASK_FAILURE =
   /FAILED_PRECONDITION: Unable to perform workflow execution update due to unexpected workflow task failure/;
@@ -41,6 +43,8 @@ interface Target extends FuzzTarget {
   baseline: number;
   /** Payloads sent so far (each once as a signal and once as an update). */
   sent: number;
+  /** The run's continueAsNewAfterEvents, when it was set low. */
+  threshold?: number;
   /**
    * Updates sent again because the server dropped them for a failed workflow task: the worker tried to continue the
    * run as new while they arrived. Neither taken nor refused, so sent again under the same update id.
@@ -96,6 +100,7 @@ describe('fuzz: bad decision payloads through the signal and the update', () => 
 async function openTarget(h: Harness, n: number): Promise<Target> {
   // Each run refunds its own invoice, so the valid approval at the end always finds enough left to refund.
   const invoiceId = n + 1;
+  const threshold = n % 2 === 1 ? CONTINUE_AS_NEW_AFTER : undefined;
   const second = { name: 'issue_refund', arguments: { invoiceId, amountCents: 2, reason: 'second' } };
   const run = await h.startScripted(
     [
@@ -103,7 +108,11 @@ async function openTarget(h: Harness, n: number): Promise<Target> {
       { toolCalls: [second], onRejected: { toolCalls: [second] } },
       { content: 'refunded', onRejected: { content: 'not refunded' } },
     ],
-    { requestedBy: 'sam', policy: example, ...(n % 2 === 1 ? { continueAsNewAfterEvents: 300 } : {}) },
+    {
+      requestedBy: 'sam',
+      policy: example,
+      ...(threshold !== undefined ? { continueAsNewAfterEvents: threshold } : {}),
+    },
   );
   const [first] = await h.pending(run.workflowId);
   assert.ok(first);
@@ -134,6 +143,7 @@ async function openTarget(h: Harness, n: number): Promise<Target> {
     forgedApprovers: FORGED,
     baseline: trail.length,
     sent: 0,
+    ...(threshold !== undefined ? { threshold } : {}),
     resent: 0,
   };
 }
@@ -227,6 +237,8 @@ async function closeTarget(h: Harness, target: Target): Promise<number> {
   const signals = events.filter((e) => e.workflowExecutionSignaledEventAttributes != null).length;
   assert.equal(signals, target.sent + 1, 'every signal is in the history (and the setup rejection)');
 
+  // Away from a continue-as-new: an approval taken in the task that continues the run as new is lost (known-bugs.ts).
+  if (target.threshold !== undefined) await awayFromContinueAsNew(h.client, target.workflowId, target.threshold);
   const receipt = await decide(h.client, target.workflowId, {
     requestId: target.pending.requestId,
     decision: 'approve',
@@ -234,7 +246,8 @@ async function closeTarget(h: Harness, target: Target): Promise<number> {
     argsHash: target.pending.argsHash,
   });
   assert.equal(receipt.closed, true);
-  const result = await runResult(h.client, target.workflowId);
+  // A deadline, so a run that never ends fails the test instead of hanging it.
+  const result = await h.client.withDeadline(Date.now() + 60_000, () => runResult(h.client, target.workflowId));
   assert.deepEqual(
     result.outcomes.map((o) => o.status),
     ['rejected', 'executed'],
