@@ -1,6 +1,13 @@
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  makeTelemetryFilterString,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type WorkerOptions,
+} from '@temporalio/worker';
 import type Database from 'better-sqlite3';
 import { createBillingActivities } from './activities/billing/index';
 import { openBillingDb } from './activities/billing/db';
@@ -90,6 +97,8 @@ async function main(): Promise<void> {
       else if (entry.level === 'WARN') logger.warn(meta, entry.message);
       else logger.info(meta, entry.message);
     }),
+    // The SDK core's own messages (its Rust side) go through the same logger instead of straight to the console.
+    telemetryOptions: { logging: { forward: {}, filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }) } },
   });
   const cfg = connectionConfig();
   // Load and validate the policy before anything else, so a bad file stops the worker with its line and key.
@@ -118,6 +127,8 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   main().catch((err: unknown) => {
     if (err instanceof HitlError) logger.error(err.message);
     else logger.error({ err }, 'worker failed');
-    process.exitCode = 1;
+    // Exit now: the runtime's log forwarding keeps the event loop alive until a worker registered with it shuts down,
+    // and a worker that failed to start never did (the logger writes synchronously, so nothing is lost).
+    process.exit(1);
   });
 }

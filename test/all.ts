@@ -14,6 +14,9 @@ import './interruptions.test';
 import './server-restart.test';
 import './long-runs.test';
 import './replay.test';
+import './fuzz/decisions.test';
+import './fuzz/prompt-injection.test';
+import './fuzz/continue-as-new.test';
 
 after(async () => {
   await closeSharedEnv();

@@ -1,16 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { auditTrail, runStatus, signalDecision } from '../../client';
+import { auditTrail, decide, pendingApprovals, runResult, runStatus, signalDecision } from '../../client';
 import { auditTrailQuery } from '../../src/messages';
 import { answer, call, withWorker } from '../support/harness';
 import { waitFor } from '../support/env';
 import { wholeAuditTrail } from '../support/run-history';
 import { examplePolicy } from './policy';
 
-// Found by the decision fuzzer: right after a run continued as new, its newest segment has no audit entry of its own,
-// and the client's auditTrail took that for a run that never continued and returned nothing (fixed in dc31bf2).
+// Regressions found by the decision fuzzer around continue-as-new.
 
-describe('fuzz: the audit trail across a continue-as-new', () => {
+describe('fuzz: decisions and the audit trail across a continue-as-new', () => {
+  // Right after a run continued as new, its newest segment has no audit entry of its own, and the client's auditTrail
+  // took that for a run that never continued and returned nothing (fixed in dc31bf2).
   it('lists every entry of every segment, also while the newest segment has none yet', async () => {
     await withWorker(async (h) => {
       const run = await h.startScripted(
@@ -40,6 +41,69 @@ describe('fuzz: the audit trail across a continue-as-new', () => {
         trail.map((e) => e.seq),
         whole.map((e) => e.seq),
         'auditTrail() lists every entry of every segment',
+      );
+    });
+  });
+
+  // An approval handled in the workflow task that also crossed the continue-as-new threshold released both waits in
+  // one pass: the run continued with the approved call neither settled nor open, and the next segment proposed it
+  // again, so the refund never ran (fixed in 18fce70).
+  it('runs an approved call when the approval lands in the workflow task that continues the run as new', async () => {
+    await withWorker(async (h) => {
+      const seen: string[] = [];
+      // The history must cross the run's continueAsNewAfterEvents exactly in the task that takes the approval. A
+      // handled signal adds 4 events, so one of four thresholds in a row is always missed; the others are aimed.
+      for (let threshold = 50; threshold < 54; threshold++) {
+        const run = await h.startScripted(
+          [call('issue_refund', { invoiceId: threshold, amountCents: 100, reason: 'duplicate' }), answer('refunded')],
+          { policy: examplePolicy, continueAsNewAfterEvents: threshold },
+        );
+        const [req] = await h.pending(run.workflowId);
+        assert.ok(req);
+        const handle = h.client.workflow.getHandle(run.workflowId);
+        const historyLength = async () => Number((await handle.describe()).historyLength);
+        // Refused signals, each handled before the next, while the next one's task would still see fewer events
+        // than the threshold (it sees the signal and the task's own two events): the run does not continue yet.
+        let length = await historyLength();
+        for (let i = 1; length + 3 < threshold; i++) {
+          await signalDecision(h.client, run.workflowId, { garbage: i });
+          await waitFor(async () => {
+            const trail = await wholeAuditTrail(h.client, run.workflowId);
+            return trail.filter((e) => e.kind === 'decision_refused').length === i ? true : undefined;
+          }, `signal ${i} handled`);
+          length = await historyLength();
+        }
+        // The approval's task sees the history plus its own two events.
+        if (length + 2 < threshold) continue;
+        assert.equal((await runStatus(h.client, run.workflowId)).earlierRuns.length, 0, 'precondition: one segment');
+        const receipt = await decide(h.client, run.workflowId, {
+          requestId: req.requestId,
+          decision: 'approve',
+          approver: 'sam',
+          argsHash: req.argsHash,
+        });
+        assert.equal(receipt.closed, true, 'the approval was taken');
+        // The bug showed as a new request for the approved call instead of an end to the run.
+        const outcome = await waitFor(
+          async () => {
+            const { status } = await h.client.workflow.getHandle(run.workflowId).describe();
+            if (status.name !== 'RUNNING' && status.name !== 'CONTINUED_AS_NEW') {
+              const result = await runResult(h.client, run.workflowId);
+              return `${status.name}: ${result.outcomes.map((o) => o.status).join(', ')}`;
+            }
+            const p = await pendingApprovals(h.client, run.workflowId);
+            const again = p.find((r) => r.requestId !== req.requestId);
+            return again && `a new request ${again.requestId} for the approved call, which did not run`;
+          },
+          'the run to end or to ask again',
+          30_000,
+        );
+        seen.push(`threshold ${threshold}: ${outcome}`);
+      }
+      assert.ok(seen.length >= 3, 'at least three thresholds were aimed');
+      assert.deepEqual(
+        seen.filter((s) => !s.endsWith('COMPLETED: executed')),
+        [],
       );
     });
   });

@@ -8,7 +8,7 @@ import { decide, pendingApprovals, runResult, signalDecision } from '../../clien
 import type { AuditEntry, DecisionReceipt } from '../../src/run-state';
 import { waitFor } from '../support/env';
 import { call, withWorker, type Harness } from '../support/harness';
-import { awayFromContinueAsNew, runHistories, wholeAuditTrail, workflowTaskFailures } from '../support/run-history';
+import { runHistories, wholeAuditTrail, workflowTaskFailures } from '../support/run-history';
 import { compact, refusedPayloads, type FuzzTarget, type PayloadBatch } from './decision-arbitraries';
 import { examplePolicy as example } from './policy';
 
@@ -43,8 +43,6 @@ interface Target extends FuzzTarget {
   baseline: number;
   /** Payloads sent so far (each once as a signal and once as an update). */
   sent: number;
-  /** The run's continueAsNewAfterEvents, when it was set low. */
-  threshold?: number;
   /**
    * Updates sent again because the server dropped them for a failed workflow task: the worker tried to continue the
    * run as new while they arrived. Neither taken nor refused, so sent again under the same update id.
@@ -143,7 +141,6 @@ async function openTarget(h: Harness, n: number): Promise<Target> {
     forgedApprovers: FORGED,
     baseline: trail.length,
     sent: 0,
-    ...(threshold !== undefined ? { threshold } : {}),
     resent: 0,
   };
 }
@@ -237,8 +234,6 @@ async function closeTarget(h: Harness, target: Target): Promise<number> {
   const signals = events.filter((e) => e.workflowExecutionSignaledEventAttributes != null).length;
   assert.equal(signals, target.sent + 1, 'every signal is in the history (and the setup rejection)');
 
-  // Away from a continue-as-new: an approval taken in the task that continues the run as new is lost (known-bugs.ts).
-  if (target.threshold !== undefined) await awayFromContinueAsNew(h.client, target.workflowId, target.threshold);
   const receipt = await decide(h.client, target.workflowId, {
     requestId: target.pending.requestId,
     decision: 'approve',

@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundle } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  makeTelemetryFilterString,
+  Runtime,
+  type WorkflowBundle,
+} from '@temporalio/worker';
 import { customSearchAttributes } from '../../src/messages';
 import { workflowsPath } from '../../worker';
 
@@ -45,7 +51,14 @@ export function temporalCliPath(): string {
  */
 export function sharedEnv(): Promise<SharedEnv> {
   shared ??= (async () => {
-    Runtime.install({ logger: new DefaultLogger(process.env['HITL_TEST_LOG'] === 'warn' ? 'WARN' : 'ERROR') });
+    // Quiet by default: the suites provoke errors on purpose (updates aborted by a continue-as-new, tasks of killed
+    // workers), and the assertions judge the outcome. HITL_TEST_LOG=warn shows the SDK's and the server's warnings.
+    const verbose = process.env['HITL_TEST_LOG'] === 'warn';
+    const level = verbose ? 'WARN' : 'ERROR';
+    Runtime.install({
+      logger: new DefaultLogger(level),
+      telemetryOptions: { logging: { forward: {}, filter: makeTelemetryFilterString({ core: level, other: level }) } },
+    });
     const cliPath = temporalCliPath();
     const [env, bundle] = await Promise.all([
       TestWorkflowEnvironment.createLocal({
@@ -53,6 +66,7 @@ export function sharedEnv(): Promise<SharedEnv> {
           executable: { type: 'existing-path', path: cliPath },
           searchAttributes: [...customSearchAttributes],
           extraArgs: DEV_SERVER_TUNING,
+          log: { format: 'pretty', level: verbose ? 'warn' : 'never' },
         },
       }),
       bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger }),

@@ -1,9 +1,8 @@
 import type { Client } from '@temporalio/client';
 import proto from '@temporalio/proto';
-import { runStatus, signalDecision } from '../../client';
+import { runStatus } from '../../client';
 import { auditTrailQuery } from '../../src/messages';
 import type { AuditEntry } from '../../src/run-state';
-import { waitFor } from './env';
 
 type HistoryEvent = proto.temporal.api.history.v1.IHistoryEvent;
 type TaskFailed = proto.temporal.api.history.v1.IWorkflowTaskFailedEventAttributes;
@@ -62,30 +61,4 @@ export async function wholeAuditTrail(client: Client, workflowId: string): Promi
     const after = await runStatus(client, workflowId);
     if (after.earlierRuns.length === before.earlierRuns.length) return trails.flat();
   }
-}
-
-/**
- * Makes sure the next workflow task of a run will not be the one that continues it as new: while the newest segment's
- * history is within two events of `threshold` (the run's continueAsNewAfterEvents), sends one garbage decision signal
- * (refused, recorded as `decision_refused`) and waits for the run to continue as new. A decision taken in the very task
- * that continues the run as new is lost today (test/fuzz/known-bugs.ts); tests that only want a decision taken use
- * this first.
- * @param client - a connected client
- * @param workflowId - the run
- * @param threshold - the run's continueAsNewAfterEvents
- * @returns how many signals it sent
- */
-export async function awayFromContinueAsNew(client: Client, workflowId: string, threshold: number): Promise<number> {
-  const handle = client.workflow.getHandle(workflowId);
-  let sent = 0;
-  while (Number((await handle.describe()).historyLength) + 2 >= threshold) {
-    const segments = (await runStatus(client, workflowId)).earlierRuns.length;
-    await signalDecision(client, workflowId, { garbage: 'away from a continue-as-new' });
-    sent += 1;
-    await waitFor(async () => {
-      const now = (await runStatus(client, workflowId)).earlierRuns.length;
-      return now > segments ? true : undefined;
-    }, `${workflowId} to continue as new`);
-  }
-  return sent;
 }
