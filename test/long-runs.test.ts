@@ -1,16 +1,12 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { countRefunds } from '../activities/billing/index';
 import { auditTrail, decide, pendingApprovals, runResult, runStatus, signalDecision } from '../client';
-import { loadPolicyFile } from '../src/policy/load';
-import { PolicySchema } from '../src/policy/schema';
+import { examplePolicy as example, policyVariant } from './support/policies';
 import type { ApprovalRequest } from '../src/run-state';
-import { repoRoot, waitFor } from './support/env';
+import { waitFor } from './support/env';
 import { answer, call, withWorker, type Harness } from './support/harness';
 import type { ScenarioTurn } from '../src/model/types';
-
-const example = loadPolicyFile(join(repoRoot, 'policies/example.yaml'));
 
 /** `n` turns that each read an invoice (cycling through invoices 1–20), then a final answer naming `n`. */
 function reads(n: number): ScenarioTurn[] {
@@ -108,19 +104,13 @@ describe('long runs and continue-as-new', () => {
   });
 
   it('keeps an escalation deadline across continue-as-new: the request escalates on time in the next segment', async () => {
-    const policy = PolicySchema.parse({
-      ...example,
-      version: 'escalation-across-segments',
-      defaults: { ...example.defaults, reminderBefore: 0 },
-      tools: {
-        ...example.tools,
-        issue_refund: {
-          gate: 'hard',
-          approvers: { groups: ['support'] },
-          timeout: '4s',
-          onTimeout: 'escalate',
-          escalation: [{ groups: ['admins'], timeout: '5m' }],
-        },
+    const policy = policyVariant('escalation-across-segments', {
+      issue_refund: {
+        gate: 'hard',
+        approvers: { groups: ['support'] },
+        timeout: '4s',
+        onTimeout: 'escalate',
+        escalation: [{ groups: ['admins'], timeout: '5m' }],
       },
     });
     await withWorker(async (h) => {

@@ -6,15 +6,12 @@ import { NativeConnection } from '@temporalio/worker';
 import { nanoid } from 'nanoid';
 import { countRefunds } from '../activities/billing/index';
 import { auditTrail, decide, pendingApprovals, startAgentRun } from '../client';
-import { loadPolicyFile } from '../src/policy/load';
-import { PolicySchema } from '../src/policy/schema';
+import { policyVariant } from './support/policies';
 import type { AgentRunResult } from '../src/run-state';
 import { createWorker } from '../worker';
 import { OwnDevServer } from './support/dev-server';
-import { repoRoot, sharedEnv, tempDir, waitFor } from './support/env';
+import { sharedEnv, tempDir, waitFor } from './support/env';
 import { answer, call, freshBillingDb, sharedTranscripts } from './support/harness';
-
-const example = loadPolicyFile(join(repoRoot, 'policies/example.yaml'));
 
 describe('durable timers across a server crash', () => {
   it('escalates a request whose deadline passed while the server and the worker were down, then runs it once', async () => {
@@ -22,19 +19,13 @@ describe('durable timers across a server crash', () => {
     const server = await OwnDevServer.start(join(tempDir('hitl-server-'), 'dev.sqlite'));
     const billing = freshBillingDb();
     const taskQueue = `restart-${nanoid(8)}`;
-    const policy = PolicySchema.parse({
-      ...example,
-      version: 'restart-test',
-      defaults: { ...example.defaults, reminderBefore: 0 },
-      tools: {
-        ...example.tools,
-        issue_refund: {
-          gate: 'hard',
-          approvers: { groups: ['support'] },
-          timeout: '3s',
-          onTimeout: 'escalate',
-          escalation: [{ groups: ['admins'], timeout: '5m' }],
-        },
+    const policy = policyVariant('restart-test', {
+      issue_refund: {
+        gate: 'hard',
+        approvers: { groups: ['support'] },
+        timeout: '3s',
+        onTimeout: 'escalate',
+        escalation: [{ groups: ['admins'], timeout: '5m' }],
       },
     });
     const connect = async () => {

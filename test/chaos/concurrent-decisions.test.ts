@@ -5,7 +5,8 @@ import { auditTrail, decide, DecisionRefusedError, runResult, type Decision } fr
 import type { DecisionReceipt } from '../../src/run-state';
 import { sharedEnv } from '../support/env';
 import { call, withWorker } from '../support/harness';
-import { envCount, examplePolicy, report, rowsPerKey } from './support';
+import { examplePolicy } from '../support/policies';
+import { envCount, report, rowsPerKey } from './support';
 
 // Two reviewers, each on a client of their own (own connection), decide the same pending request at the same moment.
 // Under the example policy a refund under $50 needs one approval from support (sam, sue), so whichever decision the

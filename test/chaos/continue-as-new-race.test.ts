@@ -4,7 +4,8 @@ import { decide, DecisionRefusedError, pendingApprovals, runResult, runStatus, s
 import type { Decision } from '../../src/decision';
 import { call, answer, withWorker } from '../support/harness';
 import { runHistories, workflowTaskFailures } from '../support/run-history';
-import { chaosKills, envCount, examplePolicy, report, rowsPerKey } from './support';
+import { examplePolicy } from '../support/policies';
+import { chaosKills, envCount, report, rowsPerKey } from './support';
 
 // Decisions sent through the client's `decide` while the run keeps continuing as new. Found by the decision fuzzer:
 // an update that arrives while the worker completes a workflow task with continue-as-new is dropped by the server

@@ -6,7 +6,8 @@ import { chatError, startChatResponder, viewConversation, type ConversationView 
 import { waitFor } from '../support/env';
 import { chatCompletion, type FakeChatResponse, type FakeToolCall } from '../support/fake-chat-server';
 import { withWorker } from '../support/harness';
-import { examplePolicy, report, rowsPerKey } from './support';
+import { examplePolicy } from '../support/policies';
+import { report, rowsPerKey } from './support';
 
 // The model endpoint misbehaves in every way a chat-completions server can: rate limit storms, server errors, answers
 // slower than the client waits, bodies that are not completions, tool calls with broken JSON, tool calls naming tools

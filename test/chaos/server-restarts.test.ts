@@ -12,7 +12,8 @@ import { tempDir, waitFor } from '../support/env';
 import { call } from '../support/harness';
 import { workflowTaskFailures } from '../support/run-history';
 import { WorkerProcess, writeSharedBundle } from '../support/worker-process';
-import { chaosKills, envCount, policyVariant, report, rowsPerKey, withDeadline } from './support';
+import { policyVariant } from '../support/policies';
+import { chaosKills, envCount, report, rowsPerKey, withDeadline } from './support';
 
 // A dev server of its own on a SQLite file is SIGKILLed and started again, several times, while runs wait for
 // approval and while escalation timers run. Each escalating run carries its own policy: stage 0 (support) lasts a few

@@ -19,7 +19,8 @@ import {
   type KillPoint,
   type KillRecord,
 } from './kill-verdict';
-import { chaosKills, policyVariant, report, withDeadline } from './support';
+import { policyVariant } from '../support/policies';
+import { chaosKills, report, withDeadline } from './support';
 
 // Runs are started continuously against a worker in a child process; the test SIGKILLs that worker at chosen
 // points and starts a new one each time. A run here: the model (a wire-format server scripted per run) asks for

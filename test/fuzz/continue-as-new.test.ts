@@ -5,7 +5,7 @@ import { auditTrailQuery } from '../../src/messages';
 import { answer, call, withWorker } from '../support/harness';
 import { waitFor } from '../support/env';
 import { wholeAuditTrail } from '../support/run-history';
-import { examplePolicy } from './policy';
+import { examplePolicy } from '../support/policies';
 
 // Regressions found by the decision fuzzer around continue-as-new.
 

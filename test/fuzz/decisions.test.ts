@@ -10,7 +10,7 @@ import { waitFor } from '../support/env';
 import { call, withWorker, type Harness } from '../support/harness';
 import { runHistories, wholeAuditTrail, workflowTaskFailures } from '../support/run-history';
 import { compact, refusedPayloads, type FuzzTarget, type PayloadBatch } from './decision-arbitraries';
-import { examplePolicy as example } from './policy';
+import { examplePolicy as example } from '../support/policies';
 
 // Property: no generated bad decision payload, sent through the `decision` signal and the `decide` update at once,
 // is ever taken. Each run under fire has one pending refund (support decides; the run was requested by sam, so sue

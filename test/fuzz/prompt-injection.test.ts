@@ -9,7 +9,7 @@ import { waitFor } from '../support/env';
 import { chatCompletion, type FakeChatResponse, type FakeToolCall } from '../support/fake-chat-server';
 import { withWorker } from '../support/harness';
 import { runHistories } from '../support/run-history';
-import { examplePolicy } from './policy';
+import { examplePolicy } from '../support/policies';
 
 // Customer data and tool results that tell the agent to approve, and a model that obeys: after reading the text it
 // calls tools named like decisions (approve_request, decide, …) with decision-shaped arguments, smuggles decision

@@ -1,7 +1,6 @@
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
-import type { FakeChatResponse, RecordedChatRequest } from './fake-chat-server';
+import { listenOnLoopback, type FakeChatResponse, type RecordedChatRequest } from './fake-chat-server';
 
 // A chat-completions server whose answers come from a function of the request rather than from a queue, for tests
 // where many runs talk to one server at once (each run's reply depends on its own conversation) and for fault
@@ -102,11 +101,7 @@ export async function startChatResponder(respond: ChatResponder): Promise<ChatRe
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
 
   return {
     baseURL: `http://127.0.0.1:${port}/v1`,
