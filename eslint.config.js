@@ -1,5 +1,5 @@
-// ESLint flat config: typescript-eslint's type-checked rules, no floating promises, and no Node built-ins in
-// workflow code (workflows run in Temporal's deterministic sandbox).
+// ESLint flat config: typescript-eslint's type-checked rules, no floating promises, no Node built-ins in the
+// deterministic sandbox (workflows/ and src/shared/), and imports that point down.
 import { builtinModules } from 'node:module';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
@@ -27,13 +27,8 @@ export default tseslint.config(
     },
   },
   {
-    // Workflow code and everything it imports from src/ run in the deterministic sandbox.
-    files: [
-      'workflows/**/*.ts',
-      'src/policy/{schema,evaluate,authority,default-policy}.ts',
-      'src/{decision,hash,messages,run-input,run-state,activity-types,errors}.ts',
-      'src/{model,render,tools}/**/*.ts',
-    ],
+    // The deterministic sandbox: workflow code and the shared code it imports. Exactly these two folders.
+    files: ['workflows/**/*.ts', 'src/shared/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -41,9 +36,25 @@ export default tseslint.config(
           paths: nodeBuiltins,
           patterns: [
             {
-              group: ['../activities/*', '../activities/**'],
-              message: 'workflows import activity types from src/activity-types',
+              group: ['**/activities/*', '**/activities/**'],
+              message: 'sandbox code imports activity types from src/shared/activity-types',
             },
+            { group: ['**/src/node/**', '**/node/**'], message: 'src/node is Node-only: the sandbox cannot load it' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Imports point down: the CLI and client helpers never reach up into workflows/ or the top-level entries.
+    files: ['src/node/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/workflows/**', '**/workflows'], message: 'the client side never imports workflow code' },
+            { group: ['../../../client', '../../client', '../../../worker'], message: 'import src/node/client instead' },
           ],
         },
       ],

@@ -15,11 +15,11 @@ import { createBillingPrechecks } from './activities/billing/prechecks';
 import { createModelActivities } from './activities/model/index';
 import { openTranscriptStore, type TranscriptStore } from './activities/model/transcript-store';
 import { createRunSupportActivities } from './activities/run-support';
-import { connectionConfig, workerConfig } from './src/config';
-import { HitlError } from './src/errors';
-import { logger } from './src/logger';
-import { resolvePolicy } from './src/policy/load';
-import type { Policy } from './src/policy/schema';
+import { connectionConfig, workerConfig } from './src/node/config';
+import { HitlError } from './src/shared/errors';
+import { logger } from './src/node/logger';
+import { resolvePolicy } from './src/node/policy-file';
+import type { Policy } from './src/shared/policy/schema';
 
 /** Absolute path of the workflows entry point (the worker's `workflowsPath`). */
 export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));

@@ -1,6 +1,6 @@
 import { log } from '@temporalio/activity';
-import type { Notification, RunActivities } from '../src/activity-types';
-import type { Policy } from '../src/policy/schema';
+import type { Notification, RunActivities } from '../src/shared/activity-types';
+import type { Policy } from '../src/shared/policy/schema';
 
 /**
  * Creates the run-support activities: the worker's policy, fixed at worker start, and the notification activity.

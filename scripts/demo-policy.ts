@@ -1,6 +1,6 @@
 // The demo's policy: a policy file with every timer divided by a factor, so a person can watch a soft window pass and a
 // request escalate in seconds instead of hours. Demo only: a worker never scales its policy.
-import { PolicySchema, type Policy } from '../src/policy/schema';
+import { PolicySchema, type Policy } from '../src/shared/policy/schema';
 
 type Stage = { groups: string[]; timeout: number };
 type Timed = { timeout?: number; softWindow?: number; escalation?: Stage[] };

@@ -1,11 +1,11 @@
 // The demo's reviewer: follows a run, prints each approval request as it appears and, unattended, decides it from a
 // separate client as the policy's own people would. Demo only.
 import type { Client } from '@temporalio/client';
-import { auditTrail, decide, DecisionRefusedError, pendingApprovals, resumeRun, runStatus } from '../client';
-import { decisionCommands } from '../src/cli/format';
-import { renderApprovalRequest } from '../src/render/approval';
-import { renderPause, resumeCommands } from '../src/render/pause';
-import type { ApprovalRequest, AuditEntry, PauseAction, RunPause } from '../src/run-state';
+import { auditTrail, decide, UpdateRefusedError, pendingApprovals, resumeRun, runStatus } from '../client';
+import { decisionCommands } from '../src/node/cli/format';
+import { renderApprovalRequest } from '../src/shared/render/approval';
+import { renderPause, resumeCommands } from '../src/shared/render/pause';
+import type { ApprovalRequest, AuditEntry, PauseAction, RunPause } from '../src/shared/run-state';
 
 /** What the unattended reviewer does with a request. */
 type Plan = { kind: 'wait'; why: string } | { kind: 'approve' } | { kind: 'reject'; reason: string };
@@ -124,7 +124,7 @@ async function decideUnattended(
       const state = receipt.closed ? 'request closed, the call runs' : `${receipt.approvalsNeeded} more needed`;
       say(`\n(unattended) approved by ${by}; ${state}`);
     } catch (err) {
-      if (!(err instanceof DecisionRefusedError)) throw err;
+      if (!(err instanceof UpdateRefusedError)) throw err;
       say(`\n(unattended) refused for ${pick.signer}: ${err.message}`);
       return;
     }
@@ -151,7 +151,7 @@ async function answerPause(
     await resumeRun(reviewer, workflowId, { pauseId: pause.pauseId, action, by });
     say(`\n(unattended) answered ${action} as ${by}${note}`);
   } catch (err) {
-    if (!(err instanceof DecisionRefusedError)) throw err;
+    if (!(err instanceof UpdateRefusedError)) throw err;
     say(`\n(unattended) refused for ${by}: ${err.message}`);
   }
 }

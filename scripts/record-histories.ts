@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import proto from '@temporalio/proto';
 import { decide, pendingApprovals, resumeRun, runStatus, signalDecision, stopRun } from '../client';
-import { loadPolicyFile } from '../src/policy/load';
-import { PolicySchema, type Policy } from '../src/policy/schema';
-import type { ApprovalRequest } from '../src/run-state';
-import type { AgentRunInputDraft } from '../src/run-input';
-import type { ScenarioTurn } from '../src/model/types';
+import { loadPolicyFile } from '../src/node/policy-file';
+import { PolicySchema, type Policy } from '../src/shared/policy/schema';
+import type { ApprovalRequest } from '../src/shared/run-state';
+import type { AgentRunInputDraft } from '../src/shared/run-input';
+import type { ScenarioTurn } from '../src/shared/model/types';
 import { closeSharedEnv, repoRoot, waitFor } from '../test/support/env';
 import { answer, call, withWorker, type Harness } from '../test/support/harness';
 

@@ -3,9 +3,9 @@ import { describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowFailedError } from '@temporalio/client';
 import { countRefunds } from '../activities/billing/index';
-import { auditTrail, decide, DecisionRefusedError, runStatus, signalDecision } from '../client';
-import { AgentStatusKey as AgentStatusKeyForTest } from '../src/messages';
-import type { AgentRunResult } from '../src/run-state';
+import { auditTrail, decide, UpdateRefusedError, runStatus, signalDecision } from '../client';
+import { AgentStatusKey as AgentStatusKeyForTest } from '../src/shared/messages';
+import type { AgentRunResult } from '../src/shared/run-state';
 import { answer, call, withWorker } from './support/harness';
 import { waitFor } from './support/env';
 
@@ -152,7 +152,7 @@ describe('agent run: approval gate', () => {
           approver: 'alice',
           args: { ...refund, amountCents: 2.5 },
         }),
-        (err: unknown) => err instanceof DecisionRefusedError && /amountCents/.test(err.message),
+        (err: unknown) => err instanceof UpdateRefusedError && /amountCents/.test(err.message),
       );
       const [still] = await h.pending(run.workflowId);
       assert.equal(still?.requestId, req!.requestId);
@@ -197,7 +197,7 @@ describe('agent run: approval gate', () => {
       await decide(h.client, run.workflowId, approval);
       await assert.rejects(
         decide(h.client, run.workflowId, { ...approval, approver: 'carol' }),
-        (err: unknown) => err instanceof DecisionRefusedError && /already closed \(approved by alice/.test(err.message),
+        (err: unknown) => err instanceof UpdateRefusedError && /already closed \(approved by alice/.test(err.message),
       );
       await signalDecision(h.client, run.workflowId, approval);
       await run.result();
@@ -220,7 +220,7 @@ describe('agent run: approval gate', () => {
           argsHash: req!.argsHash,
         }),
         (err: unknown) =>
-          err instanceof DecisionRefusedError &&
+          err instanceof UpdateRefusedError &&
           err.message === `unknown request id "no-such-request" (pending: ${req!.requestId})`,
       );
       // The client checks the payload first; send it raw to prove the workflow refuses it too.

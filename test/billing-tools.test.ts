@@ -17,8 +17,8 @@ import {
   runOnce,
 } from '../activities/billing/index';
 import { FIXTURE_CUSTOMER, FIXTURE_INVOICE } from '../activities/billing/seed';
-import { ConfigError, FailureType } from '../src/errors';
-import { toolNames } from '../src/tools/catalog';
+import { ConfigError, FailureType } from '../src/shared/errors';
+import { toolNames } from '../src/shared/tools/catalog';
 
 let dir: string;
 let fileCounter = 0;

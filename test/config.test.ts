@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { connectionConfig, workerConfig } from '../src/config';
-import { ConfigError } from '../src/errors';
+import { connectionConfig, workerConfig } from '../src/node/config';
+import { ConfigError } from '../src/shared/errors';
 
 describe('configuration', () => {
   it('takes explicit connection values, then the environment, then the defaults', () => {

@@ -5,17 +5,17 @@ import { countOutbox, countRefunds } from '../activities/billing/index';
 import {
   auditTrail,
   decide,
-  DecisionRefusedError,
+  UpdateRefusedError,
   pendingApprovals,
   resumeRun,
   runStatus,
   type RunPause,
 } from '../client';
-import { AGENT_RUN_WORKFLOW } from '../src/messages';
-import { DEFAULT_POLICY } from '../src/policy/default-policy';
-import { loadPolicyFile } from '../src/policy/load';
-import { PolicySchema, type Policy } from '../src/policy/schema';
-import type { AgentRunResult, PauseKind } from '../src/run-state';
+import { AGENT_RUN_WORKFLOW } from '../src/shared/messages';
+import { DEFAULT_POLICY } from '../src/shared/policy/default-policy';
+import { loadPolicyFile } from '../src/node/policy-file';
+import { PolicySchema, type Policy } from '../src/shared/policy/schema';
+import type { AgentRunResult, PauseKind } from '../src/shared/run-state';
 import { repoRoot, waitFor } from './support/env';
 import { answer, call, withWorker, type Harness } from './support/harness';
 
@@ -43,7 +43,7 @@ async function pausedWith(h: Harness, workflowId: string, kind: PauseKind): Prom
 
 function refusedWith(pattern: RegExp) {
   return (err: unknown) => {
-    assert.ok(err instanceof DecisionRefusedError, `expected a refusal, got ${String(err)}`);
+    assert.ok(err instanceof UpdateRefusedError, `expected a refusal, got ${String(err)}`);
     assert.match(err.message, pattern);
     return true;
   };

@@ -3,10 +3,10 @@ import { describe, it } from 'node:test';
 import { countRefunds } from '../activities/billing/index';
 import { auditTrail, decide, pendingApprovals, runResult, runStatus, signalDecision } from '../client';
 import { examplePolicy as example, policyVariant } from './support/policies';
-import type { ApprovalRequest } from '../src/run-state';
+import type { ApprovalRequest } from '../src/shared/run-state';
 import { waitFor } from './support/env';
 import { answer, call, withWorker, type Harness } from './support/harness';
-import type { ScenarioTurn } from '../src/model/types';
+import type { ScenarioTurn } from '../src/shared/model/types';
 
 /** `n` turns that each read an invoice (cycling through invoices 1–20), then a final answer naming `n`. */
 function reads(n: number): ScenarioTurn[] {

@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
 import { createModelActivities, type ModelActivities } from '../activities/model/index';
 import { openTranscriptStore } from '../activities/model/transcript-store';
-import { ConfigError } from '../src/errors';
-import { EMPTY_TRANSCRIPT_HASH } from '../src/model/transcript';
-import { toolResultText } from '../src/model/tool-result';
-import type { CallModelInput, ChatMessage, ModelSettings, Scenario } from '../src/model/types';
-import { findTool } from '../src/tools/catalog';
+import { ConfigError } from '../src/shared/errors';
+import { EMPTY_TRANSCRIPT_HASH } from '../src/shared/model/transcript';
+import { toolResultText } from '../src/shared/model/tool-result';
+import type { CallModelInput, ChatMessage, ModelSettings, Scenario } from '../src/shared/model/types';
+import { findTool } from '../src/shared/tools/catalog';
 import {
   chatCompletion,
   startFakeChatServer,

@@ -7,11 +7,11 @@ import { promisify } from 'node:util';
 import { CancelledFailure } from '@temporalio/common';
 import { WorkflowFailedError } from '@temporalio/client';
 import { countOutbox, countRefunds } from '../activities/billing/index';
-import { auditTrail, decide, DecisionRefusedError, pendingApprovals, signalDecision, stopRun } from '../client';
-import { AgentStatusKey } from '../src/messages';
-import { loadPolicyFile } from '../src/policy/load';
-import { PolicySchema, type Policy } from '../src/policy/schema';
-import type { AgentRunResult, ApprovalRequest } from '../src/run-state';
+import { auditTrail, decide, UpdateRefusedError, pendingApprovals, signalDecision, stopRun } from '../client';
+import { AgentStatusKey } from '../src/shared/messages';
+import { loadPolicyFile } from '../src/node/policy-file';
+import { PolicySchema, type Policy } from '../src/shared/policy/schema';
+import type { AgentRunResult, ApprovalRequest } from '../src/shared/run-state';
 import { repoRoot, tempDir, waitFor } from './support/env';
 import { answer, call, withWorker, type Harness } from './support/harness';
 
@@ -28,7 +28,7 @@ const refund = (amountCents: number, invoiceId = 1) => ({ invoiceId, amountCents
 
 function refusedWith(pattern: RegExp) {
   return (err: unknown) => {
-    assert.ok(err instanceof DecisionRefusedError, `expected a refusal, got ${String(err)}`);
+    assert.ok(err instanceof UpdateRefusedError, `expected a refusal, got ${String(err)}`);
     assert.match(err.message, pattern);
     return true;
   };

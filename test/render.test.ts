@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MAX_ALTERNATIVES, splitAlternatives } from '../src/model/alternatives';
-import { renderCurrentDetails } from '../src/render/approval';
-import { renderPause, resumeCommands } from '../src/render/pause';
-import type { RunPause } from '../src/run-state';
+import { MAX_ALTERNATIVES, splitAlternatives } from '../src/shared/model/alternatives';
+import { renderCurrentDetails } from '../src/shared/render/approval';
+import { renderPause, resumeCommands } from '../src/shared/render/pause';
+import type { RunPause } from '../src/shared/run-state';
 
 const planPause: RunPause = {
   pauseId: 'p-1',

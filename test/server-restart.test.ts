@@ -7,7 +7,7 @@ import { nanoid } from 'nanoid';
 import { countRefunds } from '../activities/billing/index';
 import { auditTrail, decide, pendingApprovals, startAgentRun } from '../client';
 import { policyVariant } from './support/policies';
-import type { AgentRunResult } from '../src/run-state';
+import type { AgentRunResult } from '../src/shared/run-state';
 import { createWorker } from '../worker';
 import { OwnDevServer } from './support/dev-server';
 import { sharedEnv, tempDir, waitFor } from './support/env';

@@ -14,10 +14,11 @@ import {
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import type { ModelActivities, Notification, RunActivities } from '../src/activity-types';
-import { formatZodError, StopSchema, type StopRequest } from '../src/decision';
-import { FailureType } from '../src/errors';
-import { argsHash } from '../src/hash';
+import type { ModelActivities, Notification, RunActivities } from '../src/shared/activity-types';
+import { StopSchema, type StopRequest } from '../src/shared/decision';
+import { formatZodError } from '../src/shared/zod-format';
+import { FailureType } from '../src/shared/errors';
+import { argsHash } from '../src/shared/hash';
 import {
   AgentStatusKey,
   auditTrailQuery,
@@ -28,13 +29,13 @@ import {
   resumeUpdate,
   statusQuery,
   stopUpdate,
-} from '../src/messages';
-import { advance, EMPTY_TRANSCRIPT_HASH, type TranscriptRef } from '../src/model/transcript';
-import type { ChatMessage, ModelCallSettings, ModelSettings, ToolCall } from '../src/model/types';
-import { splitAlternatives } from '../src/model/alternatives';
-import { toolResultText, type ToolResultContent } from '../src/model/tool-result';
-import { renderCurrentDetails, renderTally } from '../src/render/approval';
-import { AgentRunInputSchema, DEFAULT_SYSTEM_PROMPT, type AgentRunInput } from '../src/run-input';
+} from '../src/shared/messages';
+import { advance, EMPTY_TRANSCRIPT_HASH, type TranscriptRef } from '../src/shared/model/transcript';
+import type { ChatMessage, ModelCallSettings, ModelSettings, ToolCall } from '../src/shared/model/types';
+import { splitAlternatives } from '../src/shared/model/alternatives';
+import { toolResultText, type ToolResultContent } from '../src/shared/model/tool-result';
+import { renderCurrentDetails, renderTally } from '../src/shared/render/approval';
+import { AgentRunInputSchema, DEFAULT_SYSTEM_PROMPT, type AgentRunInput } from '../src/shared/run-input';
 import type {
   AgentRunResult,
   AgentStatusValue,
@@ -43,13 +44,13 @@ import type {
   OutcomeCounts,
   RunPhase,
   ToolOutcome,
-} from '../src/run-state';
-import { eligibleApprovers } from '../src/policy/authority';
-import { DEFAULT_POLICY } from '../src/policy/default-policy';
-import { resolveGate, type ResolvedGate } from '../src/policy/evaluate';
-import type { Policy } from '../src/policy/schema';
-import { findTool, toolNames } from '../src/tools/catalog';
-import type { ToolDefinition } from '../src/tools/types';
+} from '../src/shared/run-state';
+import { eligibleApprovers } from '../src/shared/policy/authority';
+import { DEFAULT_POLICY } from '../src/shared/policy/default-policy';
+import { resolveGate, type ResolvedGate } from '../src/shared/policy/evaluate';
+import type { Policy } from '../src/shared/policy/schema';
+import { findTool, toolNames } from '../src/shared/tools/catalog';
+import type { ToolDefinition } from '../src/shared/tools/types';
 import { ApprovalGate, describeClosure, type Closure } from './approval-gate';
 import { AuditLog } from './audit-log';
 import { CLOSED_REQUESTS_CARRIED, continueAsNewDue, type CarriedState } from './continuation';

@@ -1,12 +1,12 @@
 import { ApplicationFailure, condition } from '@temporalio/workflow';
-import { parseDecisionMessage, type Decision } from '../src/decision';
-import { FailureType } from '../src/errors';
-import { argsHash } from '../src/hash';
-import { checkAuthority, editAllowed, eligibleApprovers } from '../src/policy/authority';
-import type { ResolvedGate } from '../src/policy/evaluate';
-import type { Policy } from '../src/policy/schema';
-import type { ApprovalRequest, DecisionReceipt } from '../src/run-state';
-import { findTool } from '../src/tools/catalog';
+import { parseDecisionMessage, type Decision } from '../src/shared/decision';
+import { FailureType } from '../src/shared/errors';
+import { argsHash } from '../src/shared/hash';
+import { checkAuthority, editAllowed, eligibleApprovers } from '../src/shared/policy/authority';
+import type { ResolvedGate } from '../src/shared/policy/evaluate';
+import type { Policy } from '../src/shared/policy/schema';
+import type { ApprovalRequest, DecisionReceipt } from '../src/shared/run-state';
+import { findTool } from '../src/shared/tools/catalog';
 
 /** How a request was closed. */
 export type Closure =

@@ -1,9 +1,9 @@
 import { workflowInfo } from '@temporalio/workflow';
-import type { ToolResultContent } from '../src/model/tool-result';
-import type { TranscriptRef } from '../src/model/transcript';
-import type { ChatMessage, ToolCall } from '../src/model/types';
-import type { Policy } from '../src/policy/schema';
-import type { OutcomeCounts } from '../src/run-state';
+import type { ToolResultContent } from '../src/shared/model/tool-result';
+import type { TranscriptRef } from '../src/shared/model/transcript';
+import type { ChatMessage, ToolCall } from '../src/shared/model/types';
+import type { Policy } from '../src/shared/policy/schema';
+import type { OutcomeCounts } from '../src/shared/run-state';
 import type { GateState } from './approval-gate';
 import type { InterruptionsState } from './interruptions';
 import type { ApprovedPlanStep } from './plan';

@@ -1,9 +1,10 @@
 import { condition, uuid4 } from '@temporalio/workflow';
-import { formatZodError, ResumeSchema, type ResumeRequest } from '../src/decision';
-import { eligibleApprovers } from '../src/policy/authority';
-import type { Policy } from '../src/policy/schema';
-import type { PauseAction, PauseKind, PlanStep, RunPause } from '../src/run-state';
-import { findTool } from '../src/tools/catalog';
+import { ResumeSchema, type ResumeRequest } from '../src/shared/decision';
+import { formatZodError } from '../src/shared/zod-format';
+import { eligibleApprovers } from '../src/shared/policy/authority';
+import type { Policy } from '../src/shared/policy/schema';
+import type { PauseAction, PauseKind, PlanStep, RunPause } from '../src/shared/run-state';
+import { findTool } from '../src/shared/tools/catalog';
 
 /** What a pause ended with: the person's answer, or the pause's own `onTimeout` action at its deadline. */
 export interface PauseOutcome {

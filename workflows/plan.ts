@@ -1,11 +1,11 @@
-import { argsHash } from '../src/hash';
-import type { ToolCall } from '../src/model/types';
-import type { ToolResultContent } from '../src/model/tool-result';
-import { checkAuthority } from '../src/policy/authority';
-import type { ResolvedGate } from '../src/policy/evaluate';
-import type { Policy } from '../src/policy/schema';
-import type { GateKind, PlanStep } from '../src/run-state';
-import { findTool } from '../src/tools/catalog';
+import { argsHash } from '../src/shared/hash';
+import type { ToolCall } from '../src/shared/model/types';
+import type { ToolResultContent } from '../src/shared/model/tool-result';
+import { checkAuthority } from '../src/shared/policy/authority';
+import type { ResolvedGate } from '../src/shared/policy/evaluate';
+import type { Policy } from '../src/shared/policy/schema';
+import type { GateKind, PlanStep } from '../src/shared/run-state';
+import { findTool } from '../src/shared/tools/catalog';
 import type { PauseOutcome } from './pauses';
 
 /** Plan review's instruction to the model, sent before its first call. */

@@ -5,12 +5,12 @@ import {
   proxyActivities,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import type { ToolActivities } from '../src/activity-types';
-import { FailureType } from '../src/errors';
-import { argsHash } from '../src/hash';
-import type { ToolResultContent } from '../src/model/tool-result';
-import type { OutcomeCounts, ToolOutcome } from '../src/run-state';
-import type { PrecheckInput, PrecheckResult, ToolDefinition } from '../src/tools/types';
+import type { ToolActivities } from '../src/shared/activity-types';
+import { FailureType } from '../src/shared/errors';
+import { argsHash } from '../src/shared/hash';
+import type { ToolResultContent } from '../src/shared/model/tool-result';
+import type { OutcomeCounts, ToolOutcome } from '../src/shared/run-state';
+import type { PrecheckInput, PrecheckResult, ToolDefinition } from '../src/shared/tools/types';
 import type { AuditLog } from './audit-log';
 import type { PauseOutcome } from './pauses';
 

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { ConfigError } from '../../src/errors';
+import { ConfigError } from '../../src/shared/errors';
 import { generateBillingDb } from './seed';
 
 /**

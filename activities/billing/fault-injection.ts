@@ -1,5 +1,5 @@
-import { ConfigError } from '../../src/errors';
-import type { ToolActivityResult } from '../../src/tools/types';
+import { ConfigError } from '../../src/shared/errors';
+import type { ToolActivityResult } from '../../src/shared/tools/types';
 
 /**
  * Environment variable that turns on the crash-window hold, for fault-injection tests only: a comma-separated list

@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
-import { FailureType } from '../../src/errors';
+import { FailureType } from '../../src/shared/errors';
 import {
   deleteCustomer,
   findCustomers,
@@ -9,8 +9,8 @@ import {
   listInvoices,
   sendEmail,
   updateCustomerContact,
-} from '../../src/tools/billing';
-import type { ToolActivityInput, ToolActivityResult, ToolDefinition } from '../../src/tools/types';
+} from '../../src/shared/tools/billing';
+import type { ToolActivityInput, ToolActivityResult, ToolDefinition } from '../../src/shared/tools/types';
 import type { BillingDb } from './db';
 import { holdAfterCommit, holdAfterCommitFromEnv } from './fault-injection';
 import { runOnce } from './ledger';

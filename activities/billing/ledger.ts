@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { FailureType } from '../../src/errors';
-import { argsHash } from '../../src/hash';
-import type { ToolActivityResult } from '../../src/tools/types';
+import { FailureType } from '../../src/shared/errors';
+import { argsHash } from '../../src/shared/hash';
+import type { ToolActivityResult } from '../../src/shared/tools/types';
 import type { BillingDb } from './db';
 
 /** One write tool call, as the ledger records it. */

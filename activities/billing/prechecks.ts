@@ -1,5 +1,5 @@
-import { deleteCustomer, formatUsd, issueRefund } from '../../src/tools/billing';
-import type { PrecheckInput, PrecheckResult } from '../../src/tools/types';
+import { deleteCustomer, formatUsd, issueRefund } from '../../src/shared/tools/billing';
+import type { PrecheckInput, PrecheckResult } from '../../src/shared/tools/types';
 import type { BillingDb } from './db';
 
 /** The billing prechecks, keyed by activity type (`precheck_<tool>`). */

@@ -3,7 +3,7 @@ import { existsSync, linkSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Faker, base, en } from '@faker-js/faker';
 import Database from 'better-sqlite3';
-import { ConfigError } from '../../src/errors';
+import { ConfigError } from '../../src/shared/errors';
 
 /** Options of {@link generateBillingDb}. */
 export interface GenerateBillingDbOptions {

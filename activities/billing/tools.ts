@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { z } from 'zod';
-import { FailureType } from '../../src/errors';
+import { FailureType } from '../../src/shared/errors';
 import {
   type deleteCustomer,
   type findCustomers,
@@ -10,7 +10,7 @@ import {
   type sendEmail,
   type updateCustomerContact,
   formatUsd,
-} from '../../src/tools/billing';
+} from '../../src/shared/tools/billing';
 import { type BillingDb, tableNames } from './db';
 
 // The billing tools' effects on the Chinook database. Each function is synchronous and trusts its (already parsed)

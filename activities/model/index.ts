@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
-import { ConfigError, FailureType } from '../../src/errors';
-import type { CallModelInput, ModelTurn } from '../../src/model/types';
+import { ConfigError, FailureType } from '../../src/shared/errors';
+import type { CallModelInput, ModelTurn } from '../../src/shared/model/types';
 import { createOpenAIModel } from './openai';
 import { callScriptedModel } from './scripted';
 import { openTranscriptStore, type TranscriptStore } from './transcript-store';

@@ -6,8 +6,8 @@ import type {
   ChatCompletionMessageParam,
 } from 'openai/resources/chat/completions';
 import { z } from 'zod';
-import { FailureType } from '../../src/errors';
-import type { ChatMessage, ModelRequest, ModelSettings, ModelTurn, ToolCall } from '../../src/model/types';
+import { FailureType } from '../../src/shared/errors';
+import type { ChatMessage, ModelRequest, ModelSettings, ModelTurn, ToolCall } from '../../src/shared/model/types';
 import { buildToolSpecs } from './tool-specs';
 
 /** Worker-side configuration of the chat-completions endpoint. */

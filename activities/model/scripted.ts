@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { FailureType } from '../../src/errors';
-import { parseToolResultText } from '../../src/model/tool-result';
-import type { ChatMessage, ModelTurn, Scenario, ScenarioTurn, ToolCall } from '../../src/model/types';
+import { FailureType } from '../../src/shared/errors';
+import { parseToolResultText } from '../../src/shared/model/tool-result';
+import type { ChatMessage, ModelTurn, Scenario, ScenarioTurn, ToolCall } from '../../src/shared/model/types';
 
 type ScriptedReply = Omit<ScenarioTurn, 'onRejected'>;
 

@@ -2,8 +2,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { ChatCompletionFunctionTool } from 'openai/resources/chat/completions';
 import type { FunctionParameters } from 'openai/resources/shared';
 import { z } from 'zod';
-import { FailureType } from '../../src/errors';
-import { findTool } from '../../src/tools/catalog';
+import { FailureType } from '../../src/shared/errors';
+import { findTool } from '../../src/shared/tools/catalog';
 
 /**
  * Builds the chat-completions `tools` array for the named catalog tools, in the order given.

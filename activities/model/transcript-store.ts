@@ -3,9 +3,9 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApplicationFailure } from '@temporalio/common';
 import Database from 'better-sqlite3';
-import { ConfigError, FailureType } from '../../src/errors';
-import { chainHash, EMPTY_TRANSCRIPT_HASH, type TranscriptAppend } from '../../src/model/transcript';
-import { ScenarioSchema, type ChatMessage, type Scenario } from '../../src/model/types';
+import { ConfigError, FailureType } from '../../src/shared/errors';
+import { chainHash, EMPTY_TRANSCRIPT_HASH, type TranscriptAppend } from '../../src/shared/model/transcript';
+import { ScenarioSchema, type ChatMessage, type Scenario } from '../../src/shared/model/types';
 
 /** Environment variable naming the transcript store's SQLite file. */
 export const TRANSCRIPT_DB_ENV = 'HITL_TRANSCRIPT_DB';
@@ -21,7 +21,7 @@ export interface StoredConversation {
 
 /**
  * Where runs keep their conversations, outside the workflow history: the workflow sends only what is new each model
- * call, with the position and the chain hash of what is stored before it (`src/model/transcript.ts`), so the history
+ * call, with the position and the chain hash of what is stored before it (`src/shared/model/transcript.ts`), so the history
  * grows by one step's messages per step instead of by the whole conversation.
  */
 export interface TranscriptStore {

@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { nanoid } from 'nanoid';
 import { openTranscriptStore } from '../../activities/model/transcript-store';
-import { DEFAULT_POLICY } from '../../src/policy/default-policy';
+import { DEFAULT_POLICY } from '../../src/shared/policy/default-policy';
 import { closeSharedEnv, sharedEnv, tempDir } from '../../test/support/env';
 import { freshBillingDb } from '../../test/support/harness';
 import { createWorker } from '../../worker';

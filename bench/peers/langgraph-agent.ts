@@ -18,8 +18,8 @@ import type { BaseCheckpointSaver } from '@langchain/langgraph-checkpoint';
 import { SqliteSaver } from '@langchain/langgraph-checkpoint-sqlite';
 import type { BillingDb } from '../../activities/billing/index';
 import { recordRefund } from '../../activities/billing/tools';
-import { DEFAULT_SYSTEM_PROMPT } from '../../src/run-input';
-import { issueRefund } from '../../src/tools/billing';
+import { DEFAULT_SYSTEM_PROMPT } from '../../src/shared/run-input';
+import { issueRefund } from '../../src/shared/tools/billing';
 import { runGetInvoice, scriptedReply, STEP_GOAL, type LoopTimes, type ScriptedReply } from './scripted-agent';
 
 type State = typeof MessagesAnnotation.State;

@@ -4,9 +4,9 @@
 import { performance } from 'node:perf_hooks';
 import type { BillingDb } from '../../activities/billing/index';
 import { readInvoice } from '../../activities/billing/tools';
-import type { ScenarioTurn } from '../../src/model/types';
-import { DEFAULT_SYSTEM_PROMPT } from '../../src/run-input';
-import { getInvoice } from '../../src/tools/billing';
+import type { ScenarioTurn } from '../../src/shared/model/types';
+import { DEFAULT_SYSTEM_PROMPT } from '../../src/shared/run-input';
+import { getInvoice } from '../../src/shared/tools/billing';
 
 /**
  * The invoice every step reads: fixture invoice 2 (one line of 50 × $1.29), the same in every generated database,

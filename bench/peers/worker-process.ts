@@ -17,7 +17,7 @@ import {
   type Next,
   type ActivityInboundCallsInterceptor,
 } from '@temporalio/worker';
-import { connectionConfig } from '../../src/config';
+import { connectionConfig } from '../../src/node/config';
 import { createWorker } from '../../worker';
 
 const bundlePath = process.env['BENCH_WORKFLOW_BUNDLE'];

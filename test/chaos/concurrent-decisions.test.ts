@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
-import { auditTrail, decide, DecisionRefusedError, runResult, type Decision } from '../../client';
-import type { DecisionReceipt } from '../../src/run-state';
+import { auditTrail, decide, UpdateRefusedError, runResult, type Decision } from '../../client';
+import type { DecisionReceipt } from '../../src/shared/run-state';
 import { sharedEnv } from '../support/env';
 import { call, withWorker } from '../support/harness';
 import { examplePolicy } from '../support/policies';
@@ -75,7 +75,7 @@ describe('chaos: two clients decide the same request at once', () => {
                 problems.push(`${run.workflowId}: the winning receipt says ${JSON.stringify(receipt)}`);
               }
               const closedBy = `already closed \\(${expected === 'approve' ? 'approved' : 'rejected'} by ${winner} at`;
-              if (refusal instanceof DecisionRefusedError && new RegExp(closedBy).test(refusal.message)) {
+              if (refusal instanceof UpdateRefusedError && new RegExp(closedBy).test(refusal.message)) {
                 tally.losersRefused += 1;
               } else {
                 problems.push(`${run.workflowId}: the loser was told ${String(refusal)}`);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decide, DecisionRefusedError, pendingApprovals, runResult, runStatus, signalDecision } from '../../client';
-import type { Decision } from '../../src/decision';
+import { decide, UpdateRefusedError, pendingApprovals, runResult, runStatus, signalDecision } from '../../client';
+import type { Decision } from '../../src/shared/decision';
 import { call, answer, withWorker } from '../support/harness';
 import { runHistories, workflowTaskFailures } from '../support/run-history';
 import { examplePolicy } from '../support/policies';
@@ -50,7 +50,7 @@ describe('chaos: decisions racing continue-as-new', () => {
               try {
                 await send();
               } catch (err) {
-                if (err instanceof DecisionRefusedError) refused += 1;
+                if (err instanceof UpdateRefusedError) refused += 1;
                 else lost.push(err instanceof Error ? `${err.name}: ${err.message}` : String(err));
               }
             }

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { BillingDb } from '../../activities/billing/index';
 import { auditTrail, runResult } from '../../client';
-import type { ApprovalRequest } from '../../src/run-state';
+import type { ApprovalRequest } from '../../src/shared/run-state';
 import type { ChatResponderServer } from '../support/chat-responder';
 import { workflowTaskFailures } from '../support/run-history';
 import { duplicates, rowsPerKey, withDeadline } from './support';

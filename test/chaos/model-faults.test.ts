@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { auditTrail, decide, pendingApprovals, runResult, startAgentRun } from '../../client';
-import { parseToolResultText } from '../../src/model/tool-result';
+import { parseToolResultText } from '../../src/shared/model/tool-result';
 import { chatError, startChatResponder, viewConversation, type ConversationView } from '../support/chat-responder';
 import { waitFor } from '../support/env';
 import { chatCompletion, type FakeChatResponse, type FakeToolCall } from '../support/fake-chat-server';

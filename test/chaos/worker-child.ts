@@ -7,7 +7,7 @@
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { z } from 'zod';
 import { openBillingDb } from '../../activities/billing/index';
-import { DEFAULT_POLICY } from '../../src/policy/default-policy';
+import { DEFAULT_POLICY } from '../../src/shared/policy/default-policy';
 import { createWorker } from '../../worker';
 
 const Env = z.object({

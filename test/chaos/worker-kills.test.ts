@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { nanoid } from 'nanoid';
 import { generateBillingDb, openBillingDb } from '../../activities/billing/index';
-import { decide, DecisionRefusedError, pendingApprovals, signalDecision, startAgentRun } from '../../client';
-import { parseToolResultText } from '../../src/model/tool-result';
+import { decide, UpdateRefusedError, pendingApprovals, signalDecision, startAgentRun } from '../../client';
+import { parseToolResultText } from '../../src/shared/model/tool-result';
 import { startChatResponder, viewConversation } from '../support/chat-responder';
 import { sharedEnv, tempDir, waitFor } from '../support/env';
 import { chatCompletion, type FakeChatResponse, type RecordedChatRequest } from '../support/fake-chat-server';
@@ -167,7 +167,7 @@ describe('chaos: worker SIGKILLs with runs in flight', () => {
           },
           (err: unknown) => {
             // A resent update whose first copy got through is refused as already closed: it was taken.
-            if (err instanceof DecisionRefusedError && /already closed/.test(err.message)) run.decision = 'sent';
+            if (err instanceof UpdateRefusedError && /already closed/.test(err.message)) run.decision = 'sent';
             else {
               run.decisionErrors.push(err instanceof Error ? err.message : String(err));
               run.decision = 'none';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { auditTrail, decide, pendingApprovals, runResult, runStatus, signalDecision } from '../../client';
-import { auditTrailQuery } from '../../src/messages';
+import { auditTrailQuery } from '../../src/shared/messages';
 import { answer, call, withWorker } from '../support/harness';
 import { waitFor } from '../support/env';
 import { wholeAuditTrail } from '../support/run-history';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { parseDecisionMessage } from '../../src/decision';
-import { issueRefund } from '../../src/tools/billing';
+import { parseDecisionMessage } from '../../src/shared/decision';
+import { issueRefund } from '../../src/shared/tools/billing';
 
 // Generators of decision payloads that must all be refused, for a run whose one pending request is an issue_refund
 // under the example policy (support decides; the run's requester is `sam`, so `sue` is the one person who may

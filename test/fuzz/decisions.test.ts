@@ -5,7 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import fc from 'fast-check';
 import { nanoid } from 'nanoid';
 import { decide, pendingApprovals, runResult, signalDecision } from '../../client';
-import type { AuditEntry, DecisionReceipt } from '../../src/run-state';
+import type { AuditEntry, DecisionReceipt } from '../../src/shared/run-state';
 import { waitFor } from '../support/env';
 import { call, withWorker, type Harness } from '../support/harness';
 import { runHistories, wholeAuditTrail, workflowTaskFailures } from '../support/run-history';

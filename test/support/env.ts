@@ -11,7 +11,7 @@ import {
   Runtime,
   type WorkflowBundle,
 } from '@temporalio/worker';
-import { customSearchAttributes } from '../../src/messages';
+import { customSearchAttributes } from '../../src/shared/messages';
 import { workflowsPath } from '../../worker';
 
 /** What every integration test shares: one dev server and one workflow bundle per test run. */

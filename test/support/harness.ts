@@ -6,11 +6,11 @@ import { generateBillingDb, openBillingDb, type BillingDb } from '../../activiti
 import { openTranscriptStore, type TranscriptStore } from '../../activities/model/transcript-store';
 import { pendingApprovals, startAgentRun } from '../../client';
 import type { ModelActivitiesOptions } from '../../activities/model/index';
-import type { ScenarioTurn } from '../../src/model/types';
-import { DEFAULT_POLICY } from '../../src/policy/default-policy';
-import type { Policy } from '../../src/policy/schema';
-import type { AgentRunInputDraft } from '../../src/run-input';
-import type { ApprovalRequest } from '../../src/run-state';
+import type { ScenarioTurn } from '../../src/shared/model/types';
+import { DEFAULT_POLICY } from '../../src/shared/policy/default-policy';
+import type { Policy } from '../../src/shared/policy/schema';
+import type { AgentRunInputDraft } from '../../src/shared/run-input';
+import type { ApprovalRequest } from '../../src/shared/run-state';
 import { createWorker } from '../../worker';
 import { sharedEnv, tempDir, waitFor } from './env';
 

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { loadPolicyFile } from '../../src/policy/load';
-import { PolicySchema, type Policy } from '../../src/policy/schema';
+import { loadPolicyFile } from '../../src/node/policy-file';
+import { PolicySchema, type Policy } from '../../src/shared/policy/schema';
 import { repoRoot } from './env';
 
 /** The shipped example policy (support: sam, sue; finance; admins), parsed. */

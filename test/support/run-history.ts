@@ -1,8 +1,8 @@
 import type { Client } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { runStatus } from '../../client';
-import { auditTrailQuery } from '../../src/messages';
-import type { AuditEntry } from '../../src/run-state';
+import { auditTrailQuery } from '../../src/shared/messages';
+import type { AuditEntry } from '../../src/shared/run-state';
 
 type HistoryEvent = proto.temporal.api.history.v1.IHistoryEvent;
 type TaskFailed = proto.temporal.api.history.v1.IWorkflowTaskFailedEventAttributes;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { ConfigError } from './errors';
-import { formatZodError } from './decision';
+import { ConfigError } from '../shared/errors';
+import { formatZodError } from '../shared/zod-format';
 
 /** Default task queue of agent runs. */
 export const DEFAULT_TASK_QUEUE = 'hitl-agent';

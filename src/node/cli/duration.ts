@@ -1,4 +1,4 @@
-import { InputError } from '../errors';
+import { InputError } from '../../shared/errors';
 
 // Five units cover every flag we take; a dependency (the `ms` package's current release ships types that
 // moduleResolution "Bundler" cannot see) would cost more than these lines.

@@ -14,7 +14,7 @@ import { billingTools } from './billing';
  * | issue_refund              | irreversible         | single_record  | payment          | refund    |
  * | delete_customer           | irreversible         | customer       | –                | –         |
  *
- * The authoritative values are the `classification` fields in `src/tools/billing.ts`; a test keeps this table true.
+ * The authoritative values are the `classification` fields in `src/shared/tools/billing.ts`; a test keeps this table true.
  */
 export const toolCatalog: ReadonlyMap<string, ToolDefinition> = new Map(
   (billingTools as readonly ToolDefinition[]).map((t) => [t.name, t]),

@@ -3,9 +3,9 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
-import { ConfigError } from '../errors';
-import { DEFAULT_POLICY } from './default-policy';
-import { PolicySchema, type Policy } from './schema';
+import { ConfigError } from '../shared/errors';
+import { DEFAULT_POLICY } from '../shared/policy/default-policy';
+import { PolicySchema, type Policy } from '../shared/policy/schema';
 
 /** The environment variable naming the policy file. */
 export const POLICY_ENV_VAR = 'HITL_POLICY';

@@ -1,6 +1,6 @@
-import type { AgentRunResult, ApprovalRequest, AuditEntry, RunStatus } from '../run-state';
-import { renderApprovalRequest } from '../render/approval';
-import { renderPause, resumeCommands } from '../render/pause';
+import type { AgentRunResult, ApprovalRequest, AuditEntry, RunStatus } from '../../shared/run-state';
+import { renderApprovalRequest } from '../../shared/render/approval';
+import { renderPause, resumeCommands } from '../../shared/render/pause';
 
 /** Text of one pending request for `hitl pending`, with the commands to decide it. */
 export function formatPendingLine(req: ApprovalRequest): string {

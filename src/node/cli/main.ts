@@ -5,28 +5,27 @@ import {
   auditTrail,
   connectClient,
   decide,
-  DecisionRefusedError,
   listPausedRuns,
   listPendingApprovals,
   loadScenario,
   pendingApprovals,
-  resolveRequestId,
+  resolveRequest,
   resumeRun,
   runResult,
   runStatus,
   startAgentRun,
   stopRun,
-} from '../../client';
-import type { Decision } from '../decision';
-import { HitlError, InputError } from '../errors';
-import type { ModelSettings } from '../model/types';
+} from '../client/index';
+import type { Decision } from '../../shared/decision';
+import { HitlError, InputError, UpdateRefusedError } from '../../shared/errors';
+import type { ModelSettings } from '../../shared/model/types';
 import { parseDuration } from './duration';
 import { decisionCommands, formatAudit, formatPendingLine, formatResult, formatShow } from './format';
-import { renderPause, resumeCommands } from '../render/pause';
-import type { PauseAction } from '../run-state';
+import { renderPause, resumeCommands } from '../../shared/render/pause';
+import type { PauseAction } from '../../shared/run-state';
 
 /** The scenario the scripted model replays when no scenario and no model endpoint are given. */
-export const DEFAULT_SCENARIO = fileURLToPath(new URL('../../scenarios/refund-desk.json', import.meta.url));
+export const DEFAULT_SCENARIO = fileURLToPath(new URL('../../../scenarios/refund-desk.json', import.meta.url));
 
 interface GlobalOptions {
   address?: string;
@@ -80,27 +79,100 @@ function parseStepsJson(text: string): { tool: string; args: Record<string, unkn
   return value as { tool: string; args: Record<string, unknown> }[];
 }
 
-async function sendDecision(
-  cmd: Command,
-  workflowId: string,
-  requestId: string | undefined,
-  build: (id: string, argsHash: string) => Decision,
-): Promise<void> {
-  await withClient(cmd, async (client) => {
-    const id = await resolveRequestId(client, workflowId, requestId);
-    // Bind the decision to the arguments the reviewer was shown: the workflow refuses it if they changed since.
-    const pending = await pendingApprovals(client, workflowId);
-    const request = pending.find((p) => p.requestId === id);
-    if (request === undefined) {
-      const open = pending.map((p) => `${p.requestId} (${p.tool})`).join(', ') || 'none';
-      throw new InputError(`run ${workflowId} has no pending request "${id}" (pending: ${open})`);
+/** What a decision command adds to the decision besides the request, the approver and the argument hash. */
+type DecisionExtras = Pick<Decision, 'reason' | 'message' | 'args'>;
+
+/**
+ * The four decision commands, as data: `hitl approve|reject|edit|respond ID [REQUEST] --as NAME …`. Each looks the
+ * request up once (to bind the decision to the arguments the reviewer was shown) and sends the `decide` update.
+ */
+const DECISION_COMMANDS: {
+  decision: Decision['decision'];
+  description: string;
+  /** Whether REQUEST may be left out when the run has one pending request. */
+  requestOptional: boolean;
+  options: { flags: string; description: string; required: boolean }[];
+  extras(opts: Record<string, string | undefined>): DecisionExtras;
+}[] = [
+  {
+    decision: 'approve',
+    description: 'approve a pending request (REQUEST may be left out when exactly one is pending)',
+    requestOptional: true,
+    options: [{ flags: '--reason <text>', description: 'why (optional)', required: false }],
+    extras: (o) => (o['reason'] !== undefined ? { reason: o['reason'] } : {}),
+  },
+  {
+    decision: 'reject',
+    description: 'reject a pending request; the agent is told the reason',
+    requestOptional: true,
+    options: [{ flags: '--reason <text>', description: 'why (the agent reads it)', required: true }],
+    extras: (o) => ({ reason: o['reason'] ?? '' }),
+  },
+  {
+    decision: 'edit',
+    description: 'approve a pending request with new arguments (validated by the tool schema)',
+    requestOptional: false,
+    options: [
+      { flags: '--args <json>', description: 'the full replacement arguments as a JSON object', required: true },
+      { flags: '--reason <text>', description: 'why (optional)', required: false },
+    ],
+    extras: (o) => ({
+      args: parseArgsJson(o['args'] ?? ''),
+      ...(o['reason'] !== undefined ? { reason: o['reason'] } : {}),
+    }),
+  },
+  {
+    decision: 'respond',
+    description: 'send feedback to the model instead of deciding; the call does not run',
+    requestOptional: true,
+    options: [
+      {
+        flags: '--message <text>',
+        description: 'what the agent should do instead (the model reads it)',
+        required: true,
+      },
+    ],
+    extras: (o) => ({ message: o['message'] ?? '' }),
+  },
+];
+
+function addDecisionCommands(program: Command): void {
+  for (const spec of DECISION_COMMANDS) {
+    const command = program
+      .command(spec.decision)
+      .description(spec.description)
+      .argument('<workflowId>')
+      .argument(spec.requestOptional ? '[requestId]' : '<requestId>')
+      .requiredOption('--as <name>', `who decides (${spec.decision})`);
+    for (const o of spec.options) {
+      if (o.required) command.requiredOption(o.flags, o.description);
+      else command.option(o.flags, o.description);
     }
-    const receipt = await decide(client, workflowId, build(id, request.argsHash));
-    const state = receipt.closed ? 'closed' : `still open: ${receipt.approvalsNeeded} more approval(s) needed`;
-    print(
-      `${receipt.decision} of ${receipt.requestId} by ${receipt.approver} recorded (args hash ${receipt.argsHash}); request ${state}`,
+    command.action(
+      async (
+        workflowId: string,
+        requestId: string | undefined,
+        opts: Record<string, string | undefined> & { as: string },
+        cmd: Command,
+      ) => {
+        const extras = spec.extras(opts);
+        await withClient(cmd, async (client) => {
+          const request = await resolveRequest(client, workflowId, requestId);
+          const receipt = await decide(client, workflowId, {
+            requestId: request.requestId,
+            decision: spec.decision,
+            approver: opts.as,
+            argsHash: request.argsHash,
+            ...extras,
+          });
+          const state = receipt.closed ? 'closed' : `still open: ${receipt.approvalsNeeded} more approval(s) needed`;
+          print(
+            `${receipt.decision} of ${receipt.requestId} by ${receipt.approver} recorded (args hash ${receipt.argsHash}); request ${state}`,
+          );
+        });
+      },
     );
-  });
+  }
 }
 
 /** Builds the `hitl` command tree. Exported so tests can run it in-process. */
@@ -199,99 +271,7 @@ export function buildProgram(): Command {
       });
     });
 
-  program
-    .command('approve')
-    .description('approve a pending request (REQUEST may be left out when exactly one is pending)')
-    .argument('<workflowId>')
-    .argument('[requestId]')
-    .requiredOption('--as <name>', 'who approves')
-    .option('--reason <text>', 'why (optional)')
-    .action(
-      async (
-        workflowId: string,
-        requestId: string | undefined,
-        opts: { as: string; reason?: string },
-        cmd: Command,
-      ) => {
-        await sendDecision(cmd, workflowId, requestId, (id, argsHash) => ({
-          requestId: id,
-          decision: 'approve',
-          approver: opts.as,
-          ...(opts.reason !== undefined ? { reason: opts.reason } : {}),
-          argsHash,
-        }));
-      },
-    );
-
-  program
-    .command('reject')
-    .description('reject a pending request; the agent is told the reason')
-    .argument('<workflowId>')
-    .argument('[requestId]')
-    .requiredOption('--as <name>', 'who rejects')
-    .requiredOption('--reason <text>', 'why (the agent reads it)')
-    .action(
-      async (workflowId: string, requestId: string | undefined, opts: { as: string; reason: string }, cmd: Command) => {
-        await sendDecision(cmd, workflowId, requestId, (id, argsHash) => ({
-          requestId: id,
-          decision: 'reject',
-          approver: opts.as,
-          reason: opts.reason,
-          argsHash,
-        }));
-      },
-    );
-
-  program
-    .command('edit')
-    .description('approve a pending request with new arguments (validated by the tool schema)')
-    .argument('<workflowId>')
-    .argument('<requestId>')
-    .requiredOption('--as <name>', 'who edits and approves')
-    .requiredOption('--args <json>', 'the full replacement arguments as a JSON object')
-    .option('--reason <text>', 'why (optional)')
-    .action(
-      async (
-        workflowId: string,
-        requestId: string,
-        opts: { as: string; args: string; reason?: string },
-        cmd: Command,
-      ) => {
-        const args = parseArgsJson(opts.args);
-        await sendDecision(cmd, workflowId, requestId, (id, argsHash) => ({
-          requestId: id,
-          decision: 'edit',
-          approver: opts.as,
-          args,
-          ...(opts.reason !== undefined ? { reason: opts.reason } : {}),
-          argsHash,
-        }));
-      },
-    );
-
-  program
-    .command('respond')
-    .description('send feedback to the model instead of deciding; the call does not run')
-    .argument('<workflowId>')
-    .argument('[requestId]')
-    .requiredOption('--as <name>', 'who answers')
-    .requiredOption('--message <text>', 'what the agent should do instead (the model reads it)')
-    .action(
-      async (
-        workflowId: string,
-        requestId: string | undefined,
-        opts: { as: string; message: string },
-        cmd: Command,
-      ) => {
-        await sendDecision(cmd, workflowId, requestId, (id, argsHash) => ({
-          requestId: id,
-          decision: 'respond',
-          approver: opts.as,
-          message: opts.message,
-          argsHash,
-        }));
-      },
-    );
+  addDecisionCommands(program);
 
   program
     .command('resume')
@@ -384,7 +364,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     await buildProgram().parseAsync([...argv]);
     return 0;
   } catch (err) {
-    if (err instanceof DecisionRefusedError) {
+    if (err instanceof UpdateRefusedError) {
       note(`refused: ${err.message}`);
       return 1;
     }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { formatZodError } from './zod-format';
 
 /**
  * The decisions a reviewer can take on an approval request: `approve`, `reject` (with a reason), `edit` (approve new
@@ -97,13 +98,3 @@ export const StopSchema = z.strictObject({
 
 /** A parsed stop request. */
 export type StopRequest = z.infer<typeof StopSchema>;
-
-/**
- * One line per problem in a zod error, `path: message`, for messages people read.
- * @param error - a zod error
- */
-export function formatZodError(error: z.ZodError): string {
-  return error.issues
-    .map((i) => (i.path.length > 0 ? `${i.path.map(String).join('.')}: ${i.message}` : i.message))
-    .join('; ');
-}

@@ -20,8 +20,13 @@ export const FailureType = {
   ModelUnavailable: 'ModelUnavailable',
   /** The scripted model has no turn for this step, or its scenario is malformed. Terminal. */
   ScenarioExhausted: 'ScenarioExhausted',
-  /** A decision was refused by the approval gate (unknown request, missing reason, bad edit…). */
+  /**
+   * A decision, a pause answer or a stop was refused by the run (unknown request, missing reason, bad edit, someone who
+   * may not decide…). Terminal: the same message is refused again.
+   */
   InvalidDecision: 'InvalidDecision',
+  /** The run's input failed its schema. Fails the run at its start. Terminal. */
+  InvalidRunInput: 'InvalidRunInput',
   /** A tool name the catalog does not know. Terminal. */
   UnknownTool: 'UnknownTool',
   /** The transcript store lacks messages the workflow says it stored (another host's store?). Retried. */
@@ -46,3 +51,17 @@ export class ConfigError extends HitlError {}
 
 /** Input from a person or a client (CLI arguments, scenario file, decision payload) is invalid. */
 export class InputError extends HitlError {}
+
+/**
+ * The run refused an update (a decision, a pause answer or a stop) in its validator: nothing changed and nothing was
+ * written to its history. `message` is the run's reason, e.g. `"sue" is not in finance (the groups that may decide
+ * this request now)`; `failureType` is the refusal's `ApplicationFailure` type (usually `InvalidDecision`).
+ */
+export class UpdateRefusedError extends InputError {
+  constructor(
+    message: string,
+    readonly failureType: string = FailureType.InvalidDecision,
+  ) {
+    super(message);
+  }
+}
