@@ -54,7 +54,10 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['**/workflows/**', '**/workflows'], message: 'the client side never imports workflow code' },
-            { group: ['../../../client', '../../client', '../../../worker'], message: 'import src/node/client instead' },
+            {
+              group: ['../../../client', '../../client', '../../../worker'],
+              message: 'import src/node/client instead',
+            },
           ],
         },
       ],

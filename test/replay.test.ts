@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, it } from 'node:test';
 import proto from '@temporalio/proto';
 import { bundleWorkflowCode, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { workflowsPath } from '../worker';
-import { quietBundlerLogger, repoRoot, sharedEnv } from './support/env';
+import { PATCHES, type PatchId } from '../workflows/patch-ids';
+import { quietBundlerLogger, repoRoot, sharedEnv, tempDir } from './support/env';
 
 const historiesDir = join(repoRoot, 'test/histories');
 const { History } = proto.temporal.api.history.v1;
@@ -29,6 +30,32 @@ export async function replayAll(bundle: WorkflowBundle): Promise<string[]> {
 
 const patchesModule = join(repoRoot, 'workflows/patches.ts');
 const unguardedModule = join(repoRoot, 'test/support/unguarded-patches.ts');
+const choiceModule = join(repoRoot, 'test/support/unguarded-choice.ts');
+
+/** The workflows bundled with one change (or `*`: every change) taken without its `patched()` guard. */
+async function bundleUnguarded(patchId: string): Promise<WorkflowBundle> {
+  const choice = join(tempDir('hitl-unguarded-'), 'choice.ts');
+  writeFileSync(choice, `export const UNGUARDED: string = ${JSON.stringify(patchId)};\n`);
+  return bundleWorkflowCode({
+    workflowsPath,
+    logger: quietBundlerLogger,
+    webpackConfigHook: (config) => ({
+      ...config,
+      resolve: {
+        ...config.resolve,
+        alias: { ...config.resolve?.alias, [patchesModule]: unguardedModule, [choiceModule]: choice },
+      },
+    }),
+  });
+}
+
+/** For each guarded change: a recorded run it breaks when unguarded, and one it leaves alone (if any). */
+const GUARD_PROOFS: Record<PatchId, { breaks: string; spares?: string }> = {
+  // Runs whose requests closed now schedule the closing notification where their history has the next step.
+  [PATCHES.notifyDecidersOnClosure]: { breaks: 'hard-approved', spares: 'auto-and-auto-logged' },
+  // Every run recorded before it wrote AgentStatus=Running again in its first task.
+  [PATCHES.statusFromCurrentValue]: { breaks: 'auto-and-auto-logged' },
+};
 
 describe('replaying recorded histories', () => {
   it('replays every recorded run on the current workflow code without a determinism error', async () => {
@@ -38,25 +65,24 @@ describe('replaying recorded histories', () => {
     assert.deepEqual(await replayAll(bundle), []);
   });
 
-  it('catches a workflow change made without its patched() guard: the recorded runs no longer replay', async () => {
-    const unguarded = await bundleWorkflowCode({
-      workflowsPath,
-      logger: quietBundlerLogger,
-      webpackConfigHook: (config) => ({
-        ...config,
-        resolve: { ...config.resolve, alias: { ...config.resolve?.alias, [patchesModule]: unguardedModule } },
-      }),
+  for (const [patchId, proof] of Object.entries(GUARD_PROOFS)) {
+    it(`catches the change "${patchId}" made without its patched() guard: recorded runs no longer replay`, async () => {
+      const failures = await replayAll(await bundleUnguarded(patchId));
+      assert.ok(
+        failures.some((f) => f.startsWith(`${proof.breaks}:`)),
+        `expected ${proof.breaks} to fail; failures: ${failures.join('; ')}`,
+      );
+      assert.ok(
+        failures.every((f) => /nondetermin/i.test(f)),
+        failures.join('; '),
+      );
+      if (proof.spares !== undefined) {
+        assert.ok(!failures.some((f) => f.startsWith(`${proof.spares}:`)), `${proof.spares} is unaffected`);
+      }
     });
-    const failures = await replayAll(unguarded);
-    // Runs whose requests closed now schedule the closing notification where their history has the next step.
-    assert.ok(
-      failures.some((f) => f.startsWith('hard-approved:')),
-      `expected hard-approved to fail; failures: ${failures.join('; ')}`,
-    );
-    assert.ok(
-      failures.every((f) => /nondetermin/i.test(f)),
-      failures.join('; '),
-    );
-    assert.ok(!failures.some((f) => f.startsWith('auto-and-auto-logged:')), 'a run without requests is unaffected');
+  }
+
+  it('has a proof for every guarded change', () => {
+    assert.deepEqual(Object.keys(GUARD_PROOFS).sort(), Object.values(PATCHES).sort());
   });
 });

@@ -5,6 +5,11 @@
 export const PATCHES = {
   /** 2026-11-22: the deciders hear when a request closes (a notification activity after the call settles). */
   notifyDecidersOnClosure: 'notify-deciders-on-closure',
+  /**
+   * 2026-12-01: the `AgentStatus` search attribute starts from the value the run already has (set at start, or
+   * inherited across continue-as-new) and is written only when it changes.
+   */
+  statusFromCurrentValue: 'status-from-current-value',
 } as const;
 
 /** One of {@link PATCHES}. */

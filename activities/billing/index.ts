@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { FailureType } from '../../src/shared/errors';
+import { formatZodError } from '../../src/shared/zod-format';
 import {
   deleteCustomer,
   findCustomers,
@@ -10,6 +11,7 @@ import {
   sendEmail,
   updateCustomerContact,
 } from '../../src/shared/tools/billing';
+import type { ToolActivities } from '../../src/shared/activity-types';
 import type { ToolActivityInput, ToolActivityResult, ToolDefinition } from '../../src/shared/tools/types';
 import type { BillingDb } from './db';
 import { holdAfterCommit, holdAfterCommitFromEnv } from './fault-injection';
@@ -36,21 +38,11 @@ export { FAULT_HOLD_AFTER_COMMIT_ENV } from './fault-injection';
 export { runOnce, type LedgerRequest } from './ledger';
 export { countOutbox, countRefunds } from './tools';
 
-/** Names of the billing tools; each is also the activity type that runs it. */
-export type BillingToolName =
-  | 'find_customers'
-  | 'list_invoices'
-  | 'get_invoice'
-  | 'update_customer_contact'
-  | 'send_email'
-  | 'issue_refund'
-  | 'delete_customer';
-
 /** A tool activity: parses `input.args` again, runs the tool, returns its JSON result. */
 export type ToolActivity = (input: ToolActivityInput) => Promise<ToolActivityResult>;
 
-/** The billing activities, keyed by tool name. A type alias (not an interface) so it fits `Record<string, …>`. */
-export type BillingActivities = { [K in BillingToolName]: ToolActivity };
+/** The billing activities, keyed by tool name: one for every tool in the catalog. */
+export type BillingActivities = ToolActivities;
 
 /**
  * Creates the billing tool activities on an open database, one per tool, keyed by tool name, ready to register
@@ -106,7 +98,7 @@ function parseArgs<S extends z.ZodType>(tool: ToolDefinition<S>, args: unknown):
   throw ApplicationFailure.create({
     type: FailureType.InvalidToolArguments,
     nonRetryable: true,
-    message: `Invalid arguments for ${tool.name}: ${z.prettifyError(parsed.error)}`,
+    message: `Invalid arguments for ${tool.name}: ${formatZodError(parsed.error)}`,
     details: [parsed.error.issues],
   });
 }

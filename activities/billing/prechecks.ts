@@ -1,12 +1,9 @@
 import { deleteCustomer, formatUsd, issueRefund } from '../../src/shared/tools/billing';
-import type { PrecheckInput, PrecheckResult } from '../../src/shared/tools/types';
+import type { PrecheckActivities } from '../../src/shared/activity-types';
 import type { BillingDb } from './db';
 
-/** The billing prechecks, keyed by activity type (`precheck_<tool>`). */
-export interface BillingPrechecks {
-  precheck_issue_refund(input: PrecheckInput): Promise<PrecheckResult>;
-  precheck_delete_customer(input: PrecheckInput): Promise<PrecheckResult>;
-}
+/** The billing prechecks, keyed by activity type (`precheck_<tool>`): every precheck the catalog names. */
+export type BillingPrechecks = PrecheckActivities;
 
 /**
  * Creates the context-refresh activities that run after approval and before execution. An approval may be hours

@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { ConfigError, FailureType } from '../../src/shared/errors';
+import { formatZodError } from '../../src/shared/zod-format';
 import type { CallModelInput, ModelTurn } from '../../src/shared/model/types';
 import { createOpenAIModel } from './openai';
 import { callScriptedModel } from './scripted';
@@ -126,6 +127,6 @@ export function createModelActivities(options?: ModelActivitiesOptions): ModelAc
 
 function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, what: string): z.infer<T> {
   const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new ConfigError(`invalid ${what}:\n${z.prettifyError(parsed.error)}`);
+  if (!parsed.success) throw new ConfigError(`invalid ${what}: ${formatZodError(parsed.error)}`);
   return parsed.data;
 }

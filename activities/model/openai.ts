@@ -7,6 +7,7 @@ import type {
 } from 'openai/resources/chat/completions';
 import { z } from 'zod';
 import { FailureType } from '../../src/shared/errors';
+import { formatZodError } from '../../src/shared/zod-format';
 import type { ChatMessage, ModelRequest, ModelSettings, ModelTurn, ToolCall } from '../../src/shared/model/types';
 import { buildToolSpecs } from './tool-specs';
 
@@ -152,7 +153,7 @@ function fromCompletion(completion: unknown, step: number): ModelTurn {
     throw ApplicationFailure.create({
       type: FailureType.ModelUnavailable,
       nonRetryable: false,
-      message: `model endpoint returned an unusable response: ${z.prettifyError(parsed.error)}`,
+      message: `model endpoint returned an unusable response: ${formatZodError(parsed.error)}`,
     });
   }
   const { choices, usage } = parsed.data;

@@ -1,6 +1,7 @@
 import type { CallModelInput, ModelTurn } from './model/types';
 import type { Policy } from './policy/schema';
-import type { ToolActivityInput, ToolActivityResult } from './tools/types';
+import type { PrecheckName, ToolName } from './tools/catalog';
+import type { PrecheckInput, PrecheckResult, ToolActivityInput, ToolActivityResult } from './tools/types';
 
 /** The model activity, as workflows call it. Implemented in `activities/model`. */
 export interface ModelActivities {
@@ -11,8 +12,17 @@ export interface ModelActivities {
   callModel(input: CallModelInput): Promise<ModelTurn>;
 }
 
-/** Tool activities, one per catalog tool, keyed by tool name. Implemented in `activities/billing`. */
-export type ToolActivities = Record<string, (input: ToolActivityInput) => Promise<ToolActivityResult>>;
+/**
+ * Tool activities, one per catalog tool, keyed by tool name. Implemented in `activities/billing`.
+ * @throws (from each) ApplicationFailure `InvalidToolArguments`, `ToolRefused` or `IdempotencyConflict` (terminal)
+ */
+export type ToolActivities = { [K in ToolName]: (input: ToolActivityInput) => Promise<ToolActivityResult> };
+
+/**
+ * Precheck activities, one per precheck the catalog names, keyed by activity type. Implemented in
+ * `activities/billing/prechecks.ts`. A failed check is an answer (`ok: false`), not a throw.
+ */
+export type PrecheckActivities = { [K in PrecheckName]: (input: PrecheckInput) => Promise<PrecheckResult> };
 
 /** A notification to approvers. Delivery channels come later; for now the activity logs it. */
 export interface Notification {

@@ -27,6 +27,10 @@ export const FailureType = {
   InvalidDecision: 'InvalidDecision',
   /** The run's input failed its schema. Fails the run at its start. Terminal. */
   InvalidRunInput: 'InvalidRunInput',
+  /** Workflow code asked for the run's policy before the run pinned one (a bug, not bad input). Terminal. */
+  PolicyNotLoaded: 'PolicyNotLoaded',
+  /** A request closed without a record of how (a bug, not bad input). Terminal. */
+  ClosureMissing: 'ClosureMissing',
   /** A tool name the catalog does not know. Terminal. */
   UnknownTool: 'UnknownTool',
   /** The transcript store lacks messages the workflow says it stored (another host's store?). Retried. */

@@ -1,8 +1,13 @@
-// Stands in for workflows/patches.ts in the replay test's "unguarded" bundle: every change is taken without its
-// guard, as if the developer had forgotten `patched()`. Replaying runs recorded before the change must then fail.
+// Stands in for workflows/patches.ts in the replay test's "unguarded" bundles: the chosen change (or every change) is
+// taken without its guard, as if the developer had forgotten `patched()`. Replaying runs recorded before that change
+// must then fail.
+import { patched } from '@temporalio/workflow';
+import type { PatchId } from '../../workflows/patch-ids';
+import { UNGUARDED } from './unguarded-choice';
+
 export { PATCHES } from '../../workflows/patch-ids';
 
-/** Always the new path, whatever the run's history says. */
-export function hasPatch(): boolean {
-  return true;
+/** The new path for the unguarded change, whatever the run's history says; the real guard for the others. */
+export function hasPatch(id: PatchId): boolean {
+  return UNGUARDED === '*' || UNGUARDED === id ? true : patched(id);
 }

@@ -27,9 +27,9 @@ export interface ToolClassification {
  *
  * `describe` runs in workflow code: it must be a pure function of the arguments.
  */
-export interface ToolDefinition<S extends z.ZodType = z.ZodType> {
+export interface ToolDefinition<S extends z.ZodType = z.ZodType, N extends string = string, P extends string = string> {
   /** Tool name the model calls, snake_case. Also the activity type that executes it. */
-  name: string;
+  name: N;
   /** One or two sentences for the model. */
   description: string;
   /** zod schema of the arguments; parsed in the workflow before anything runs. */
@@ -44,8 +44,9 @@ export interface ToolDefinition<S extends z.ZodType = z.ZodType> {
   /**
    * Activity type of a context refresh that runs after approval and before execution (e.g. re-reading what is still
    * refundable after a long wait). When it answers `ok: false` the call does not run and the model is told why.
+   * Typed: a name that no worker registers fails `tsc` (see `PrecheckActivities`) and the worker's start.
    */
-  precheck?: string;
+  precheck?: P;
 }
 
 /** What a precheck activity receives: the arguments about to run. */
@@ -76,10 +77,13 @@ export interface ToolActivityResult {
 }
 
 /**
- * Declares a tool with its argument types inferred from the zod schema.
+ * Declares a tool with its argument types inferred from the zod schema, and its name and precheck kept as literal
+ * types, so the activity maps keyed by them are checked by `tsc`.
  * @param definition - the tool
  * @returns the same object, typed
  */
-export function defineTool<S extends z.ZodType>(definition: ToolDefinition<S>): ToolDefinition<S> {
+export function defineTool<S extends z.ZodType, const N extends string, const P extends string = never>(
+  definition: ToolDefinition<S, N, P>,
+): ToolDefinition<S, N, P> {
   return definition;
 }

@@ -1,4 +1,4 @@
-import type { AuditEntry } from '../src/shared/run-state';
+import type { AuditEntry } from '../../src/shared/run-state';
 
 /** Longest `detail` kept on an audit entry; longer text (e.g. a garbage signal) is cut. */
 const MAX_DETAIL = 1_000;

@@ -1,10 +1,12 @@
 import { condition, uuid4 } from '@temporalio/workflow';
-import { ResumeSchema, type ResumeRequest } from '../src/shared/decision';
-import { formatZodError } from '../src/shared/zod-format';
-import { eligibleApprovers } from '../src/shared/policy/authority';
-import type { Policy } from '../src/shared/policy/schema';
-import type { PauseAction, PauseKind, PlanStep, RunPause } from '../src/shared/run-state';
-import { findTool } from '../src/shared/tools/catalog';
+import { ResumeSchema, type ResumeRequest } from '../../src/shared/decision';
+import { eligibleApprovers } from '../../src/shared/policy/authority';
+import type { PauseAction, PauseKind, PlanStep, RunPause } from '../../src/shared/run-state';
+import { parseToolCall } from '../../src/shared/tools/parse-call';
+import { formatZodError } from '../../src/shared/zod-format';
+import type { AuditLog } from '../run/audit-log';
+import type { RunPolicy } from '../run/run-policy';
+import { ValidatedUpdates, type Checked } from '../validated-update';
 
 /** What a pause ended with: the person's answer, or the pause's own `onTimeout` action at its deadline. */
 export interface PauseOutcome {
@@ -27,28 +29,31 @@ export interface PauseSpec {
   barRequester?: boolean;
 }
 
-/** What the run does when a pause opens and closes (audit entries, search attribute, Web UI details). */
-export interface PauseHooks {
-  opened(pause: RunPause): void;
-  closed(pause: RunPause, outcome: PauseOutcome): void;
+/** An answer that {@link Pauses.check} accepted. */
+interface AcceptedAnswer {
+  answer: ResumeRequest;
+  steps?: PauseOutcome['steps'];
 }
 
 /**
  * The run's pause point: at most one pause is open at a time (a second one, e.g. from another tool of the same turn
  * failing, waits until the first is answered); the `resume` update answers it. Who may answer: any member of the
- * policy's groups (anyone when the policy has none), and never the requester where the pause bars them.
+ * policy's groups (anyone when the policy has none), and never the requester where the pause bars them. A pause that
+ * opens or closes goes on the audit trail and on the run's status.
  */
 export class Pauses {
   #current: RunPause | undefined;
   #answer: PauseOutcome | undefined;
-  readonly #policy: () => Policy;
-  readonly #requestedBy: string;
-  readonly #hooks: PauseHooks;
+  readonly #policy: RunPolicy;
+  readonly #audit: AuditLog;
+  readonly #status: { publish(): void };
+  readonly #updates: ValidatedUpdates<AcceptedAnswer>;
 
-  constructor(policy: () => Policy, requestedBy: string, hooks: PauseHooks) {
+  constructor(policy: RunPolicy, audit: AuditLog, status: { publish(): void }) {
     this.#policy = policy;
-    this.#requestedBy = requestedBy;
-    this.#hooks = hooks;
+    this.#audit = audit;
+    this.#status = status;
+    this.#updates = new ValidatedUpdates((payload) => this.check(payload));
   }
 
   /** The open pause, if any (a copy without internal fields). */
@@ -73,9 +78,7 @@ export class Pauses {
    * Checks an answer without changing anything.
    * @param payload - untrusted input from the `resume` update
    */
-  check(
-    payload: unknown,
-  ): { ok: true; answer: ResumeRequest; steps?: PauseOutcome['steps'] } | { ok: false; reason: string } {
+  check(payload: unknown): Checked<AcceptedAnswer> {
     const parsed = ResumeSchema.safeParse(payload);
     if (!parsed.success) return { ok: false, reason: `malformed resume: ${formatZodError(parsed.error)}` };
     const answer = parsed.data;
@@ -90,7 +93,7 @@ export class Pauses {
     if (pause.eligible.length > 0 && !pause.eligible.includes(answer.by)) {
       return { ok: false, reason: `"${answer.by}" may not answer this pause (may: ${pause.eligible.join(', ')})` };
     }
-    if (pause.separationOfDuties && answer.by === this.#requestedBy) {
+    if (pause.separationOfDuties && answer.by === this.#policy.requestedBy) {
       return {
         ok: false,
         reason: `"${answer.by}" requested this run and may not approve its plan (separation of duties)`,
@@ -102,37 +105,44 @@ export class Pauses {
     ) {
       return { ok: false, reason: `a ${answer.action} needs a reason` };
     }
-    if (answer.action !== 'edit') return { ok: true, answer };
+    if (answer.action !== 'edit') return { ok: true, value: { answer } };
     if (answer.steps === undefined || answer.steps.length === 0) {
       return { ok: false, reason: 'an edit of a plan needs the replacement steps' };
     }
     const steps: NonNullable<PauseOutcome['steps']> = [];
     for (const [i, step] of answer.steps.entries()) {
-      const tool = findTool(step.tool);
-      const parsedArgs = tool?.parameters.safeParse(step.args);
-      if (parsedArgs === undefined || !parsedArgs.success) {
-        const why = parsedArgs === undefined ? `unknown tool "${step.tool}"` : formatZodError(parsedArgs.error);
-        return { ok: false, reason: `plan step ${i + 1} is invalid: ${why}` };
-      }
-      steps.push({ tool: step.tool, args: parsedArgs.data as Record<string, unknown> });
+      const parsed = parseToolCall(step.tool, step.args);
+      if (!parsed.ok) return { ok: false, reason: `plan step ${i + 1} is invalid: ${parsed.reason}` };
+      steps.push({ tool: step.tool, args: parsed.args });
     }
-    return { ok: true, answer, steps };
+    return { ok: true, value: { answer, steps } };
   }
 
   /**
-   * Records an answer that {@link Pauses.check} accepted.
-   * @throws Error when it is refused (the update's validator runs the same check first)
+   * The `resume` update's validator.
+   * @throws ApplicationFailure `InvalidDecision` (non-retryable) with the reason
+   */
+  validate(payload: unknown): void {
+    this.#updates.validate(payload);
+  }
+
+  /**
+   * The `resume` update's handler: records the answer its validator accepted, on the audit trail too.
+   * @throws ApplicationFailure `InvalidDecision` (non-retryable) when, on replay, the check refuses it
    */
   answer(payload: unknown): { pauseId: string; action: string } {
-    const checked = this.check(payload);
-    if (!checked.ok) throw new Error(checked.reason);
-    const { answer, steps } = checked;
+    const { answer, steps } = this.#updates.take(payload);
     this.#answer = {
       action: answer.action,
       by: answer.by,
       ...(answer.reason !== undefined ? { reason: answer.reason } : {}),
       ...(steps !== undefined ? { steps } : {}),
     };
+    this.#audit.append({
+      kind: 'run_resumed',
+      actor: answer.by,
+      detail: `answered the pause with ${answer.action}${answer.reason !== undefined ? `: ${answer.reason}` : ''}`,
+    });
     return { pauseId: answer.pauseId, action: answer.action };
   }
 
@@ -145,7 +155,7 @@ export class Pauses {
     // Re-checked after every wake-up: two waiters woken by one change must not both open.
     while (this.#current !== undefined) await condition(() => this.#current === undefined);
     const now = Date.now();
-    const policy = this.#policy();
+    const policy = this.#policy.policy;
     this.#answer = undefined;
     const open: RunPause = {
       pauseId: uuid4(),
@@ -160,8 +170,12 @@ export class Pauses {
       ...(spec.plan !== undefined ? { plan: spec.plan } : {}),
     };
     this.#current = open;
-    const view = this.current() as RunPause;
-    this.#hooks.opened(view);
+    this.#audit.append({
+      kind: 'run_paused',
+      actor: 'system',
+      detail: `${open.kind.replace('_', ' ')}: ${open.detail} (answer by ${open.deadline}, else ${open.onTimeout})`,
+    });
+    this.#status.publish();
     let outcome: PauseOutcome | undefined;
     try {
       const answered = await condition(() => this.#answer !== undefined, spec.timeoutMs, {
@@ -175,7 +189,10 @@ export class Pauses {
       this.#current = undefined;
       this.#answer = undefined;
     }
-    this.#hooks.closed(view, outcome);
+    if (outcome.by === 'system') {
+      this.#audit.append({ kind: 'run_resumed', actor: 'system', detail: `no answer in time: ${outcome.action}` });
+    }
+    this.#status.publish();
     return outcome;
   }
 }

@@ -1,7 +1,7 @@
-import type { TokenUsage, ToolCall } from '../src/shared/model/types';
-import type { Policy } from '../src/shared/policy/schema';
-import type { PauseKind } from '../src/shared/run-state';
-import { findTool } from '../src/shared/tools/catalog';
+import type { TokenUsage, ToolCall } from '../../src/shared/model/types';
+import type { Policy } from '../../src/shared/policy/schema';
+import type { PauseKind } from '../../src/shared/run-state';
+import { findTool } from '../../src/shared/tools/catalog';
 
 /** A continue-or-stop pause the run owes a person before it runs a turn's tool calls. */
 export interface DuePause {

@@ -1,11 +1,12 @@
-import { argsHash } from '../src/shared/hash';
-import type { ToolCall } from '../src/shared/model/types';
-import type { ToolResultContent } from '../src/shared/model/tool-result';
-import { checkAuthority } from '../src/shared/policy/authority';
-import type { ResolvedGate } from '../src/shared/policy/evaluate';
-import type { Policy } from '../src/shared/policy/schema';
-import type { GateKind, PlanStep } from '../src/shared/run-state';
-import { findTool } from '../src/shared/tools/catalog';
+import { argsHash } from '../../src/shared/hash';
+import type { ToolCall } from '../../src/shared/model/types';
+import type { ToolResultContent } from '../../src/shared/model/tool-result';
+import { checkAuthority } from '../../src/shared/policy/authority';
+import type { ResolvedGate } from '../../src/shared/policy/evaluate';
+import type { Policy } from '../../src/shared/policy/schema';
+import type { GateKind, PlanStep } from '../../src/shared/run-state';
+import { findTool } from '../../src/shared/tools/catalog';
+import { parseToolCall } from '../../src/shared/tools/parse-call';
 import type { PauseOutcome } from './pauses';
 
 /** Plan review's instruction to the model, sent before its first call. */
@@ -31,17 +32,8 @@ export function planSteps(
 ): PlanStep[] {
   const steps: PlanStep[] = [];
   for (const call of calls) {
-    const tool = findTool(call.name);
-    let raw: unknown;
-    try {
-      raw = JSON.parse(call.arguments);
-    } catch {
-      continue;
-    }
-    const parsed = tool?.parameters.safeParse(raw);
-    if (tool === undefined || parsed === undefined || !parsed.success) continue;
-    const args = parsed.data as Record<string, unknown>;
-    steps.push(planStep(tool.name, args, gateOf(tool.name, args)));
+    const parsed = parseToolCall(call.name, call.arguments);
+    if (parsed.ok) steps.push(planStep(parsed.tool.name, parsed.args, gateOf(parsed.tool.name, parsed.args)));
   }
   return steps;
 }

@@ -1,0 +1,195 @@
+import { ContinueAsNew, isCancellation, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { RunActivities } from '../../src/shared/activity-types';
+import type { StopRequest } from '../../src/shared/decision';
+import { DEFAULT_SYSTEM_PROMPT, type AgentRunInput } from '../../src/shared/run-input';
+import type { AgentRunResult, ApprovalRequest, AuditEntry, RunStatus, ToolOutcome } from '../../src/shared/run-state';
+import { ApprovalGate } from '../gate/approval-gate';
+import { DecisionPath } from '../gate/decision-path';
+import { Notifier } from '../gate/notifier';
+import { Interruptions } from '../pause/interruptions';
+import { Pauses } from '../pause/pauses';
+import { restore, type CarriedState, type ContinuableState } from './continuation';
+import { InFlight } from './in-flight';
+import { AgentLoop } from './loop';
+import { StatusBoard } from './status';
+import { RunStopped, Stopper } from './stopper';
+import { ToolRunner } from './tool-runner';
+
+const { currentPolicy } = proxyActivities<RunActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
+});
+
+/**
+ * One agent run's state and its answers to the outside world. The workflow entry wires each signal, update and query
+ * to one of its parts: decisions to {@link DecisionPath}, pause answers to {@link Pauses}, stops to {@link Stopper};
+ * the queries to the methods here. {@link AgentRun.run} pins the policy, runs the loop and finishes the run.
+ */
+export class AgentRun {
+  /** Decisions on approval requests (signal `decision`, update `decide`). */
+  readonly decisions: DecisionPath;
+  /** Answers to the run's pauses (update `resume`). */
+  readonly pauses: Pauses;
+  /** Stops (update `stop`, and answers that end the run). */
+  readonly stopper: Stopper;
+  readonly #input: AgentRunInput;
+  readonly #carried: CarriedState | undefined;
+  readonly #workflowId = workflowInfo().workflowId;
+  readonly #state: ContinuableState;
+  readonly #gate: ApprovalGate;
+  readonly #status: StatusBoard;
+  readonly #loop: AgentLoop;
+
+  /**
+   * Builds the run's state, fresh or from what an earlier segment carried. The carried requests are open again
+   * before the workflow entry sets any handler, so a decision in the first activation finds them.
+   * @param input - the validated run input
+   * @param carried - set only when the run continued as new
+   */
+  constructor(input: AgentRunInput, carried: CarriedState | undefined) {
+    this.#input = input;
+    this.#carried = carried;
+    const state = restore(input, carried);
+    this.#state = state;
+    const inFlight = new InFlight();
+    this.#status = new StatusBoard(this.#workflowId, input.goal, state.progress, carried?.phase);
+    this.#gate = new ApprovalGate({
+      workflowId: this.#workflowId,
+      goal: input.goal,
+      approvalTimeoutMs: input.approvalTimeoutMs,
+      policy: state.policy,
+      audit: state.audit,
+      notifier: new Notifier(this.#workflowId, state.audit, inFlight),
+      status: this.#status,
+    });
+    if (carried !== undefined) this.#gate.restore(carried.gate);
+    this.pauses = new Pauses(state.policy, state.audit, this.#status);
+    this.#status.watch({ pending: () => this.#gate.pending(), pause: () => this.pauses.current() });
+    this.decisions = new DecisionPath(this.#gate, state.audit);
+    this.stopper = new Stopper(state.progress, this.#gate);
+    const tools = new ToolRunner({
+      audit: state.audit,
+      inFlight,
+      pauses: this.pauses,
+      policy: state.policy,
+      maxAttempts: input.toolMaxAttempts,
+    });
+    this.#loop = new AgentLoop({
+      input,
+      workflowId: this.#workflowId,
+      state,
+      gate: this.#gate,
+      pauses: this.pauses,
+      tools,
+      status: this.#status,
+      inFlight,
+      stopper: this.stopper,
+    });
+  }
+
+  /**
+   * Runs the agent to its end: pins the policy (a new run), runs the loop, finishes.
+   * @returns the result; a run stopped by a person completes with `stopped` set
+   * @throws ContinueAsNew when the run goes on in a new segment; the loop's failure; a Temporal cancellation
+   */
+  async run(): Promise<AgentRunResult> {
+    const input = this.#input;
+    const { policy, audit, conversation, progress } = this.#state;
+    if (this.#carried === undefined) {
+      this.#status.publish();
+      const loaded = input.policy !== undefined ? { policy: input.policy, source: 'run input' } : await currentPolicy();
+      policy.pin(loaded.policy, loaded.source);
+      this.#state.interruptions = new Interruptions(loaded.policy.interruptions);
+      audit.append({
+        kind: 'run_started',
+        actor: input.requestedBy,
+        detail: `goal: ${input.goal} (model: ${input.model.provider}; policy ${loaded.policy.version} from ${loaded.source})`,
+      });
+      conversation.push({ role: 'system', content: input.systemPrompt ?? DEFAULT_SYSTEM_PROMPT });
+      conversation.push({ role: 'user', content: input.goal });
+    }
+    this.#status.publish();
+    try {
+      await this.stopper.run(() => this.#loop.run(this.#carried));
+    } catch (err) {
+      // Continuing as new is how a long run goes on, not a failure.
+      if (err instanceof ContinueAsNew) throw err;
+      if (isCancellation(err) || err instanceof RunStopped) {
+        const stop = progress.stop ?? { by: 'system', reason: 'the workflow was cancelled through Temporal' };
+        this.#finishStopped(stop);
+        if (progress.stop === undefined) throw err;
+        return this.#result(`Stopped by ${stop.by}: ${stop.reason}`);
+      }
+      this.#status.end('failed', 'Failed');
+      throw err;
+    }
+    const answer = progress.answer ?? `Stopped after ${input.maxSteps} model calls without a final answer.`;
+    progress.answer = answer;
+    this.#status.end('completed', 'Completed');
+    const c = progress.counts;
+    audit.append({
+      kind: 'run_completed',
+      actor: 'system',
+      detail: `completed after ${progress.step} model calls: ${c.executed} executed, ${c.approvals} approved, ${c.rejections} rejected, ${c.expiries} expired, ${c.denied} denied`,
+    });
+    return this.#result(answer);
+  }
+
+  /** Query `pendingApprovals`. */
+  pendingApprovals(): ApprovalRequest[] {
+    return this.#gate.pending();
+  }
+
+  /** Query `auditTrail`: this segment's entries. */
+  auditTrail(): AuditEntry[] {
+    return this.#state.audit.entries();
+  }
+
+  /** Query `outcomes`: this segment's outcomes. */
+  outcomes(): ToolOutcome[] {
+    return this.#state.progress.outcomes.map((o) => ({ ...o }));
+  }
+
+  /** Query `status`. */
+  status(): RunStatus {
+    const { progress, policy, interruptions, earlierRuns } = this.#state;
+    const pause = this.pauses.current();
+    return {
+      workflowId: this.#workflowId,
+      goal: this.#input.goal,
+      requestedBy: this.#input.requestedBy,
+      phase: this.#status.visiblePhase(),
+      step: progress.step,
+      pendingRequests: this.#gate.pending().length,
+      counts: { ...progress.counts },
+      policyVersion: policy.version,
+      spentUsd: interruptions.spentUsd,
+      earlierRuns: [...earlierRuns],
+      ...(pause !== undefined ? { pause } : {}),
+      ...(progress.answer !== undefined ? { answer: progress.answer } : {}),
+    };
+  }
+
+  #result(answer: string): AgentRunResult {
+    const { progress, policy, earlierRuns } = this.#state;
+    return {
+      answer,
+      steps: progress.step,
+      outcomes: progress.outcomes,
+      counts: { ...progress.counts },
+      policyVersion: policy.version,
+      earlierRuns: [...earlierRuns],
+      ...(progress.stop !== undefined ? { stopped: progress.stop } : {}),
+    };
+  }
+
+  #finishStopped(stop: StopRequest): void {
+    const closed = this.#gate.stopAll(stop.by, stop.reason);
+    this.#state.audit.append({
+      kind: 'run_stopped',
+      actor: stop.by,
+      detail: `stopped: ${stop.reason}${closed.length > 0 ? ` (${closed.length} pending request(s) closed)` : ''}`,
+    });
+    this.#status.end('stopped', 'Stopped');
+  }
+}

@@ -1,0 +1,164 @@
+import { workflowInfo } from '@temporalio/workflow';
+import type { ToolResultContent } from '../../src/shared/model/tool-result';
+import type { TranscriptRef } from '../../src/shared/model/transcript';
+import type { ChatMessage, ToolCall } from '../../src/shared/model/types';
+import type { Policy } from '../../src/shared/policy/schema';
+import type { AgentRunInput } from '../../src/shared/run-input';
+import type { OutcomeCounts, RunPhase } from '../../src/shared/run-state';
+import type { GateState } from '../gate/approval-gate';
+import { Interruptions, type InterruptionsState } from '../pause/interruptions';
+import { ApprovedPlan, type ApprovedPlanStep } from '../pause/plan';
+import { AuditLog } from './audit-log';
+import { Conversation } from './conversation';
+import { TurnInProgress } from './mid-turn';
+import { RunProgress } from './progress';
+import { RunPolicy } from './run-policy';
+
+/** How many of the latest closed requests a run carries, so a late decision still learns how its request closed. */
+export const CLOSED_REQUESTS_CARRIED = 50;
+
+/**
+ * A turn that was still waiting for decisions when the run continued as new: its calls, the results of those already
+ * settled (their outcomes are in the earlier segment), and the open requests, which the gate's state carries.
+ */
+export interface CarriedTurn {
+  calls: ToolCall[];
+  /** The assistant's text in the turn: the reasoning shown on its requests. */
+  reasoning: string | null;
+  settled: { toolCallId: string; result: ToolResultContent }[];
+  /** Call id → request id of the calls still waiting for a decision. */
+  waiting: { toolCallId: string; requestId: string }[];
+}
+
+/**
+ * What a run hands to its next segment when it continues as new: only what it needs to go on deciding. The
+ * conversation stays in the transcript store; the audit trail and the outcomes of each segment stay in that segment's
+ * run, where the `auditTrail` and `outcomes` queries still answer (the client stitches them together).
+ */
+export interface CarriedState {
+  /** Run ids of the earlier segments, oldest first. */
+  earlierRuns: string[];
+  policy: Policy;
+  policySource: string;
+  step: number;
+  counts: OutcomeCounts;
+  /** Sequence number of the next audit entry. */
+  auditSeq: number;
+  autoLogged: Record<string, number>;
+  interruptions: InterruptionsState;
+  plan: ApprovedPlanStep[];
+  transcript: TranscriptRef;
+  /** Messages not yet sent to the model (the last assistant message, tool results). */
+  unsent: ChatMessage[];
+  gate: GateState;
+  turn?: CarriedTurn;
+  /** The loop's phase when the run continued (absent from runs carried before 2026-12-01: `thinking` then). */
+  phase?: RunPhase;
+}
+
+/** The state of a run that is carried across continue-as-new, as live objects. */
+export interface ContinuableState {
+  /** Run ids of the earlier segments, oldest first. */
+  earlierRuns: string[];
+  policy: RunPolicy;
+  progress: RunProgress;
+  audit: AuditLog;
+  interruptions: Interruptions;
+  plan: ApprovedPlan;
+  conversation: Conversation;
+}
+
+/**
+ * What a run that continues as new carries into its next segment: only what it needs to go on deciding, read after
+ * every handler has finished.
+ * @param state - the run's state
+ * @param gate - the gate's snapshot (open requests and the latest closures)
+ * @param phase - the loop's phase now
+ * @param turn - the turn waiting for decisions, if the run continues in the middle of one
+ */
+export function carry(
+  state: ContinuableState,
+  gate: GateState,
+  phase: RunPhase,
+  turn: TurnInProgress | undefined,
+): CarriedState {
+  const pinned = state.policy.carry();
+  return {
+    earlierRuns: [...state.earlierRuns, workflowInfo().runId],
+    policy: pinned.policy,
+    policySource: pinned.source,
+    step: state.progress.step,
+    counts: { ...state.progress.counts },
+    auditSeq: state.audit.nextSeq(),
+    autoLogged: pinned.autoLogged,
+    interruptions: state.interruptions.snapshot(),
+    plan: state.plan.snapshot(),
+    transcript: state.conversation.transcript,
+    unsent: state.conversation.unsent,
+    gate,
+    phase,
+    ...(turn !== undefined
+      ? {
+          turn: {
+            calls: turn.calls,
+            reasoning: turn.reasoning,
+            settled: [...turn.settled].map(([toolCallId, result]) => ({ toolCallId, result })),
+            waiting: [...turn.waiting].map(([toolCallId, requestId]) => ({ toolCallId, requestId })),
+          },
+        }
+      : {}),
+  };
+}
+
+/**
+ * The run's state at the start of a segment: fresh for a new run, else taken over from what the earlier segment
+ * carried ({@link carry}).
+ * @param input - the run's input
+ * @param carried - what the earlier segment carried, if the run continued as new
+ */
+export function restore(input: AgentRunInput, carried: CarriedState | undefined): ContinuableState {
+  if (carried === undefined) {
+    return {
+      earlierRuns: [],
+      policy: new RunPolicy(input.requestedBy, input.approvalTimeoutMs),
+      progress: new RunProgress(),
+      audit: new AuditLog(1),
+      // Replaced once the policy is loaded; until then the run makes no model call.
+      interruptions: new Interruptions(undefined),
+      plan: new ApprovedPlan(),
+      conversation: Conversation.empty(workflowInfo().firstExecutionRunId),
+    };
+  }
+  return {
+    earlierRuns: [...carried.earlierRuns],
+    policy: new RunPolicy(input.requestedBy, input.approvalTimeoutMs, {
+      policy: carried.policy,
+      source: carried.policySource,
+      autoLogged: carried.autoLogged,
+    }),
+    progress: new RunProgress({ step: carried.step, counts: carried.counts }),
+    audit: new AuditLog(carried.auditSeq),
+    interruptions: new Interruptions(carried.policy.interruptions, carried.interruptions),
+    plan: new ApprovedPlan(carried.plan),
+    conversation: new Conversation(carried.transcript, carried.unsent),
+  };
+}
+
+/**
+ * The turn an earlier segment carried, with its settled results; its waiting calls' requests are the gate's.
+ * @param carried - the carried turn
+ */
+export function restoreTurn(carried: CarriedTurn): TurnInProgress {
+  const turn = new TurnInProgress(carried.calls, carried.reasoning);
+  for (const s of carried.settled) turn.settled.set(s.toolCallId, s.result);
+  return turn;
+}
+
+/**
+ * Whether the run should continue as new now: Temporal suggests it, or the history has `thresholdEvents` events.
+ * @param thresholdEvents - the run input's `continueAsNewAfterEvents`
+ */
+export function continueAsNewDue(thresholdEvents: number): boolean {
+  const info = workflowInfo();
+  return info.continueAsNewSuggested || info.historyLength >= thresholdEvents;
+}

@@ -1,0 +1,341 @@
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  proxyActivities,
+  uuid4,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import type { ModelActivities } from '../../src/shared/activity-types';
+import { FailureType } from '../../src/shared/errors';
+import { argsHash } from '../../src/shared/hash';
+import type { ToolResultContent } from '../../src/shared/model/tool-result';
+import type { ModelCallSettings, ModelSettings, ToolCall } from '../../src/shared/model/types';
+import type { AgentRunInput } from '../../src/shared/run-input';
+import type { ApprovalRequest } from '../../src/shared/run-state';
+import { findTool, toolNames } from '../../src/shared/tools/catalog';
+import { parseToolCall } from '../../src/shared/tools/parse-call';
+import type { agentRun } from '../agent-run';
+import type { ApprovalGate } from '../gate/approval-gate';
+import type { DuePause } from '../pause/interruptions';
+import type { Pauses } from '../pause/pauses';
+import { PLAN_PROMPT, planReviewResult, planStep, planSteps } from '../pause/plan';
+import {
+  carry,
+  CLOSED_REQUESTS_CARRIED,
+  continueAsNewDue,
+  restoreTurn,
+  type CarriedState,
+  type ContinuableState,
+} from './continuation';
+import type { InFlight } from './in-flight';
+import { settleTurn, TurnInProgress, type MidTurnState } from './mid-turn';
+import type { StatusBoard } from './status';
+import type { Stopper } from './stopper';
+import type { ToolRun, ToolRunner } from './tool-runner';
+
+const MODEL_ACTIVITY_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 12 },
+};
+const { callModel } = proxyActivities<ModelActivities>(MODEL_ACTIVITY_OPTIONS);
+
+/** The model settings a model call carries: the scripted scenario goes to the transcript store once, not every call. */
+function callSettings(model: ModelSettings): ModelCallSettings {
+  return model.provider === 'scripted' ? { provider: 'scripted' } : model;
+}
+
+/** `1 step`, `2 steps`. */
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+/** What the loop works with. */
+export interface LoopDeps {
+  input: AgentRunInput;
+  workflowId: string;
+  state: ContinuableState;
+  gate: ApprovalGate;
+  pauses: Pauses;
+  tools: ToolRunner;
+  status: StatusBoard;
+  inFlight: InFlight;
+  stopper: Stopper;
+}
+
+/**
+ * The durable agent loop and its turns: a model call, then the turn's tool calls together (gated ones wait for their
+ * decisions, in any order), until the model answers without tool calls or the step budget runs out. Between turns,
+ * and in the middle of a turn that only waits for people, the run continues as new when its history is long.
+ */
+export class AgentLoop {
+  readonly #d: LoopDeps;
+  readonly #midTurn: MidTurnState;
+
+  constructor(deps: LoopDeps) {
+    this.#d = deps;
+    this.#midTurn = {
+      inFlight: deps.inFlight,
+      paused: () => deps.pauses.current() !== undefined,
+      requestQuiet: (id) => deps.gate.quiet(id),
+      continueDue: () => this.#continueDue(),
+    };
+  }
+
+  /**
+   * Runs the loop to its end: a final answer, the step budget, or a stop (thrown as `RunStopped`).
+   * @param carried - what an earlier segment carried: a turn still waiting for decisions goes on first
+   */
+  async run(carried: CarriedState | undefined): Promise<void> {
+    const { input, state } = this.#d;
+    if (carried?.turn !== undefined) {
+      // The run continued as new while this turn waited for decisions: the open requests go on waiting where they were.
+      const open = new Map(carried.gate.open.map((o) => [o.request.requestId, o.request]));
+      const resumed = carried.turn.waiting.flatMap((w) => open.get(w.requestId) ?? []);
+      await this.#runTurn(restoreTurn(carried.turn), resumed);
+    } else if (carried === undefined && input.review === 'plan') {
+      await this.#reviewPlan();
+    }
+    const { progress, audit } = state;
+    while (progress.answer === undefined && progress.step < input.maxSteps) {
+      if (this.#continueDue()) await this.#continueAsNew();
+      const turn = await this.#think();
+      if (turn.toolCalls.length === 0) {
+        progress.answer = turn.content ?? '';
+        audit.append({ kind: 'model_turn', actor: 'agent', detail: `final answer: ${progress.answer}` });
+        return;
+      }
+      audit.append({
+        kind: 'model_turn',
+        actor: 'agent',
+        detail: `step ${progress.step}: proposed ${turn.toolCalls.map((c) => c.name).join(', ')}`,
+      });
+      for (const due of state.interruptions.due(progress.step, turn.toolCalls)) await this.#pauseOrStop(due);
+      await this.#runTurn(new TurnInProgress(turn.toolCalls, turn.content));
+    }
+  }
+
+  /**
+   * One model call. Only the messages the model has not seen go with it (the transcript store holds the rest), and
+   * the model's answer becomes the first unsent message of the next call. Its cost counts against the budget.
+   */
+  async #think(): Promise<{ content: string | null; toolCalls: ToolCall[] }> {
+    const { input, workflowId, state, status } = this.#d;
+    const { progress, conversation } = state;
+    progress.step += 1;
+    status.setPhase('thinking');
+    const append = conversation.unsent;
+    const { key, length, hash } = conversation.transcript;
+    const scenario = length === 0 && input.model.provider === 'scripted' ? input.model.scenario : undefined;
+    const turn = await callModel.executeWithOptions(
+      { ...MODEL_ACTIVITY_OPTIONS, summary: `Model call ${progress.step} of at most ${input.maxSteps}` },
+      [
+        {
+          workflowId,
+          step: progress.step,
+          settings: callSettings(input.model),
+          tools: [...toolNames],
+          transcript: { key, at: length, prefixHash: hash, append },
+          ...(scenario !== undefined ? { scenario } : {}),
+        },
+      ],
+    );
+    conversation.replied(append, turn);
+    state.interruptions.recordUsage(turn.usage);
+    return turn;
+  }
+
+  /**
+   * Runs the calls of one turn together: gated ones are pending at once and may be decided in any order; the model
+   * sees every outcome before its next turn.
+   * @param turn - the turn; calls already settled are not run again
+   * @param resumed - open requests of the turn carried from an earlier segment
+   */
+  async #runTurn(turn: TurnInProgress, resumed: ApprovalRequest[] = []): Promise<void> {
+    const { status, state } = this.#d;
+    status.setPhase('running_tools');
+    const firstOutcome = state.progress.outcomes.length;
+    const work = turn.calls.map(async (call) => {
+      if (turn.settled.has(call.id)) return;
+      const request = resumed.find((r) => r.toolCallId === call.id);
+      const result =
+        request !== undefined ? await this.#awaitRequest(request, turn) : await this.#handleCall(call, turn);
+      turn.settled.set(call.id, result);
+    });
+    await settleTurn(turn, Promise.all(work), this.#midTurn, (t) => this.#continueAsNew(t));
+    // Calls settle in any order; the result lists them in the order the model proposed them.
+    state.progress.orderSince(firstOutcome, new Map(turn.calls.map((c, i) => [c.id, i])));
+    state.conversation.pushToolResults(
+      turn.calls,
+      turn.calls.map((c) => turn.settled.get(c.id) ?? { status: 'error', message: 'no result' }),
+    );
+  }
+
+  /** One proposed call: parsed, gated by the policy, then run, denied or sent to the approval gate. */
+  async #handleCall(call: ToolCall, turn: TurnInProgress): Promise<ToolResultContent> {
+    const { workflowId, state, gate: approvals, tools } = this.#d;
+    const { policy, progress, audit } = state;
+    const parsed = parseToolCall(call.name, call.arguments);
+    if (!parsed.ok) {
+      audit.append({ kind: 'tool_call_invalid', actor: 'agent', tool: call.name, detail: parsed.reason });
+      const outcome = { toolCallId: call.id, tool: call.name, args: parsed.args, status: 'invalid' as const };
+      return progress.record({
+        result: { status: 'error', message: parsed.reason },
+        outcome: { ...outcome, error: parsed.reason },
+      });
+    }
+    const { tool, args } = parsed;
+    const gate = policy.resolve(tool.name, args);
+    const base = { toolCallId: call.id, gate: gate.kind };
+    switch (gate.kind) {
+      case 'deny': {
+        const message = `${tool.name} is not allowed by policy ${policy.version}: ${gate.because}`;
+        const hash = argsHash(args);
+        audit.append({ kind: 'tool_denied', actor: 'system', tool: tool.name, argsHash: hash, detail: message });
+        return progress.record({
+          result: { status: 'denied', message },
+          outcome: { ...base, tool: tool.name, args, argsHash: hash, status: 'denied', error: message },
+        });
+      }
+      case 'auto':
+        return this.#ran(await tools.run(tool, args, `${workflowId}:${uuid4()}`, base, false));
+      case 'auto_logged':
+        policy.countAutoLogged(tool.name);
+        return this.#ran(await tools.run(tool, args, `${workflowId}:${uuid4()}`, base, false));
+      case 'soft':
+      case 'hard': {
+        const planned = state.plan.claim(tool.name, args, gate, policy.policy, policy.requestedBy);
+        if (planned !== undefined) {
+          progress.countApproval(false);
+          // The plan may have been approved long ago: the precheck refreshes the context as after a request.
+          const decidedBy = `${planned.by} (approved plan)`;
+          return this.#ran(await tools.run(tool, args, `${workflowId}:${uuid4()}`, { ...base, decidedBy }, true));
+        }
+        const request = await approvals.open({ tool, toolCallId: call.id, args, reasoning: turn.reasoning }, gate);
+        return this.#awaitRequest(request, turn);
+      }
+    }
+  }
+
+  /**
+   * Waits for a request's verdict (the call counts as waiting in its turn meanwhile, so the run may continue as new
+   * around it), then runs the call or records how it settled, then tells the deciders it is closed.
+   * @param request - the gate's own record of the request
+   * @throws ApplicationFailure `UnknownTool` when a carried request's tool has left the catalog
+   */
+  async #awaitRequest(request: ApprovalRequest, turn: TurnInProgress): Promise<ToolResultContent> {
+    const { workflowId, state, gate, tools } = this.#d;
+    const tool = findTool(request.tool);
+    // Only catalog tools open requests, so the tool is there unless the catalog changed under a carried request.
+    if (tool === undefined) {
+      throw ApplicationFailure.nonRetryable(`tool ${request.tool} left the catalog`, FailureType.UnknownTool);
+    }
+    turn.waiting.set(request.toolCallId, request.requestId);
+    let verdict;
+    try {
+      verdict = await gate.awaitVerdict(request);
+    } finally {
+      turn.waiting.delete(request.toolCallId);
+    }
+    let result: ToolResultContent;
+    if (verdict.kind === 'settled') {
+      result = state.progress.record(verdict.settled);
+    } else {
+      if (verdict.approved) state.progress.countApproval(verdict.edited);
+      const key = `${workflowId}:${request.requestId}`;
+      result = this.#ran(await tools.run(tool, verdict.args, key, verdict.outcome, true));
+    }
+    await gate.announceClosure(request, verdict.closure);
+    return result;
+  }
+
+  /** Records a tool run's outcome, or ends the run when a person aborted it over a failing tool. */
+  #ran(run: ToolRun): ToolResultContent {
+    if (run.kind === 'aborted') return this.#d.stopper.fromPause(run.by, run.reason);
+    return this.#d.state.progress.record(run);
+  }
+
+  /** Whether the run should continue as new now (never once it is ending). */
+  #continueDue(): boolean {
+    return !this.#d.state.progress.ending && continueAsNewDue(this.#d.input.continueAsNewAfterEvents);
+  }
+
+  /**
+   * Continues the run as new, after every update and signal handler has finished, carrying what it needs to go on:
+   * the policy, counts, the transcript reference and the unsent messages, open requests and the turn in progress.
+   * @param turn - the turn waiting for decisions, if any
+   */
+  async #continueAsNew(turn?: TurnInProgress): Promise<never> {
+    const { input, state, gate, status } = this.#d;
+    await condition(allHandlersFinished);
+    const info = workflowInfo();
+    const open = gate.pending().length;
+    state.audit.append({
+      kind: 'run_continued',
+      actor: 'system',
+      detail:
+        `continued as new after ${info.historyLength} history events, at model call ${state.progress.step}` +
+        (open > 0 ? `; ${open} open request(s) carried` : ''),
+    });
+    const carried = carry(state, gate.snapshot(CLOSED_REQUESTS_CARRIED), status.phase, turn);
+    // The next segment gets the scenario from the transcript store, not from its input.
+    const next: AgentRunInput = { ...input, model: callSettings(input.model) };
+    return continueAsNew<typeof agentRun>(next, carried);
+  }
+
+  /** Pauses with `continue` or `stop` (stop at the deadline); a stop ends the run. */
+  async #pauseOrStop(spec: DuePause): Promise<void> {
+    const { pauses, state, stopper } = this.#d;
+    const outcome = await pauses.wait({
+      ...spec,
+      actions: ['continue', 'stop'],
+      onTimeout: 'stop',
+      timeoutMs: state.policy.pauseTimeoutMs(),
+    });
+    if (outcome.action === 'stop') stopper.fromPause(outcome.by, outcome.reason ?? spec.detail);
+  }
+
+  /** Plan review: the model proposes its whole plan, a person decides on it once, the model learns the outcome. */
+  async #reviewPlan(): Promise<void> {
+    const { pauses, state } = this.#d;
+    const { policy, progress, conversation } = state;
+    conversation.push({ role: 'system', content: PLAN_PROMPT });
+    const turn = await this.#think();
+    if (turn.toolCalls.length === 0) {
+      progress.answer = turn.content ?? '';
+      return;
+    }
+    const gateOf = (tool: string, args: Record<string, unknown>) => policy.resolve(tool, args).kind;
+    const steps = planSteps(turn.toolCalls, gateOf);
+    state.audit.append({
+      kind: 'model_turn',
+      actor: 'agent',
+      detail: `plan of ${plural(steps.length, 'step')}: ${steps.map((p) => p.summary).join('; ')}`,
+    });
+    const outcome = await pauses.wait({
+      kind: 'plan_review',
+      detail: `the agent proposes a plan of ${plural(steps.length, 'step')}; approve, edit or reject it once`,
+      actions: ['approve', 'edit', 'reject'],
+      onTimeout: 'reject',
+      timeoutMs: policy.pauseTimeoutMs(),
+      plan: steps,
+      barRequester: policy.policy.defaults.separationOfDuties,
+    });
+    const edited = outcome.steps?.map((s) => planStep(s.tool, s.args, gateOf(s.tool, s.args)));
+    const standing = outcome.action === 'edit' && edited !== undefined ? edited : steps;
+    if (outcome.action !== 'reject') state.plan.approve(standing, outcome.by);
+    const result = planReviewResult(outcome, standing);
+    conversation.pushToolResults(
+      turn.toolCalls,
+      turn.toolCalls.map(() => result),
+    );
+    if (state.interruptions.wantsCheckpoint('after_planning')) {
+      await this.#pauseOrStop({
+        kind: 'checkpoint',
+        detail: 'the plan is settled; nothing has run yet: continue or stop?',
+      });
+    }
+  }
+}
