@@ -13,10 +13,11 @@ import { createBillingActivities } from './activities/billing/index';
 import { openBillingDb } from './activities/billing/db';
 import { createBillingPrechecks } from './activities/billing/prechecks';
 import { createModelActivities } from './activities/model/index';
-import { openTranscriptStore, type TranscriptStore } from './activities/model/transcript-store';
+import { openTranscriptStore, type TranscriptStore } from './src/node/transcript-store';
 import { createRunSupportActivities } from './activities/run-support';
 import { connectionConfig, workerConfig } from './src/node/config';
-import { HitlError } from './src/shared/errors';
+import { ConfigError, HitlError } from './src/shared/errors';
+import { precheckNames, toolNames } from './src/shared/tools/catalog';
 import { logger } from './src/node/logger';
 import { resolvePolicy } from './src/node/policy-file';
 import type { Policy } from './src/shared/policy/schema';
@@ -78,6 +79,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     ...createBillingPrechecks(db),
     ...createRunSupportActivities(policy, source),
   };
+  requireActivities(activities);
   return Worker.create({
     connection: options.connection,
     namespace: cfg.namespace,
@@ -87,6 +89,29 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     ...(options.workflowBundle !== undefined ? { workflowBundle: options.workflowBundle } : { workflowsPath }),
     ...options.extra,
   });
+}
+
+/** Every activity type the workflow schedules: the catalog's tools and prechecks, the model and run support. */
+export const REQUIRED_ACTIVITIES: readonly string[] = [
+  ...toolNames,
+  ...precheckNames,
+  'callModel',
+  'storeMessages',
+  'currentPolicy',
+  'notify',
+];
+
+/**
+ * Checks that a worker registers every activity type its workflows schedule, so a misnamed or missing precheck or
+ * tool stops the worker at its start instead of failing every approval at run time.
+ * @param activities - the activities the worker would register, keyed by activity type
+ * @throws ConfigError naming each missing activity type
+ */
+export function requireActivities(activities: Readonly<Record<string, unknown>>): void {
+  const missing = REQUIRED_ACTIVITIES.filter((name) => typeof activities[name] !== 'function');
+  if (missing.length > 0) {
+    throw new ConfigError(`the worker registers no activity for ${missing.join(', ')} (the workflow schedules them)`);
+  }
 }
 
 async function main(): Promise<void> {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { tsToMs } from '@temporalio/common';
 import { decide, pendingApprovals, signalDecision, startAgentRun } from '../client';
+import { decisionOn } from '../test/support/decisions';
 import { closeSharedEnv, repoRoot, sharedEnv, waitFor } from '../test/support/env';
 import { withWorker } from '../test/support/harness';
 import { quantile, recordBenchmark } from './support';
@@ -61,12 +62,7 @@ async function main(): Promise<void> {
         const p = await pendingApprovals(h.client, workflowId);
         return p.length === 1 ? p : undefined;
       }, 'pending request');
-      const decision = {
-        requestId: req!.requestId,
-        decision: 'approve' as const,
-        approver: 'bench',
-        argsHash: req!.argsHash,
-      };
+      const decision = decisionOn(req!, 'bench');
       if (via.endsWith('after a pause')) await new Promise((r) => setTimeout(r, thinkMs));
       const sentAt = Date.now();
       if (via.startsWith('update')) await decide(h.client, workflowId, decision);

@@ -6,12 +6,12 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import proto from '@temporalio/proto';
-import { auditTrail, decide, pendingApprovals, resumeRun, runStatus } from '../client';
-import type { Decision } from '../src/shared/decision';
+import { auditTrail, pendingApprovals, resumeRun, runStatus } from '../client';
 import { loadPolicyFile } from '../src/node/policy-file';
 import { PolicySchema, type Policy } from '../src/shared/policy/schema';
 import type { ApprovalRequest } from '../src/shared/run-state';
 import type { ScenarioTurn } from '../src/shared/model/types';
+import { approveAs, decideAs } from '../test/support/decisions';
 import { closeSharedEnv, repoRoot, waitFor } from '../test/support/env';
 import { answer, call, withWorker, type Harness } from '../test/support/harness';
 import { quantile, recordBenchmark } from './support';
@@ -54,22 +54,6 @@ interface Case {
   act?: Step;
 }
 
-async function decideAs(
-  h: Harness,
-  workflowId: string,
-  req: ApprovalRequest,
-  approver: string,
-  extra: Partial<Decision> = {},
-): Promise<void> {
-  await decide(h.client, workflowId, {
-    requestId: req.requestId,
-    decision: 'approve',
-    approver,
-    argsHash: req.argsHash,
-    ...extra,
-  });
-}
-
 /**
  * Waits until the run has sent `notifications` notifications, i.e. the gate is waiting on its timers, so a decision
  * lands where a person's would (after the approvers were told), not while the first notification is still in flight.
@@ -106,19 +90,25 @@ const cases: Case[] = [
     kind: 'soft, approved early',
     policy: policyWith('bench-soft-early', { send_email: { gate: 'soft', approvers: support, softWindow: '30s' } }),
     turns: [call('send_email', email)],
-    act: async (h, id) => decideAs(h, id, await first(h, id), 'sam'),
+    act: async (h, id) => {
+      await approveAs(h.client, id, await first(h, id), 'sam');
+    },
   },
   {
     kind: 'hard, approved',
     policy: policyWith('bench-hard', { issue_refund: hardRefund }),
     turns: [call('issue_refund', refund(100))],
-    act: async (h, id) => decideAs(h, id, await first(h, id), 'sam'),
+    act: async (h, id) => {
+      await approveAs(h.client, id, await first(h, id), 'sam');
+    },
   },
   {
     kind: 'hard, rejected',
     policy: policyWith('bench-hard', { issue_refund: hardRefund }),
     turns: [call('issue_refund', refund(100))],
-    act: async (h, id) => decideAs(h, id, await first(h, id), 'sam', { decision: 'reject', reason: 'no' }),
+    act: async (h, id) => {
+      await decideAs(h.client, id, await first(h, id), 'sam', 'reject', { reason: 'no' });
+    },
   },
   {
     kind: 'hard, expired (one reminder)',
@@ -142,7 +132,7 @@ const cases: Case[] = [
         return p[0]?.stage === 1 ? p : undefined;
       }, 'the escalated request');
       await settled(h, id, 3); // requested, reminder, escalated
-      await decideAs(h, id, req!, 'ada');
+      await approveAs(h.client, id, req!, 'ada');
     },
   },
   {
@@ -153,8 +143,8 @@ const cases: Case[] = [
     turns: [call('issue_refund', refund(6000, 2))],
     act: async (h, id) => {
       const req = await first(h, id);
-      await decideAs(h, id, req, 'fiona');
-      await decideAs(h, id, req, 'frank');
+      await approveAs(h.client, id, req, 'fiona');
+      await approveAs(h.client, id, req, 'frank');
     },
   },
   ...[1, 3].map((n): Case => ({

@@ -1,11 +1,12 @@
 // The demo's reviewer: follows a run, prints each approval request as it appears and, unattended, decides it from a
 // separate client as the policy's own people would. Demo only.
 import type { Client } from '@temporalio/client';
-import { auditTrail, decide, UpdateRefusedError, pendingApprovals, resumeRun, runStatus } from '../client';
+import { auditTrail, UpdateRefusedError, pendingApprovals, resumeRun, runStatus } from '../client';
 import { decisionCommands } from '../src/node/cli/format';
 import { renderApprovalRequest } from '../src/shared/render/approval';
 import { renderPause, resumeCommands } from '../src/shared/render/pause';
 import type { ApprovalRequest, AuditEntry, PauseAction, RunPause } from '../src/shared/run-state';
+import { approveAs, decideAs } from '../test/support/decisions';
 
 /** What the unattended reviewer does with a request. */
 type Plan = { kind: 'wait'; why: string } | { kind: 'approve' } | { kind: 'reject'; reason: string };
@@ -111,15 +112,14 @@ async function decideUnattended(
       say(`\n(unattended) nobody left in ${deciders(request)} who may decide ${request.requestId}`);
       return;
     }
-    const base = { requestId: request.requestId, approver: pick.signer, argsHash: request.argsHash };
     const by = `${pick.signer} (${deciders(request)})${pick.note}`;
     try {
       if (plan.kind === 'reject') {
-        await decide(reviewer, request.workflowId, { ...base, decision: 'reject', reason: plan.reason });
+        await decideAs(reviewer, request.workflowId, request, pick.signer, 'reject', { reason: plan.reason });
         say(`\n(unattended) rejected by ${by}: "${plan.reason}"`);
         return;
       }
-      const receipt = await decide(reviewer, request.workflowId, { ...base, decision: 'approve' });
+      const receipt = await approveAs(reviewer, request.workflowId, request, pick.signer);
       request.approvals.push({ approver: pick.signer, at: new Date().toISOString() });
       const state = receipt.closed ? 'request closed, the call runs' : `${receipt.approvalsNeeded} more needed`;
       say(`\n(unattended) approved by ${by}; ${state}`);

@@ -40,6 +40,8 @@ const support = { groups: ['support'] };
 interface Recording {
   turns: ScenarioTurn[];
   input?: Partial<AgentRunInputDraft>;
+  /** Changes to the billing database before the run starts (undone after it). */
+  setup?: (h: Harness) => () => void;
   /** What people do while the run goes on. */
   act?: (h: Harness, workflowId: string) => Promise<void>;
 }
@@ -204,6 +206,37 @@ const recordings: Record<string, Recording> = {
       await stopRun(h.client, id, { by: 'ada', reason: 'customer called back' });
     },
   },
+  'large-result-carried-mid-turn': {
+    // A read returns about 300 KB (a customer's company name made huge) in the turn of a refund that waits for
+    // approval, and the run continues as new around the waiting refund with that result settled.
+    turns: [
+      {
+        content: 'look up and refund',
+        toolCalls: [
+          { name: 'find_customers', arguments: { query: 'Recorded Bulk' } },
+          { name: 'issue_refund', arguments: refund(100) },
+        ],
+      },
+      answer('done'),
+    ],
+    input: { policy: example, continueAsNewAfterEvents: 50 },
+    setup: (h) => {
+      const before = h.db.prepare('SELECT Company FROM Customer WHERE CustomerId = 1').pluck().get();
+      h.db.prepare('UPDATE Customer SET Company = ? WHERE CustomerId = 1').run(`Recorded Bulk ${'x'.repeat(300_000)}`);
+      return () => void h.db.prepare('UPDATE Customer SET Company = ? WHERE CustomerId = 1').run(before);
+    },
+    act: async (h, id) => {
+      await waitFor(
+        async () => {
+          await signalDecision(h.client, id, { garbage: true });
+          return (await runStatus(h.client, id)).earlierRuns.length > 0 ? true : undefined;
+        },
+        'the run to continue as new',
+        60_000,
+      );
+      await approve(h, id, (await first(h, id))[0]!, 'sam');
+    },
+  },
   'continued-as-new-mid-turn': {
     turns: [call('issue_refund', refund(6000, 2)), answer('refunded')],
     input: { policy: example, continueAsNewAfterEvents: 80 },
@@ -237,9 +270,11 @@ async function main(): Promise<void> {
       }
       // Each recording starts from the same balances, so refunds never fail their precheck.
       h.db.prepare('DELETE FROM hitl_refund').run();
+      const undo = rec.setup?.(h);
       const run = await h.startScripted(rec.turns, { requestedBy: 'recorder', ...rec.input });
       await rec.act?.(h, run.workflowId);
       await run.result().catch(() => undefined);
+      undo?.();
       const { earlierRuns } = await runStatus(h.client, run.workflowId);
       const segments = [...earlierRuns, undefined];
       for (const [i, runId] of segments.entries()) {

@@ -6,6 +6,7 @@ import { countRefunds } from '../activities/billing/index';
 import { auditTrail, decide, UpdateRefusedError, runStatus, signalDecision } from '../client';
 import { AgentStatusKey as AgentStatusKeyForTest } from '../src/shared/messages';
 import type { AgentRunResult } from '../src/shared/run-state';
+import { approveAs, decideAs, decisionOn } from './support/decisions';
 import { answer, call, withWorker } from './support/harness';
 import { waitFor } from './support/env';
 
@@ -49,12 +50,7 @@ describe('agent run: approval gate', () => {
       const status = await runStatus(h.client, run.workflowId);
       assert.equal(status.phase, 'awaiting_approval');
 
-      const receipt = await decide(h.client, run.workflowId, {
-        requestId: req.requestId,
-        decision: 'approve',
-        approver: 'alice',
-        argsHash: req.argsHash,
-      });
+      const receipt = await approveAs(h.client, run.workflowId, req, 'alice');
       assert.equal(receipt.argsHash, req.argsHash);
       const result = (await run.result()) as AgentRunResult;
       assert.equal(result.counts.approvals, 1);
@@ -85,12 +81,7 @@ describe('agent run: approval gate', () => {
         return d.typedSearchAttributes.get(AgentStatusKeyForTest) === 'AwaitingApproval' ? true : undefined;
       }, 'AgentStatus=AwaitingApproval');
       const [req] = await h.pending(run.workflowId);
-      await decide(h.client, run.workflowId, {
-        requestId: req!.requestId,
-        decision: 'approve',
-        approver: 'alice',
-        argsHash: req!.argsHash,
-      });
+      await approveAs(h.client, run.workflowId, req!, 'alice');
       await run.result();
       const d = await handle.describe();
       assert.equal(d.typedSearchAttributes.get(AgentStatusKeyForTest), 'Completed');
@@ -104,13 +95,7 @@ describe('agent run: approval gate', () => {
         { content: 'refunded', onRejected: { content: 'the refund was rejected, so I stopped' } },
       ]);
       const [req] = await h.pending(run.workflowId);
-      await decide(h.client, run.workflowId, {
-        requestId: req!.requestId,
-        argsHash: req!.argsHash,
-        decision: 'reject',
-        approver: 'bob',
-        reason: 'already refunded by phone',
-      });
+      await decideAs(h.client, run.workflowId, req!, 'bob', 'reject', { reason: 'already refunded by phone' });
       const result = (await run.result()) as AgentRunResult;
       assert.equal(result.answer, 'the refund was rejected, so I stopped');
       assert.equal(result.counts.rejections, 1);
@@ -124,11 +109,7 @@ describe('agent run: approval gate', () => {
     await withWorker(async (h) => {
       const run = await h.startScripted([call('issue_refund', refund), answer('refunded')]);
       const [req] = await h.pending(run.workflowId);
-      const receipt = await decide(h.client, run.workflowId, {
-        requestId: req!.requestId,
-        argsHash: req!.argsHash,
-        decision: 'edit',
-        approver: 'alice',
+      const receipt = await decideAs(h.client, run.workflowId, req!, 'alice', 'edit', {
         args: { ...refund, amountCents: 250 },
       });
       assert.notEqual(receipt.argsHash, req!.argsHash);
@@ -156,12 +137,7 @@ describe('agent run: approval gate', () => {
       );
       const [still] = await h.pending(run.workflowId);
       assert.equal(still?.requestId, req!.requestId);
-      await decide(h.client, run.workflowId, {
-        requestId: req!.requestId,
-        decision: 'approve',
-        approver: 'alice',
-        argsHash: req!.argsHash,
-      });
+      await approveAs(h.client, run.workflowId, req!, 'alice');
       await run.result();
       assert.equal(countRefunds(h.db), 1);
     });
@@ -188,15 +164,10 @@ describe('agent run: approval gate', () => {
     await withWorker(async (h) => {
       const run = await h.startScripted([call('issue_refund', refund), answer('refunded')]);
       const [req] = await h.pending(run.workflowId);
-      const approval = {
-        requestId: req!.requestId,
-        decision: 'approve' as const,
-        approver: 'alice',
-        argsHash: req!.argsHash,
-      };
+      const approval = decisionOn(req!, 'alice');
       await decide(h.client, run.workflowId, approval);
       await assert.rejects(
-        decide(h.client, run.workflowId, { ...approval, approver: 'carol' }),
+        approveAs(h.client, run.workflowId, req!, 'carol'),
         (err: unknown) => err instanceof UpdateRefusedError && /already closed \(approved by alice/.test(err.message),
       );
       await signalDecision(h.client, run.workflowId, approval);
@@ -238,12 +209,7 @@ describe('agent run: approval gate', () => {
       assert.equal(trail.filter((e) => e.kind.startsWith('decision')).length, 0, 'refused updates leave no trace');
       const [still] = await h.pending(run.workflowId);
       assert.equal(still?.requestId, req!.requestId);
-      await decide(h.client, run.workflowId, {
-        requestId: req!.requestId,
-        decision: 'approve',
-        approver: 'alice',
-        argsHash: req!.argsHash,
-      });
+      await approveAs(h.client, run.workflowId, req!, 'alice');
       await run.result();
       assert.equal(countRefunds(h.db), 1);
     });
@@ -272,12 +238,7 @@ describe('agent run: approval gate', () => {
       assert.equal(countRefunds(h.db), 0);
       const [still] = await h.pending(run.workflowId);
       assert.equal(still?.requestId, req!.requestId);
-      await decide(h.client, run.workflowId, {
-        requestId: req!.requestId,
-        decision: 'approve',
-        approver: 'alice',
-        argsHash: req!.argsHash,
-      });
+      await approveAs(h.client, run.workflowId, req!, 'alice');
       const result = (await run.result()) as AgentRunResult;
       assert.equal(result.counts.approvals, 1);
       assert.equal(countRefunds(h.db), 1);
@@ -299,25 +260,9 @@ describe('agent run: approval gate', () => {
       ]);
       const pending = await h.pending(run.workflowId, 3);
       const [first, second, third] = pending;
-      await decide(h.client, run.workflowId, {
-        requestId: third!.requestId,
-        decision: 'approve',
-        approver: 'alice',
-        argsHash: third!.argsHash,
-      });
-      await decide(h.client, run.workflowId, {
-        requestId: second!.requestId,
-        argsHash: second!.argsHash,
-        decision: 'reject',
-        approver: 'alice',
-        reason: 'no',
-      });
-      await decide(h.client, run.workflowId, {
-        requestId: first!.requestId,
-        decision: 'approve',
-        approver: 'alice',
-        argsHash: first!.argsHash,
-      });
+      await approveAs(h.client, run.workflowId, third!, 'alice');
+      await decideAs(h.client, run.workflowId, second!, 'alice', 'reject', { reason: 'no' });
+      await approveAs(h.client, run.workflowId, first!, 'alice');
       const result = (await run.result()) as AgentRunResult;
       assert.deepEqual(
         result.outcomes.map((o) => [o.requestId, o.status]).sort(),
@@ -359,12 +304,7 @@ describe('agent run: approval gate', () => {
         answer('could not'),
       ]);
       const [req] = await h.pending(run.workflowId);
-      await decide(h.client, run.workflowId, {
-        requestId: req!.requestId,
-        decision: 'approve',
-        approver: 'alice',
-        argsHash: req!.argsHash,
-      });
+      await approveAs(h.client, run.workflowId, req!, 'alice');
       const result = (await run.result()) as AgentRunResult;
       // The precheck reads the invoice after approval and stops the call before the tool would refuse it.
       assert.equal(result.outcomes[0]?.status, 'blocked');

@@ -13,6 +13,7 @@ import './policy-gates.test';
 import './interruptions.test';
 import './server-restart.test';
 import './long-runs.test';
+import './continuation.test';
 import './replay.test';
 import './fuzz/decisions.test';
 import './fuzz/prompt-injection.test';

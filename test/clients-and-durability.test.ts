@@ -7,9 +7,10 @@ import { promisify } from 'node:util';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { countRefunds } from '../activities/billing/index';
-import { auditTrail, decide, startAgentRun } from '../client';
+import { auditTrail, startAgentRun } from '../client';
 import type { AgentRunResult, ApprovalRequest } from '../src/shared/run-state';
 import { parseToolResultText } from '../src/shared/model/tool-result';
+import { approveAs, decideAs, decisionOn } from './support/decisions';
 import { repoRoot, sharedEnv, tempDir, waitFor } from './support/env';
 import { chatCompletion, startFakeChatServer } from './support/fake-chat-server';
 import { answer, call, freshBillingDb, withWorker } from './support/harness';
@@ -32,12 +33,7 @@ describe('durability and clients', () => {
     // The first worker is gone; the run waits on the server with its timer and its pending request.
     await withWorker(
       async (h) => {
-        await decide(h.client, workflowId, {
-          requestId: req.requestId,
-          decision: 'approve',
-          approver: 'alice',
-          argsHash: req.argsHash,
-        });
+        await approveAs(h.client, workflowId, req, 'alice');
         const result = (await h.client.workflow.getHandle(workflowId).result()) as AgentRunResult;
         assert.equal(result.counts.approvals, 1);
         assert.equal(countRefunds(h.db), 1);
@@ -51,12 +47,7 @@ describe('durability and clients', () => {
     await withWorker(async (h) => {
       const started = await h.startScripted([call('issue_refund', refund), answer('refunded')]);
       const [req] = await h.pending(started.workflowId);
-      const input = JSON.stringify({
-        requestId: req!.requestId,
-        decision: 'approve',
-        approver: 'alice',
-        argsHash: req!.argsHash,
-      });
+      const input = JSON.stringify(decisionOn(req!, 'alice'));
       await run(cliPath, [
         'workflow',
         'signal',
@@ -202,13 +193,7 @@ describe('durability and clients', () => {
             { taskQueue: h.taskQueue },
           );
           const [req] = await h.pending(workflowId);
-          await decide(h.client, workflowId, {
-            requestId: req!.requestId,
-            argsHash: req!.argsHash,
-            decision: 'reject',
-            approver: 'carol',
-            reason: 'refunds over $1 need a ticket',
-          });
+          await decideAs(h.client, workflowId, req!, 'carol', 'reject', { reason: 'refunds over $1 need a ticket' });
           const result = (await handle.result()) as AgentRunResult;
           assert.equal(result.answer, 'The refund was rejected; nothing was refunded.');
           assert.equal(fake.requests.length, 3, 'the 429 was retried once');

@@ -2,6 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { connectionConfig, workerConfig } from '../src/node/config';
 import { ConfigError } from '../src/shared/errors';
+import { createBillingActivities } from '../activities/billing/index';
+import { createBillingPrechecks } from '../activities/billing/prechecks';
+import { createModelActivities } from '../activities/model/index';
+import { createRunSupportActivities } from '../activities/run-support';
+import { openTranscriptStore } from '../src/node/transcript-store';
+import { DEFAULT_POLICY } from '../src/shared/policy/default-policy';
+import { requireActivities } from '../worker';
+import { freshBillingDb } from './support/harness';
 
 describe('configuration', () => {
   it('takes explicit connection values, then the environment, then the defaults', () => {
@@ -32,5 +40,22 @@ describe('configuration', () => {
         (err: unknown) => err instanceof ConfigError && /HITL_MAX_CACHED_WORKFLOWS/.test(err.message),
       );
     }
+  });
+
+  it('refuses to start a worker that lacks an activity its workflows schedule, naming it', () => {
+    const { db } = freshBillingDb();
+    const transcripts = openTranscriptStore(':memory:');
+    const all = {
+      ...createModelActivities({ transcripts }),
+      ...createBillingActivities(db),
+      ...createBillingPrechecks(db),
+      ...createRunSupportActivities(DEFAULT_POLICY, 'built-in default'),
+    };
+    assert.doesNotThrow(() => requireActivities(all));
+    const withoutPrecheck: Record<string, unknown> = { ...all };
+    delete withoutPrecheck['precheck_issue_refund'];
+    assert.throws(() => requireActivities(withoutPrecheck), /no activity for precheck_issue_refund/);
+    db.close();
+    transcripts.close();
   });
 });

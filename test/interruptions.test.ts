@@ -2,20 +2,13 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { countOutbox, countRefunds } from '../activities/billing/index';
-import {
-  auditTrail,
-  decide,
-  UpdateRefusedError,
-  pendingApprovals,
-  resumeRun,
-  runStatus,
-  type RunPause,
-} from '../client';
+import { auditTrail, UpdateRefusedError, pendingApprovals, resumeRun, runStatus, type RunPause } from '../client';
 import { AGENT_RUN_WORKFLOW } from '../src/shared/messages';
 import { DEFAULT_POLICY } from '../src/shared/policy/default-policy';
 import { loadPolicyFile } from '../src/node/policy-file';
 import { PolicySchema, type Policy } from '../src/shared/policy/schema';
 import type { AgentRunResult, PauseKind } from '../src/shared/run-state';
+import { approveAs } from './support/decisions';
 import { repoRoot, waitFor } from './support/env';
 import { answer, call, withWorker, type Harness } from './support/harness';
 
@@ -100,12 +93,7 @@ describe('plan review and interruptions', () => {
       assert.deepEqual(offPlan?.args, refund(300));
       assert.equal(countRefunds(h.db), 1);
       assert.equal(countOutbox(h.db), 1);
-      await decide(h.client, run.workflowId, {
-        requestId: offPlan.requestId,
-        decision: 'approve',
-        approver: 'sue',
-        argsHash: offPlan.argsHash,
-      });
+      await approveAs(h.client, run.workflowId, offPlan, 'sue');
       const result = (await run.result()) as AgentRunResult;
       assert.deepEqual(
         result.outcomes.map((o) => [o.tool, o.status, o.decidedBy]),
@@ -133,14 +121,7 @@ describe('plan review and interruptions', () => {
       const [req] = await h.pending(run.workflowId);
       assert.equal(req?.quorum, 2);
       assert.equal(countRefunds(h.db), 0);
-      for (const approver of ['fiona', 'frank']) {
-        await decide(h.client, run.workflowId, {
-          requestId: req.requestId,
-          decision: 'approve',
-          approver,
-          argsHash: req.argsHash,
-        });
-      }
+      for (const approver of ['fiona', 'frank']) await approveAs(h.client, run.workflowId, req, approver);
       await run.result();
       assert.equal(countRefunds(h.db, 2), 1);
     });
@@ -243,12 +224,7 @@ describe('plan review and interruptions', () => {
       assert.match(pause.detail, /issue_refund/);
       await resumeRun(h.client, run.workflowId, { pauseId: pause.pauseId, action: 'continue', by: 'ada' });
       const [req] = await h.pending(run.workflowId);
-      await decide(h.client, run.workflowId, {
-        requestId: req!.requestId,
-        decision: 'approve',
-        approver: 'ada',
-        argsHash: req!.argsHash,
-      });
+      await approveAs(h.client, run.workflowId, req!, 'ada');
       await run.result();
       assert.equal(countRefunds(h.db), 1);
     });
@@ -328,16 +304,9 @@ describe('plan review and interruptions', () => {
       const fast = await h.startScripted([call('issue_refund', refund(500)), answer('done')]);
       const [slowReq] = await h.pending(slow.workflowId);
       const [fastReq] = await h.pending(fast.workflowId);
-      const approve = (workflowId: string, req: typeof slowReq) =>
-        decide(h.client, workflowId, {
-          requestId: req!.requestId,
-          decision: 'approve',
-          approver: 'ada',
-          argsHash: req!.argsHash,
-        });
-      await approve(fast.workflowId, fastReq);
+      await approveAs(h.client, fast.workflowId, fastReq!, 'ada');
       await fast.result();
-      await approve(slow.workflowId, slowReq);
+      await approveAs(h.client, slow.workflowId, slowReq!, 'ada');
       const result = (await slow.result()) as AgentRunResult;
       assert.equal(result.outcomes[0]?.status, 'blocked');
       assert.match(result.outcomes[0]?.error ?? '', /only \$4\.92 is still refundable on invoice #1/);
@@ -358,12 +327,7 @@ describe('plan review and interruptions', () => {
         .run();
       h.db.prepare('DELETE FROM Invoice WHERE CustomerId = 3').run();
       h.db.prepare('DELETE FROM Customer WHERE CustomerId = 3').run();
-      await decide(h.client, run.workflowId, {
-        requestId: req!.requestId,
-        decision: 'approve',
-        approver: 'ada',
-        argsHash: req!.argsHash,
-      });
+      await approveAs(h.client, run.workflowId, req!, 'ada');
       const result = (await run.result()) as AgentRunResult;
       assert.equal(result.outcomes[0]?.status, 'blocked');
       assert.match(result.outcomes[0]?.error ?? '', /customer #3 no longer exists/);

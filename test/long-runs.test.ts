@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { countRefunds } from '../activities/billing/index';
-import { auditTrail, decide, pendingApprovals, runResult, runStatus, signalDecision } from '../client';
+import { auditTrail, pendingApprovals, runResult, runStatus, signalDecision } from '../client';
 import { examplePolicy as example, policyVariant } from './support/policies';
-import type { ApprovalRequest } from '../src/shared/run-state';
+import { approveAs } from './support/decisions';
 import { waitFor } from './support/env';
 import { answer, call, withWorker, type Harness } from './support/harness';
 import type { ScenarioTurn } from '../src/shared/model/types';
@@ -74,14 +74,7 @@ describe('long runs and continue-as-new', () => {
         { policy: example, continueAsNewAfterEvents: 80 },
       );
       const [req] = await h.pending(run.workflowId);
-      const approve = (r: ApprovalRequest, approver: string) =>
-        decide(h.client, run.workflowId, {
-          requestId: r.requestId,
-          decision: 'approve',
-          approver,
-          argsHash: r.argsHash,
-        });
-      await approve(req!, 'fiona');
+      await approveAs(h.client, run.workflowId, req!, 'fiona');
       await floodUntilContinued(h, run.workflowId, 0);
       const [carried] = await pendingApprovals(h.client, run.workflowId);
       assert.equal(carried?.requestId, req?.requestId);
@@ -91,7 +84,7 @@ describe('long runs and continue-as-new', () => {
         ['fiona'],
       );
       assert.equal(countRefunds(h.db), 0);
-      await approve(carried, 'frank');
+      await approveAs(h.client, run.workflowId, carried, 'frank');
       const result = await runResult(h.client, run.workflowId);
       assert.equal(result.outcomes[0]?.status, 'executed');
       assert.equal(result.outcomes[0]?.decidedBy, 'fiona, frank');
@@ -126,12 +119,7 @@ describe('long runs and continue-as-new', () => {
       }, 'the escalation in the new segment');
       assert.equal(escalated?.requestId, req?.requestId);
       assert.deepEqual(escalated?.eligibleApprovers, ['ada', 'alan']);
-      await decide(h.client, run.workflowId, {
-        requestId: escalated.requestId,
-        decision: 'approve',
-        approver: 'ada',
-        argsHash: escalated.argsHash,
-      });
+      await approveAs(h.client, run.workflowId, escalated, 'ada');
       await runResult(h.client, run.workflowId);
       const trail = await auditTrail(h.client, run.workflowId);
       assert.equal(trail.filter((e) => e.kind === 'approval_escalated').length, 1);

@@ -1,8 +1,9 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
-import { createModelActivities, type ModelActivities } from '../activities/model/index';
-import { openTranscriptStore } from '../activities/model/transcript-store';
+import { createModelActivities } from '../activities/model/index';
+import type { ModelActivities } from '../src/shared/activity-types';
+import { openTranscriptStore } from '../src/node/transcript-store';
 import { ConfigError } from '../src/shared/errors';
 import { EMPTY_TRANSCRIPT_HASH } from '../src/shared/model/transcript';
 import { toolResultText } from '../src/shared/model/tool-result';

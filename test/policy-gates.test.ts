@@ -11,9 +11,10 @@ import { auditTrail, decide, UpdateRefusedError, pendingApprovals, signalDecisio
 import { AgentStatusKey } from '../src/shared/messages';
 import { loadPolicyFile } from '../src/node/policy-file';
 import { PolicySchema, type Policy } from '../src/shared/policy/schema';
-import type { AgentRunResult, ApprovalRequest } from '../src/shared/run-state';
+import type { AgentRunResult } from '../src/shared/run-state';
+import { approveAs, decideAs, decisionOn } from './support/decisions';
 import { repoRoot, tempDir, waitFor } from './support/env';
-import { answer, call, withWorker, type Harness } from './support/harness';
+import { answer, call, withWorker } from './support/harness';
 
 const run = promisify(execFile);
 const example = loadPolicyFile(join(repoRoot, 'policies/example.yaml'));
@@ -32,15 +33,6 @@ function refusedWith(pattern: RegExp) {
     assert.match(err.message, pattern);
     return true;
   };
-}
-
-async function approve(h: Harness, workflowId: string, req: ApprovalRequest, approver: string) {
-  return decide(h.client, workflowId, {
-    requestId: req.requestId,
-    decision: 'approve',
-    approver,
-    argsHash: req.argsHash,
-  });
 }
 
 describe('approval policy', () => {
@@ -65,7 +57,7 @@ describe('approval policy', () => {
         assert.equal(countOutbox(h.db), 1, 'the soft-gated email went out when its window passed');
         assert.deepEqual(hard?.eligibleApprovers, ['sam', 'sue']);
         assert.match(hard?.because ?? '', /bulk email/);
-        await approve(h, run.workflowId, hard, 'sue');
+        await approveAs(h.client, run.workflowId, hard, 'sue');
         const result = (await run.result()) as AgentRunResult;
         assert.deepEqual(
           result.outcomes.map((o) => [o.gate, o.status, o.decidedBy]),
@@ -86,8 +78,11 @@ describe('approval policy', () => {
         const run = await h.startScripted([call('issue_refund', refund(500)), answer('done')], { requestedBy: 'sam' });
         const [req] = await h.pending(run.workflowId);
         assert.ok(req);
-        await assert.rejects(approve(h, run.workflowId, req, 'mallory'), refusedWith(/"mallory" is not in support/));
-        await assert.rejects(approve(h, run.workflowId, req, 'sam'), refusedWith(/separation of duties/));
+        await assert.rejects(
+          approveAs(h.client, run.workflowId, req, 'mallory'),
+          refusedWith(/"mallory" is not in support/),
+        );
+        await assert.rejects(approveAs(h.client, run.workflowId, req, 'sam'), refusedWith(/separation of duties/));
         await assert.rejects(
           decide(h.client, run.workflowId, {
             requestId: req.requestId,
@@ -98,7 +93,7 @@ describe('approval policy', () => {
           refusedWith(/stale decision/),
         );
         assert.equal(countRefunds(h.db), 0);
-        await approve(h, run.workflowId, req, 'sue');
+        await approveAs(h.client, run.workflowId, req, 'sue');
         await run.result();
         assert.equal(countRefunds(h.db), 1);
       },
@@ -124,8 +119,11 @@ describe('approval policy', () => {
           const p = await pendingApprovals(h.client, run.workflowId);
           return p[0]?.tool === 'issue_refund' ? p : undefined;
         }, 'the refund proposed after the expiry');
-        await assert.rejects(approve(h, run.workflowId, expired, 'ada'), refusedWith(/already closed \(expired at/));
-        await approve(h, run.workflowId, next!, 'sam');
+        await assert.rejects(
+          approveAs(h.client, run.workflowId, expired, 'ada'),
+          refusedWith(/already closed \(expired at/),
+        );
+        await approveAs(h.client, run.workflowId, next!, 'sam');
         const result = (await run.result()) as AgentRunResult;
         assert.deepEqual(
           result.outcomes.map((o) => o.status),
@@ -145,17 +143,17 @@ describe('approval policy', () => {
         const [req] = await h.pending(run.workflowId);
         assert.equal(req?.quorum, 2);
         assert.deepEqual(req?.eligibleApprovers, ['felix', 'fiona', 'frank']);
-        await assert.rejects(approve(h, run.workflowId, req, 'sue'), refusedWith(/"sue" is not in finance/));
-        const first = await approve(h, run.workflowId, req, 'fiona');
+        await assert.rejects(approveAs(h.client, run.workflowId, req, 'sue'), refusedWith(/"sue" is not in finance/));
+        const first = await approveAs(h.client, run.workflowId, req, 'fiona');
         assert.deepEqual([first.closed, first.approvalsNeeded], [false, 1]);
-        await assert.rejects(approve(h, run.workflowId, req, 'fiona'), refusedWith(/fiona already approved/));
+        await assert.rejects(approveAs(h.client, run.workflowId, req, 'fiona'), refusedWith(/fiona already approved/));
         const [still] = await h.pending(run.workflowId);
         assert.deepEqual(
           still?.approvals.map((a) => a.approver),
           ['fiona'],
         );
         assert.equal(countRefunds(h.db), 0, 'one approval of two runs nothing');
-        const second = await approve(h, run.workflowId, req, 'frank');
+        const second = await approveAs(h.client, run.workflowId, req, 'frank');
         assert.equal(second.closed, true);
         const result = (await run.result()) as AgentRunResult;
         assert.equal(result.outcomes[0]?.decidedBy, 'fiona, frank');
@@ -187,7 +185,10 @@ describe('approval policy', () => {
         }, 'the request at its second stage');
         assert.deepEqual(escalated?.eligibleApprovers, ['ada', 'alan']);
         assert.equal(escalated?.onTimeout, 'deny');
-        await assert.rejects(approve(h, run.workflowId, escalated, 'sue'), refusedWith(/"sue" is not in admins/));
+        await assert.rejects(
+          approveAs(h.client, run.workflowId, escalated, 'sue'),
+          refusedWith(/"sue" is not in admins/),
+        );
         const result = (await run.result()) as AgentRunResult;
         assert.equal(result.answer, 'nobody approved');
         assert.equal(result.outcomes[0]?.status, 'expired');
@@ -230,7 +231,7 @@ describe('approval policy', () => {
         const [req] = await h.pending(run.workflowId);
         assert.equal(req?.tool, 'update_customer_contact');
         assert.match(req?.because ?? '', /limit/);
-        await approve(h, run.workflowId, req, 'sam');
+        await approveAs(h.client, run.workflowId, req, 'sam');
         const result = (await run.result()) as AgentRunResult;
         assert.deepEqual(
           result.outcomes.map((o) => o.gate),
@@ -249,11 +250,7 @@ describe('approval policy', () => {
           { content: 'refunded', onRejected: { content: 'I will refund $4.00 instead' } },
         ]);
         const [req] = await h.pending(run.workflowId);
-        await decide(h.client, run.workflowId, {
-          requestId: req!.requestId,
-          decision: 'respond',
-          approver: 'sue',
-          argsHash: req!.argsHash,
+        await decideAs(h.client, run.workflowId, req!, 'sue', 'respond', {
           message: 'refund only the $4.00 line that was doubled',
         });
         const result = (await run.result()) as AgentRunResult;
@@ -272,13 +269,7 @@ describe('approval policy', () => {
         const run = await h.startScripted([call('issue_refund', refund(900)), answer('refunded')]);
         const [req] = await h.pending(run.workflowId);
         const edit = (amountCents: number) =>
-          decide(h.client, run.workflowId, {
-            requestId: req!.requestId,
-            decision: 'edit',
-            approver: 'sue',
-            argsHash: req!.argsHash,
-            args: refund(amountCents),
-          });
+          decideAs(h.client, run.workflowId, req!, 'sue', 'edit', { args: refund(amountCents) });
         await assert.rejects(edit(7000), refusedWith(/finance/));
         const receipt = await edit(400);
         assert.equal(receipt.closed, true);
@@ -304,16 +295,7 @@ describe('approval policy', () => {
         ]);
         const [a, b] = await h.pending(run.workflowId, 2);
         await signalDecision(h.client, run.workflowId, {
-          decisions: [
-            {
-              requestId: b!.requestId,
-              decision: 'reject',
-              approver: 'sam',
-              argsHash: b!.argsHash,
-              reason: 'one is enough',
-            },
-            { requestId: a!.requestId, decision: 'approve', approver: 'sam', argsHash: a!.argsHash },
-          ],
+          decisions: [decisionOn(b!, 'sam', 'reject', { reason: 'one is enough' }), decisionOn(a!, 'sam')],
         });
         const result = (await run.result()) as AgentRunResult;
         assert.deepEqual(

@@ -55,6 +55,8 @@ const GUARD_PROOFS: Record<PatchId, { breaks: string; spares?: string }> = {
   [PATCHES.notifyDecidersOnClosure]: { breaks: 'hard-approved', spares: 'auto-and-auto-logged' },
   // Every run recorded before it wrote AgentStatus=Running again in its first task.
   [PATCHES.statusFromCurrentValue]: { breaks: 'auto-and-auto-logged' },
+  // A run that carried a 300 KB result across continue-as-new now stores it first, where its history continued.
+  [PATCHES.storeLargeCarry]: { breaks: 'large-result-carried-mid-turn.1', spares: 'continued-as-new-mid-turn.1' },
 };
 
 describe('replaying recorded histories', () => {

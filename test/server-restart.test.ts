@@ -5,11 +5,12 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { nanoid } from 'nanoid';
 import { countRefunds } from '../activities/billing/index';
-import { auditTrail, decide, pendingApprovals, startAgentRun } from '../client';
+import { auditTrail, pendingApprovals, startAgentRun } from '../client';
 import { policyVariant } from './support/policies';
 import type { AgentRunResult } from '../src/shared/run-state';
 import { createWorker } from '../worker';
 import { OwnDevServer } from './support/dev-server';
+import { approveAs } from './support/decisions';
 import { sharedEnv, tempDir, waitFor } from './support/env';
 import { answer, call, freshBillingDb, sharedTranscripts } from './support/harness';
 
@@ -91,12 +92,7 @@ describe('durable timers across a server crash', () => {
         return p[0]?.stage === 1 ? p : undefined;
       }, 'the escalation after the restart');
       assert.deepEqual(escalated?.eligibleApprovers, ['ada', 'alan']);
-      await decide(client, workflowId, {
-        requestId: escalated.requestId,
-        decision: 'approve',
-        approver: 'ada',
-        argsHash: escalated.argsHash,
-      });
+      await approveAs(client, workflowId, escalated, 'ada');
       const result = (await client.workflow.getHandle(workflowId).result()) as AgentRunResult;
       assert.equal(result.outcomes[0]?.status, 'executed');
       assert.equal(countRefunds(billing.db), 1);

@@ -10,6 +10,11 @@ export const PATCHES = {
    * inherited across continue-as-new) and is written only when it changes.
    */
   statusFromCurrentValue: 'status-from-current-value',
+  /**
+   * 2026-12-01: a run about to continue as new with more than 256 KiB of unsent messages and settled results stores
+   * them in the transcript store first (activity `storeMessages`), so its carried state holds references only.
+   */
+  storeLargeCarry: 'store-large-carry',
 } as const;
 
 /** One of {@link PATCHES}. */

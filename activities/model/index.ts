@@ -2,10 +2,10 @@ import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { ConfigError, FailureType } from '../../src/shared/errors';
 import { formatZodError } from '../../src/shared/zod-format';
-import type { CallModelInput, ModelTurn } from '../../src/shared/model/types';
+import type { ModelActivities } from '../../src/shared/activity-types';
 import { createOpenAIModel } from './openai';
 import { callScriptedModel } from './scripted';
-import { openTranscriptStore, type TranscriptStore } from './transcript-store';
+import { openTranscriptStore, type TranscriptStore } from '../../src/node/transcript-store';
 
 /** Model used by the `openai` provider when neither the run's settings, the options nor `HITL_MODEL` name one. */
 export const DEFAULT_MODEL = 'gpt-4o-mini';
@@ -31,26 +31,6 @@ export interface ModelActivitiesOptions {
     /** Time to wait for one response, in milliseconds; default {@link DEFAULT_MODEL_TIMEOUT_MS}. */
     timeoutMs?: number;
   };
-}
-
-/** The model activities, as registered on the worker; workflows `import type` this for `proxyActivities`. */
-export interface ModelActivities {
-  /**
-   * Asks the model for its next turn. First adds `input.transcript.append` to the run's stored conversation and reads
-   * the whole of it back, then dispatches on `input.settings.provider`: `scripted` replays the scenario, `openai`
-   * calls the worker's chat-completions endpoint.
-   * @param input - the run's model settings, what is new in the conversation and where, and the offered tool names
-   * @returns the assistant's text, its tool calls (raw JSON arguments) and token usage
-   * @throws ApplicationFailure type `ScenarioExhausted` (non-retryable): the scenario has no turn for this call
-   * @throws ApplicationFailure type `ModelRequestRejected` (non-retryable): no API key, or the endpoint refused the
-   *   request (4xx other than 408, 409, 429)
-   * @throws ApplicationFailure type `ModelUnavailable` (retryable): rate limited, server error, unreachable, timed out;
-   *   after a 429 `nextRetryDelay` carries the server's `retry-after` (milliseconds)
-   * @throws ApplicationFailure type `UnknownTool` (non-retryable): `input.tools` names a tool not in the catalog
-   * @throws ApplicationFailure type `TranscriptMissing` (retryable) or `TranscriptMismatch` (non-retryable): the
-   *   transcript store does not hold the conversation the workflow built
-   */
-  callModel(input: CallModelInput): Promise<ModelTurn>;
 }
 
 const unsetIfEmpty = (v: unknown): unknown => (v === '' ? undefined : v);
@@ -79,7 +59,7 @@ const OptionsSchema = z
  * (`OPENAI_API_KEY`, `OPENAI_BASE_URL`, `HITL_MODEL`), then default. A missing API key is not an error here, so a
  * worker that only runs scripted scenarios needs none; `openai` calls then fail with `ModelRequestRejected`.
  * @param options - endpoint settings for the `openai` provider
- * @returns `{ callModel }`, to spread into the worker's activities
+ * @returns `{ callModel, storeMessages }`, to spread into the worker's activities
  * @throws ConfigError when an option or environment variable is invalid (e.g. `OPENAI_BASE_URL` is not an http(s) URL)
  */
 export function createModelActivities(options?: ModelActivitiesOptions): ModelActivities {
@@ -101,10 +81,10 @@ export function createModelActivities(options?: ModelActivitiesOptions): ModelAc
     timeoutMs: opts?.timeoutMs ?? DEFAULT_MODEL_TIMEOUT_MS,
   });
   let store: TranscriptStore | undefined;
+  const opened = (): TranscriptStore => (store ??= transcripts ?? openTranscriptStore());
   return {
     async callModel(input) {
-      store ??= transcripts ?? openTranscriptStore();
-      const { messages, scenario } = store.extend(input.transcript, input.scenario);
+      const { messages, scenario } = opened().extend(input.transcript, input.scenario);
       const settings = input.settings;
       switch (settings.provider) {
         case 'scripted':
@@ -121,6 +101,12 @@ export function createModelActivities(options?: ModelActivitiesOptions): ModelAc
             settings,
           );
       }
+    },
+    storeMessages(append) {
+      return new Promise<void>((resolve) => {
+        opened().extend(append);
+        resolve();
+      });
     },
   };
 }

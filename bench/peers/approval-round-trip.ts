@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { Command } from '@langchain/langgraph';
 import { SqliteSaver } from '@langchain/langgraph-checkpoint-sqlite';
 import { tsToMs } from '@temporalio/common';
-import { decide } from '../../client';
+import { approveAs } from '../../test/support/decisions';
 import { closeSharedEnv, tempDir } from '../../test/support/env';
 import { answer, call, freshBillingDb, withWorker, type Harness } from '../../test/support/harness';
 import { recordBenchmark } from '../support';
@@ -43,12 +43,7 @@ async function ours(h: Harness): Promise<Timing> {
   if (req === undefined) throw new Error(`no pending request on ${run.workflowId}`);
   await sleep(thinkMs);
   const sentAt = Date.now();
-  await decide(h.client, run.workflowId, {
-    requestId: req.requestId,
-    decision: 'approve',
-    approver: 'bench',
-    argsHash: req.argsHash,
-  });
+  await approveAs(h.client, run.workflowId, req, 'bench');
   const callMs = Date.now() - sentAt;
   await run.result();
   const events = chainEvents(await historyChain(h.client, run.workflowId));

@@ -12,7 +12,8 @@ import { parseArgs } from 'node:util';
 import type { WorkflowHandle } from '@temporalio/client';
 import { nanoid } from 'nanoid';
 import { generateBillingDb, openBillingDb, type BillingDb } from '../../activities/billing/index';
-import { auditTrail, decide, pendingApprovals, startAgentRun } from '../../client';
+import { auditTrail, pendingApprovals, startAgentRun } from '../../client';
+import { approveAs } from '../../test/support/decisions';
 import { tempDir, waitFor } from '../../test/support/env';
 import { answer, call } from '../../test/support/harness';
 import { recordBenchmark } from '../support';
@@ -122,12 +123,7 @@ async function ourCrashes(): Promise<Tally> {
         return p.length === 1 ? p : undefined;
       }, `the request of ${workflowId}`);
       if (req === undefined) throw new Error(`no request on ${workflowId}`);
-      await decide(server.client, workflowId, {
-        requestId: req.requestId,
-        decision: 'approve',
-        approver: 'bench',
-        argsHash: req.argsHash,
-      });
+      await approveAs(server.client, workflowId, req, 'bench');
       await worker.waitForLine((l) => l === `committed ${workflowId} issue_refund`, 'the committed refund');
       const atKill = ourRefundRows(billing.db, workflowId);
       await stopChild(worker, 'SIGKILL');

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { nanoid } from 'nanoid';
-import { openTranscriptStore } from '../../activities/model/transcript-store';
+import { openTranscriptStore } from '../../src/node/transcript-store';
 import { DEFAULT_POLICY } from '../../src/shared/policy/default-policy';
 import { closeSharedEnv, sharedEnv, tempDir } from '../../test/support/env';
 import { freshBillingDb } from '../../test/support/harness';

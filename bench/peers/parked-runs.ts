@@ -9,7 +9,8 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { nanoid } from 'nanoid';
 import { countRefunds, generateBillingDb, openBillingDb } from '../../activities/billing/index';
-import { decide, pendingApprovals, startAgentRun, type ApprovalRequest } from '../../client';
+import { pendingApprovals, startAgentRun, type ApprovalRequest } from '../../client';
+import { approveAs } from '../../test/support/decisions';
 import { tempDir, waitFor } from '../../test/support/env';
 import { answer, call } from '../../test/support/harness';
 import { recordBenchmark } from '../support';
@@ -132,12 +133,7 @@ async function measure(size: number, bundlePath: string): Promise<SizeResult> {
       const req = requests[i] as ApprovalRequest;
       const sent = performance.now();
       try {
-        await decide(server.client, workflowId, {
-          requestId: req.requestId,
-          decision: 'approve',
-          approver: 'bench',
-          argsHash: req.argsHash,
-        });
+        await approveAs(server.client, workflowId, req, 'bench');
         latencies.push(performance.now() - sent);
       } catch {
         result.failures += 1;

@@ -1,15 +1,34 @@
+import type { TranscriptAppend } from './model/transcript';
 import type { CallModelInput, ModelTurn } from './model/types';
 import type { Policy } from './policy/schema';
 import type { PrecheckName, ToolName } from './tools/catalog';
 import type { PrecheckInput, PrecheckResult, ToolActivityInput, ToolActivityResult } from './tools/types';
 
-/** The model activity, as workflows call it. Implemented in `activities/model`. */
+/** The model activities, as workflows call them. Implemented in `activities/model`. */
 export interface ModelActivities {
   /**
-   * Asks the model for the next assistant message.
-   * @throws ApplicationFailure `ModelUnavailable` (retried), `ModelRequestRejected` or `ScenarioExhausted` (terminal)
+   * Asks the model for its next turn. First adds `input.transcript.append` to the run's stored conversation and reads
+   * the whole of it back, then dispatches on `input.settings.provider`: `scripted` replays the scenario, `openai`
+   * calls the worker's chat-completions endpoint.
+   * @param input - the run's model settings, what is new in the conversation and where, and the offered tool names
+   * @returns the assistant's text, its tool calls (raw JSON arguments) and token usage
+   * @throws ApplicationFailure type `ScenarioExhausted` (non-retryable): the scenario has no turn for this call
+   * @throws ApplicationFailure type `ModelRequestRejected` (non-retryable): no API key, or the endpoint refused the
+   *   request (4xx other than 408, 409, 429)
+   * @throws ApplicationFailure type `ModelUnavailable` (retryable): rate limited, server error, unreachable, timed out;
+   *   after a 429 `nextRetryDelay` carries the server's `retry-after` (milliseconds)
+   * @throws ApplicationFailure type `UnknownTool` (non-retryable): `input.tools` names a tool not in the catalog
+   * @throws ApplicationFailure type `TranscriptMissing` (retryable) or `TranscriptMismatch` (non-retryable): the
+   *   transcript store does not hold the conversation the workflow built
    */
   callModel(input: CallModelInput): Promise<ModelTurn>;
+  /**
+   * Adds messages to the run's stored conversation without a model call: a run about to continue as new stores large
+   * tool results this way, so its carried state holds only references to them.
+   * @param append - position, prefix hash and messages, as a model call would send them
+   * @throws ApplicationFailure type `TranscriptMissing` (retryable) or `TranscriptMismatch` (non-retryable)
+   */
+  storeMessages(append: TranscriptAppend): Promise<void>;
 }
 
 /**

@@ -35,5 +35,21 @@ function sortKeys(value: unknown): unknown {
  * @example argsHash({ invoiceId: 1, amountCents: 500, reason: 'dup' })
  */
 export function argsHash(args: unknown): string {
-  return bytesToHex(sha256(utf8ToBytes(canonicalJson(args))));
+  return sha256Hex(canonicalJson(args));
+}
+
+/**
+ * SHA-256 of text (UTF-8), as 64 lowercase hex characters. Deterministic, no Node built-ins: safe in workflow code.
+ * @param text - any text
+ */
+export function sha256Hex(text: string): string {
+  return bytesToHex(sha256(utf8ToBytes(text)));
+}
+
+/**
+ * Bytes of text in UTF-8.
+ * @param text - any text
+ */
+export function utf8Length(text: string): number {
+  return utf8ToBytes(text).length;
 }

@@ -1,3 +1,4 @@
+import type { ResultRef } from './model/tool-result';
 import type { ToolClassification } from './tools/types';
 
 /**
@@ -101,8 +102,13 @@ export interface ToolOutcome {
   decidedBy?: string;
   /** Set when a reviewer edited the arguments. */
   editedFrom?: { args: unknown; argsHash: string };
-  /** Tool result data when executed. */
+  /** Tool result data when executed, when its canonical JSON fits in 4 KiB; larger results are in `resultRef`. */
   result?: unknown;
+  /**
+   * A large result, kept by reference: it is in the transcript store (the `tool` message of this call), and `hitl
+   * result` reads it from there. Keeps the run's result and queries far below Temporal's payload limit.
+   */
+  resultRef?: ResultRef;
   /** Why it did not run, or how it failed. */
   error?: string;
 }
@@ -204,6 +210,8 @@ export interface AgentRunResult {
   counts: OutcomeCounts;
   /** Run ids of the run's earlier segments (it continued as new), oldest first. */
   earlierRuns: string[];
+  /** The run's key in the transcript store (its first execution's run id), where large results are kept. */
+  transcriptKey?: string;
 }
 
 /** What the `decide` update returns once the decision is recorded. */

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decide, UpdateRefusedError, pendingApprovals, runResult, runStatus, signalDecision } from '../../client';
 import type { Decision } from '../../src/shared/decision';
+import { approveAs } from '../support/decisions';
 import { call, answer, withWorker } from '../support/harness';
 import { runHistories, workflowTaskFailures } from '../support/run-history';
 import { examplePolicy } from '../support/policies';
@@ -68,7 +69,7 @@ describe('chaos: decisions racing continue-as-new', () => {
       );
       // The valid approval, wherever the run stands relative to its next continue-as-new (an approval taken in the task
       // that continued the run as new used to be lost; test/fuzz/continue-as-new.test.ts aims at that task).
-      const receipt = await decide(h.client, run.workflowId, { ...forged, approver: 'sam' });
+      const receipt = await approveAs(h.client, run.workflowId, req, 'sam');
       const result = await runResult(h.client, run.workflowId);
       const { earlierRuns } = await runStatus(h.client, run.workflowId);
       const refusedCompletions = (await runHistories(h.client, run.workflowId))

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { auditTrail, decide, pendingApprovals, runResult, startAgentRun } from '../../client';
+import { auditTrail, pendingApprovals, runResult, startAgentRun } from '../../client';
 import { parseToolResultText } from '../../src/shared/model/tool-result';
 import { chatError, startChatResponder, viewConversation, type ConversationView } from '../support/chat-responder';
+import { approveAs } from '../support/decisions';
 import { waitFor } from '../support/env';
 import { chatCompletion, type FakeChatResponse, type FakeToolCall } from '../support/fake-chat-server';
 import { withWorker } from '../support/harness';
@@ -176,12 +177,7 @@ describe('chaos: model endpoint faults', () => {
                   const p = await pendingApprovals(h.client, workflowId);
                   return p.length === 1 ? p : undefined;
                 }, `the refund of ${fault.name}`);
-                await decide(h.client, workflowId, {
-                  requestId: req!.requestId,
-                  decision: 'approve',
-                  approver: 'sam',
-                  argsHash: req!.argsHash,
-                });
+                await approveAs(h.client, workflowId, req!, 'sam');
               }
               return { fault, workflowId, result: await runResult(h.client, workflowId) };
             }),

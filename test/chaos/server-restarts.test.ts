@@ -4,10 +4,11 @@ import { describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { nanoid } from 'nanoid';
 import { generateBillingDb, openBillingDb } from '../../activities/billing/index';
-import { auditTrail, decide, pendingApprovals, runResult, startAgentRun } from '../../client';
+import { auditTrail, pendingApprovals, runResult, startAgentRun } from '../../client';
 import type { Policy } from '../../src/shared/policy/schema';
 import type { ApprovalRequest } from '../../src/shared/run-state';
 import { OwnDevServer } from '../support/dev-server';
+import { approveAs } from '../support/decisions';
 import { tempDir, waitFor } from '../support/env';
 import { call } from '../support/harness';
 import { workflowTaskFailures } from '../support/run-history';
@@ -133,12 +134,7 @@ describe('chaos: Temporal dev server crashes', () => {
         assert.equal(req.requestId, runs[i]!.request!.requestId, 'the same request is pending after the crashes');
       });
       for (const [i, run] of runs.entries()) {
-        await decide(live, run.workflowId, {
-          requestId: stages[i]!.requestId,
-          decision: 'approve',
-          approver: run.kind === 'escalating' ? 'ada' : 'sam',
-          argsHash: stages[i]!.argsHash,
-        });
+        await approveAs(live, run.workflowId, stages[i]!, run.kind === 'escalating' ? 'ada' : 'sam');
       }
       const results = await Promise.all(runs.map((run) => runResult(live, run.workflowId)));
       const refunds = rowsPerKey(db, 'hitl_refund');

@@ -6,6 +6,7 @@ import { generateBillingDb, openBillingDb } from '../../activities/billing/index
 import { decide, UpdateRefusedError, pendingApprovals, signalDecision, startAgentRun } from '../../client';
 import { parseToolResultText } from '../../src/shared/model/tool-result';
 import { startChatResponder, viewConversation } from '../support/chat-responder';
+import { decisionOn } from '../support/decisions';
 import { sharedEnv, tempDir, waitFor } from '../support/env';
 import { chatCompletion, type FakeChatResponse, type RecordedChatRequest } from '../support/fake-chat-server';
 import { WorkerProcess, writeSharedBundle } from '../support/worker-process';
@@ -151,11 +152,10 @@ describe('chaos: worker SIGKILLs with runs in flight', () => {
       if (req === undefined || run.decision !== 'none') return;
       if (run.decisionErrors.length > 0) run.resends += 1;
       run.decision = 'sending';
-      const base = { requestId: req.requestId, argsHash: req.argsHash };
       const message =
         run.verdict === 'approve'
-          ? { ...base, decision: 'approve' as const, approver: 'sam' }
-          : { ...base, decision: 'reject' as const, approver: 'sue', reason: 'chaos: not this one' };
+          ? decisionOn(req, 'sam')
+          : decisionOn(req, 'sue', 'reject', { reason: 'chaos: not this one' });
       const sent =
         run.channel === 'update'
           ? decide(client, run.workflowId, message).then(() => undefined)

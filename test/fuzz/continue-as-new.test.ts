@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { auditTrail, decide, pendingApprovals, runResult, runStatus, signalDecision } from '../../client';
+import { auditTrail, pendingApprovals, runResult, runStatus, signalDecision } from '../../client';
 import { auditTrailQuery } from '../../src/shared/messages';
+import { approveAs } from '../support/decisions';
 import { answer, call, withWorker } from '../support/harness';
 import { waitFor } from '../support/env';
 import { wholeAuditTrail } from '../support/run-history';
@@ -76,12 +77,7 @@ describe('fuzz: decisions and the audit trail across a continue-as-new', () => {
         // The approval's task sees the history plus its own two events.
         if (length + 2 < threshold) continue;
         assert.equal((await runStatus(h.client, run.workflowId)).earlierRuns.length, 0, 'precondition: one segment');
-        const receipt = await decide(h.client, run.workflowId, {
-          requestId: req.requestId,
-          decision: 'approve',
-          approver: 'sam',
-          argsHash: req.argsHash,
-        });
+        const receipt = await approveAs(h.client, run.workflowId, req, 'sam');
         assert.equal(receipt.closed, true, 'the approval was taken');
         // The bug showed as a new request for the approved call instead of an end to the run.
         const outcome = await waitFor(

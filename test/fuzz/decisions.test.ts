@@ -4,8 +4,9 @@ import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/clie
 import { ApplicationFailure } from '@temporalio/common';
 import fc from 'fast-check';
 import { nanoid } from 'nanoid';
-import { decide, pendingApprovals, runResult, signalDecision } from '../../client';
+import { pendingApprovals, runResult, signalDecision } from '../../client';
 import type { AuditEntry, DecisionReceipt } from '../../src/shared/run-state';
+import { approveAs, decisionOn } from '../support/decisions';
 import { waitFor } from '../support/env';
 import { call, withWorker, type Harness } from '../support/harness';
 import { runHistories, wholeAuditTrail, workflowTaskFailures } from '../support/run-history';
@@ -114,13 +115,7 @@ async function openTarget(h: Harness, n: number): Promise<Target> {
   );
   const [first] = await h.pending(run.workflowId);
   assert.ok(first);
-  await signalDecision(h.client, run.workflowId, {
-    requestId: first.requestId,
-    decision: 'reject',
-    approver: 'sue',
-    argsHash: first.argsHash,
-    reason: 'the wrong amount',
-  });
+  await signalDecision(h.client, run.workflowId, decisionOn(first, 'sue', 'reject', { reason: 'the wrong amount' }));
   const [pending] = await waitFor(async () => {
     const p = await pendingApprovals(h.client, run.workflowId);
     return p.length === 1 && p[0]?.requestId !== first.requestId ? p : undefined;
@@ -234,12 +229,7 @@ async function closeTarget(h: Harness, target: Target): Promise<number> {
   const signals = events.filter((e) => e.workflowExecutionSignaledEventAttributes != null).length;
   assert.equal(signals, target.sent + 1, 'every signal is in the history (and the setup rejection)');
 
-  const receipt = await decide(h.client, target.workflowId, {
-    requestId: target.pending.requestId,
-    decision: 'approve',
-    approver: target.approver,
-    argsHash: target.pending.argsHash,
-  });
+  const receipt = await approveAs(h.client, target.workflowId, target.pending, target.approver);
   assert.equal(receipt.closed, true);
   // A deadline, so a run that never ends fails the test instead of hanging it.
   const result = await h.client.withDeadline(Date.now() + 60_000, () => runResult(h.client, target.workflowId));

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { BillingDb } from '../../activities/billing/index';
-import { auditTrail, decide, pendingApprovals, runResult, startAgentRun } from '../../client';
+import { auditTrail, pendingApprovals, runResult, startAgentRun } from '../../client';
 import { parseToolResultText } from '../../src/shared/model/tool-result';
 import type { ApprovalRequest } from '../../src/shared/run-state';
 import { startChatResponder, viewConversation, type ConversationView } from '../support/chat-responder';
+import { decideAs } from '../support/decisions';
 import { waitFor } from '../support/env';
 import { chatCompletion, type FakeChatResponse, type FakeToolCall } from '../support/fake-chat-server';
 import { withWorker } from '../support/harness';
@@ -149,11 +150,7 @@ describe('fuzz: prompt injection', () => {
           );
 
           // A person decides through the update; that is the one decision the run takes.
-          await decide(h.client, victim.workflowId, {
-            requestId: pending.requestId,
-            decision: 'reject',
-            approver: 'sue',
-            argsHash: pending.argsHash,
+          await decideAs(h.client, victim.workflowId, pending, 'sue', 'reject', {
             reason: 'the customer data is tampered with',
           });
           const victimResult = await runResult(h.client, victim.workflowId);

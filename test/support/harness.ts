@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { nanoid } from 'nanoid';
 import { generateBillingDb, openBillingDb, type BillingDb } from '../../activities/billing/index';
-import { openTranscriptStore, type TranscriptStore } from '../../activities/model/transcript-store';
+import { openTranscriptStore, type TranscriptStore } from '../../src/node/transcript-store';
 import { pendingApprovals, startAgentRun } from '../../client';
 import type { ModelActivitiesOptions } from '../../activities/model/index';
 import type { ScenarioTurn } from '../../src/shared/model/types';
@@ -21,15 +21,26 @@ export function freshBillingDb(): { db: BillingDb; path: string } {
   return { db: openBillingDb(path), path };
 }
 
-let transcripts: TranscriptStore | undefined;
+let transcripts: { store: TranscriptStore; path: string } | undefined;
+
+function openShared(): { store: TranscriptStore; path: string } {
+  const path = join(tempDir('hitl-transcripts-'), 'transcripts.sqlite');
+  return { store: openTranscriptStore(path), path };
+}
 
 /**
  * The transcript store of this test process: one SQLite file in a temp directory, shared by every worker the tests
  * start, as workers on one host share theirs (a worker restarted in a test finds the conversations it left).
  */
 export function sharedTranscripts(): TranscriptStore {
-  transcripts ??= openTranscriptStore(join(tempDir('hitl-transcripts-'), 'transcripts.sqlite'));
-  return transcripts;
+  transcripts ??= openShared();
+  return transcripts.store;
+}
+
+/** The file of {@link sharedTranscripts}. */
+export function sharedTranscriptsPath(): string {
+  transcripts ??= openShared();
+  return transcripts.path;
 }
 
 /** What a test gets inside {@link withWorker}. */

@@ -171,7 +171,7 @@ export class AgentRun {
   }
 
   #result(answer: string): AgentRunResult {
-    const { progress, policy, earlierRuns } = this.#state;
+    const { progress, policy, earlierRuns, conversation } = this.#state;
     return {
       answer,
       steps: progress.step,
@@ -179,6 +179,7 @@ export class AgentRun {
       counts: { ...progress.counts },
       policyVersion: policy.version,
       earlierRuns: [...earlierRuns],
+      transcriptKey: conversation.transcript.key,
       ...(progress.stop !== undefined ? { stopped: progress.stop } : {}),
     };
   }

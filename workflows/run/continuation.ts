@@ -1,4 +1,5 @@
 import { workflowInfo } from '@temporalio/workflow';
+import { utf8Length } from '../../src/shared/hash';
 import type { ToolResultContent } from '../../src/shared/model/tool-result';
 import type { TranscriptRef } from '../../src/shared/model/transcript';
 import type { ChatMessage, ToolCall } from '../../src/shared/model/types';
@@ -18,6 +19,24 @@ import { RunPolicy } from './run-policy';
 export const CLOSED_REQUESTS_CARRIED = 50;
 
 /**
+ * Unsent messages and settled results (bytes of JSON) above which a run stores them in the transcript store before it
+ * continues as new, so its carried state stays far below Temporal's 2 MB payload limit.
+ */
+export const CARRY_STORE_BYTES = 256 * 1024;
+
+/** What a carried turn holds for a settled call whose result is in the transcript store already. */
+const STORED_RESULT: ToolResultContent = { status: 'ok', result: 'in the transcript store' };
+
+/**
+ * Bytes of what a continue-as-new would carry of the conversation: the unsent messages and the settled results of the
+ * turn not yet stored.
+ */
+export function carriedBytes(unsent: readonly ChatMessage[], turn: TurnInProgress | undefined): number {
+  const settled = turn === undefined ? [] : [...turn.settled].filter(([id]) => !turn.stored.has(id));
+  return utf8Length(JSON.stringify(unsent)) + utf8Length(JSON.stringify(settled));
+}
+
+/**
  * A turn that was still waiting for decisions when the run continued as new: its calls, the results of those already
  * settled (their outcomes are in the earlier segment), and the open requests, which the gate's state carries.
  */
@@ -25,7 +44,7 @@ export interface CarriedTurn {
   calls: ToolCall[];
   /** The assistant's text in the turn: the reasoning shown on its requests. */
   reasoning: string | null;
-  settled: { toolCallId: string; result: ToolResultContent }[];
+  settled: { toolCallId: string; result: ToolResultContent; stored?: boolean }[];
   /** Call id → request id of the calls still waiting for a decision. */
   waiting: { toolCallId: string; requestId: string }[];
 }
@@ -102,7 +121,11 @@ export function carry(
           turn: {
             calls: turn.calls,
             reasoning: turn.reasoning,
-            settled: [...turn.settled].map(([toolCallId, result]) => ({ toolCallId, result })),
+            settled: [...turn.settled].map(([toolCallId, result]) =>
+              turn.stored.has(toolCallId)
+                ? { toolCallId, result: STORED_RESULT, stored: true }
+                : { toolCallId, result },
+            ),
             waiting: [...turn.waiting].map(([toolCallId, requestId]) => ({ toolCallId, requestId })),
           },
         }
@@ -150,7 +173,10 @@ export function restore(input: AgentRunInput, carried: CarriedState | undefined)
  */
 export function restoreTurn(carried: CarriedTurn): TurnInProgress {
   const turn = new TurnInProgress(carried.calls, carried.reasoning);
-  for (const s of carried.settled) turn.settled.set(s.toolCallId, s.result);
+  for (const s of carried.settled) {
+    turn.settled.set(s.toolCallId, s.result);
+    if (s.stored === true) turn.stored.add(s.toolCallId);
+  }
   return turn;
 }
 

@@ -49,15 +49,28 @@ export class Conversation {
     this.#unsent = [{ role: 'assistant', content: reply.content, toolCalls: reply.toolCalls }];
   }
 
+  /**
+   * Records that the first `count` unsent messages (and whatever was stored after them) are in the store now.
+   * @param stored - every message that was stored, in order
+   * @param count - how many of them were unsent messages
+   */
+  stored(stored: readonly ChatMessage[], count: number): void {
+    this.#transcript = advance(this.#transcript, stored);
+    this.#unsent = this.#unsent.slice(count);
+  }
+
   /** Adds one `tool` message per call, in the order the calls were proposed. */
   pushToolResults(calls: readonly ToolCall[], results: readonly ToolResultContent[]): void {
-    calls.forEach((call, i) => {
-      this.#unsent.push({
-        role: 'tool',
-        toolCallId: call.id,
-        name: call.name,
-        content: toolResultText(results[i] ?? { status: 'error', message: 'no result' }),
-      });
-    });
+    calls.forEach((call, i) => this.#unsent.push(toolMessage(call, results[i])));
   }
+}
+
+/** The `tool` message that tells the model a call's result. */
+export function toolMessage(call: ToolCall, result: ToolResultContent | undefined): ChatMessage {
+  return {
+    role: 'tool',
+    toolCallId: call.id,
+    name: call.name,
+    content: toolResultText(result ?? { status: 'error', message: 'no result' }),
+  };
 }

@@ -22,14 +22,18 @@ import type { ApprovalGate } from '../gate/approval-gate';
 import type { DuePause } from '../pause/interruptions';
 import type { Pauses } from '../pause/pauses';
 import { PLAN_PROMPT, planReviewResult, planStep, planSteps } from '../pause/plan';
+import { hasPatch, PATCHES } from '../patches';
 import {
+  carriedBytes,
   carry,
+  CARRY_STORE_BYTES,
   CLOSED_REQUESTS_CARRIED,
   continueAsNewDue,
   restoreTurn,
   type CarriedState,
   type ContinuableState,
 } from './continuation';
+import { toolMessage } from './conversation';
 import type { InFlight } from './in-flight';
 import { settleTurn, TurnInProgress, type MidTurnState } from './mid-turn';
 import type { StatusBoard } from './status';
@@ -40,7 +44,7 @@ const MODEL_ACTIVITY_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 12 },
 };
-const { callModel } = proxyActivities<ModelActivities>(MODEL_ACTIVITY_OPTIONS);
+const { callModel, storeMessages } = proxyActivities<ModelActivities>(MODEL_ACTIVITY_OPTIONS);
 
 /** The model settings a model call carries: the scripted scenario goes to the transcript store once, not every call. */
 function callSettings(model: ModelSettings): ModelCallSettings {
@@ -100,7 +104,7 @@ export class AgentLoop {
     }
     const { progress, audit } = state;
     while (progress.answer === undefined && progress.step < input.maxSteps) {
-      if (this.#continueDue()) await this.#continueAsNew();
+      while (this.#continueDue()) await this.#continueAsNew();
       const turn = await this.#think();
       if (turn.toolCalls.length === 0) {
         progress.answer = turn.content ?? '';
@@ -167,9 +171,10 @@ export class AgentLoop {
     await settleTurn(turn, Promise.all(work), this.#midTurn, (t) => this.#continueAsNew(t));
     // Calls settle in any order; the result lists them in the order the model proposed them.
     state.progress.orderSince(firstOutcome, new Map(turn.calls.map((c, i) => [c.id, i])));
+    const unstored = turn.calls.filter((c) => !turn.stored.has(c.id));
     state.conversation.pushToolResults(
-      turn.calls,
-      turn.calls.map((c) => turn.settled.get(c.id) ?? { status: 'error', message: 'no result' }),
+      unstored,
+      unstored.map((c) => turn.settled.get(c.id) ?? { status: 'error', message: 'no result' }),
     );
   }
 
@@ -267,9 +272,13 @@ export class AgentLoop {
    * the policy, counts, the transcript reference and the unsent messages, open requests and the turn in progress.
    * @param turn - the turn waiting for decisions, if any
    */
-  async #continueAsNew(turn?: TurnInProgress): Promise<never> {
+  async #continueAsNew(turn?: TurnInProgress): Promise<void> {
     const { input, state, gate, status } = this.#d;
     await condition(allHandlersFinished);
+    if (carriedBytes(state.conversation.unsent, turn) > CARRY_STORE_BYTES && hasPatch(PATCHES.storeLargeCarry)) {
+      // Decisions may arrive while the results are stored: the caller checks again whether the run may continue.
+      return this.#storeBeforeContinuing(turn);
+    }
     const info = workflowInfo();
     const open = gate.pending().length;
     state.audit.append({
@@ -283,6 +292,21 @@ export class AgentLoop {
     // The next segment gets the scenario from the transcript store, not from its input.
     const next: AgentRunInput = { ...input, model: callSettings(input.model) };
     return continueAsNew<typeof agentRun>(next, carried);
+  }
+
+  /**
+   * Stores the unsent messages and the settled results of `turn` (as `tool` messages, in the order proposed) in the
+   * transcript store, as the next model call would, so a continue-as-new carries only references to them.
+   */
+  async #storeBeforeContinuing(turn: TurnInProgress | undefined): Promise<void> {
+    const { conversation } = this.#d.state;
+    const unsent = conversation.unsent;
+    const settled = turn?.calls.filter((c) => turn.settled.has(c.id) && !turn.stored.has(c.id)) ?? [];
+    const messages = [...unsent, ...settled.map((c) => toolMessage(c, turn?.settled.get(c.id)))];
+    const { key, length, hash } = conversation.transcript;
+    await this.#d.inFlight.track(storeMessages({ key, at: length, prefixHash: hash, append: messages }));
+    conversation.stored(messages, unsent.length);
+    for (const c of settled) turn?.stored.add(c.id);
   }
 
   /** Pauses with `continue` or `stop` (stop at the deadline); a stop ends the run. */

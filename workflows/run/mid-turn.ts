@@ -9,6 +9,8 @@ export class TurnInProgress {
   readonly settled = new Map<string, ToolResultContent>();
   /** Call id → request id, while the call waits for a decision. */
   readonly waiting = new Map<string, string>();
+  /** Calls whose `tool` message is in the transcript store already (stored before a continue-as-new). */
+  readonly stored = new Set<string>();
 
   constructor(
     readonly calls: ToolCall[],
@@ -66,14 +68,15 @@ export function mayContinueMidTurn(turn: TurnInProgress, state: MidTurnState): b
  * @param turn - the turn
  * @param work - settles when every call of the turn has; rejects with the first failure
  * @param state - what decides whether the run may continue
- * @param continueAsNew - carries the turn into the next segment; never returns
+ * @param continueAsNew - carries the turn into the next segment (returns only when it had to store large results
+ *   first: then the run checks again)
  * @throws whatever `work` rejects with
  */
 export async function settleTurn(
   turn: TurnInProgress,
   work: Promise<unknown>,
   state: MidTurnState,
-  continueAsNew: (turn: TurnInProgress) => Promise<never>,
+  continueAsNew: (turn: TurnInProgress) => Promise<void>,
 ): Promise<void> {
   let done = false;
   let failure: { error: unknown } | undefined;

@@ -1,5 +1,5 @@
 import type { StopRequest } from '../../src/shared/decision';
-import type { ToolResultContent } from '../../src/shared/model/tool-result';
+import { largeResultRef, type ToolResultContent } from '../../src/shared/model/tool-result';
 import type { OutcomeCounts, ToolOutcome, ToolOutcomeStatus } from '../../src/shared/run-state';
 
 /** A tool call that has settled: what the model reads, and what the run records. */
@@ -58,9 +58,15 @@ export class RunProgress {
     this.counts = { ...zeroCounts(), ...carried?.counts };
   }
 
-  /** Records a settled call: its outcome, and the count its final state adds to. */
+  /**
+   * Records a settled call: its outcome (a large result by reference: the model still reads all of it, through the
+   * transcript store), and the count its final state adds to.
+   * @returns what the model reads
+   */
   record(settled: Settled): ToolResultContent {
-    this.outcomes.push(settled.outcome);
+    const { result, ...rest } = settled.outcome;
+    const ref = largeResultRef(result);
+    this.outcomes.push(ref !== undefined ? { ...rest, resultRef: ref } : settled.outcome);
     const key = COUNTED[settled.outcome.status];
     if (key !== undefined) this.counts[key] += 1;
     return settled.result;

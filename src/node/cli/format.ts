@@ -71,7 +71,11 @@ export function formatResult(result: AgentRunResult): string {
   for (const o of result.outcomes) {
     const who = o.decidedBy !== undefined && o.status !== 'rejected' ? ` (approved by ${o.decidedBy})` : '';
     const why = o.error !== undefined ? `: ${o.error}` : '';
-    lines.push(`  ${o.status.padEnd(8)} ${o.tool} ${JSON.stringify(o.args)}${who}${why}`);
+    const ref =
+      o.resultRef !== undefined && o.result === undefined
+        ? ` (result of ${o.resultRef.bytes} bytes kept by reference, sha256 ${o.resultRef.sha256.slice(0, 12)}…)`
+        : '';
+    lines.push(`  ${o.status.padEnd(8)} ${o.tool} ${JSON.stringify(o.args)}${who}${why}${ref}`);
   }
   return lines.join('\n');
 }

@@ -15,6 +15,7 @@ import {
   runStatus,
   startAgentRun,
   stopRun,
+  withStoredResults,
 } from '../client/index';
 import type { Decision } from '../../shared/decision';
 import { HitlError, InputError, UpdateRefusedError } from '../../shared/errors';
@@ -334,8 +335,14 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON')
     .action(async (workflowId: string, opts: { json?: boolean }, cmd: Command) => {
       await withClient(cmd, async (client) => {
-        const result = await runResult(client, workflowId);
+        // Large results are kept by reference in the run; the transcript store on this host has them.
+        const { result, unresolved } = withStoredResults(await runResult(client, workflowId));
         print(opts.json === true ? JSON.stringify(result, null, 2) : formatResult(result));
+        if (unresolved > 0) {
+          note(
+            `${unresolved} large result(s) are not in this host's transcript store: only their references are shown`,
+          );
+        }
       });
     });
 

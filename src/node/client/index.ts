@@ -1,5 +1,6 @@
 // The client helpers: what the CLI, the demo, the tests and other programs use to start runs and decide requests.
 export { connectClient, loadScenario } from './connect';
+export { withStoredResults } from './stored-results';
 export { decide, resolveRequest, resumeRun, signalDecision, stopRun } from './decisions';
 export {
   auditTrail,

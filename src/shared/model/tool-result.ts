@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { canonicalJson, sha256Hex, utf8Length } from '../hash';
 
 /**
  * What the model reads as a tool's result. The workflow writes it as the JSON text of a `tool` message, so the
@@ -43,4 +44,29 @@ export function parseToolResultText(text: string): ToolResultContent | undefined
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A tool result kept elsewhere (the transcript store, in the `tool` message of its call): its SHA-256 over canonical
+ * JSON (64 hex characters) and its size in bytes.
+ */
+export interface ResultRef {
+  sha256: string;
+  /** Bytes of the canonical JSON. */
+  bytes: number;
+}
+
+/** Results whose canonical JSON is longer than this (bytes) are kept by reference in outcomes. */
+export const INLINE_RESULT_BYTES = 4_096;
+
+/**
+ * The reference of a result when it is too large to keep inline, else undefined.
+ * @param result - a tool's result data
+ * @param limit - bytes of canonical JSON kept inline (default {@link INLINE_RESULT_BYTES})
+ */
+export function largeResultRef(result: unknown, limit = INLINE_RESULT_BYTES): ResultRef | undefined {
+  if (result === undefined) return undefined;
+  const text = canonicalJson(result);
+  const bytes = utf8Length(text);
+  return bytes > limit ? { sha256: sha256Hex(text), bytes } : undefined;
 }

@@ -91,7 +91,7 @@ export type ModelCallSettings = { provider: 'scripted' } | Extract<ModelSettings
 
 /**
  * Input of the model activity. The conversation is not in it: `transcript` carries only the messages added since the
- * previous call, and the activity reads the rest from the transcript store (`activities/model/transcript-store.ts`).
+ * previous call, and the activity reads the rest from the transcript store (`src/node/transcript-store.ts`).
  */
 export interface CallModelInput {
   /** Workflow id, for logs. */

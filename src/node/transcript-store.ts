@@ -3,9 +3,9 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApplicationFailure } from '@temporalio/common';
 import Database from 'better-sqlite3';
-import { ConfigError, FailureType } from '../../src/shared/errors';
-import { chainHash, EMPTY_TRANSCRIPT_HASH, type TranscriptAppend } from '../../src/shared/model/transcript';
-import { ScenarioSchema, type ChatMessage, type Scenario } from '../../src/shared/model/types';
+import { ConfigError, FailureType } from '../shared/errors';
+import { chainHash, EMPTY_TRANSCRIPT_HASH, type TranscriptAppend } from '../shared/model/transcript';
+import { ScenarioSchema, type ChatMessage, type Scenario } from '../shared/model/types';
 
 /** Environment variable naming the transcript store's SQLite file. */
 export const TRANSCRIPT_DB_ENV = 'HITL_TRANSCRIPT_DB';
@@ -37,6 +37,11 @@ export interface TranscriptStore {
    *   `append.prefixHash`: the store does not hold the conversation the workflow built
    */
   extend(append: TranscriptAppend, scenario?: Scenario): StoredConversation;
+  /**
+   * Every stored message of a run, in order (empty for a run the store does not know).
+   * @param key - the run's key (its first execution's run id)
+   */
+  messages(key: string): ChatMessage[];
   /** Closes the database. */
   close(): void;
 }
@@ -63,7 +68,7 @@ CREATE TABLE IF NOT EXISTS hitl_transcript_scenario (
  * @throws ConfigError when the file cannot be opened or created
  */
 export function openTranscriptStore(path?: string): TranscriptStore {
-  const file = path ?? (process.env[TRANSCRIPT_DB_ENV]?.trim() || DEFAULT_TRANSCRIPT_DB_PATH);
+  const file = transcriptStorePath(path);
   let db: Database.Database;
   try {
     if (file !== ':memory:') mkdirSync(dirname(resolve(file)), { recursive: true });
@@ -123,6 +128,15 @@ export function openTranscriptStore(path?: string): TranscriptStore {
 
   return {
     extend: (append, scenario) => extend(append, scenario),
+    messages: (key) => all.all(key).map((text) => JSON.parse(text) as ChatMessage),
     close: () => db.close(),
   };
+}
+
+/**
+ * The store's file: the explicit path, then `HITL_TRANSCRIPT_DB`, then `.data/transcripts.sqlite`.
+ * @param path - an explicit file
+ */
+export function transcriptStorePath(path?: string): string {
+  return path ?? (process.env[TRANSCRIPT_DB_ENV]?.trim() || DEFAULT_TRANSCRIPT_DB_PATH);
 }
