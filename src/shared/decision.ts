@@ -90,7 +90,7 @@ export const ResumeSchema = z.strictObject({
 /** A parsed answer to a pause. */
 export type ResumeRequest = z.infer<typeof ResumeSchema>;
 
-/** Who stops a run and why: the payload of the `stop` signal and update. */
+/** Who stops a run and why: the payload of the `stop` update. */
 export const StopSchema = z.strictObject({
   by: z.string().trim().min(1, 'by is required').max(100),
   reason: z.string().trim().min(1, 'a stop needs a reason').max(4_000),
