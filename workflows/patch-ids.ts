@@ -1,5 +1,6 @@
 /**
- * Ids of the workflow changes guarded with `patched()` (see `patches.ts` and docs/changing-workflow-code.md). Never rename or reuse one: recorded histories carry them as markers.
+ * Ids of the workflow changes guarded with `patched()` (see `patches.ts` and docs/changing-workflow-code.md). Never
+ * rename or reuse one: recorded histories carry them as markers.
  */
 export const PATCHES = {
   /** 2026-11-22: the deciders hear when a request closes (a notification activity after the call settles). */
