@@ -19,8 +19,10 @@ import { connectionConfig, workerConfig } from './src/node/config';
 import { ConfigError, HitlError } from './src/shared/errors';
 import { precheckNames, toolNames } from './src/shared/tools/catalog';
 import { logger } from './src/node/logger';
-import { resolvePolicy } from './src/node/policy-file';
-import type { Policy } from './src/shared/policy/schema';
+import { loadApproverRegistry } from './src/node/identity/registry-file';
+import { loadStateKey } from './src/node/identity/state-key';
+import { loadPolicyBook, type PolicyBook } from './src/node/policy-book';
+import type { ApproverRegistry } from './src/shared/identity/signatures';
 
 /** Absolute path of the workflows entry point (the worker's `workflowsPath`). */
 export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
@@ -36,10 +38,19 @@ export interface CreateWorkerOptions {
   /** The billing database the tools act on (default: {@link openBillingDb}'s choice). */
   billingDb?: Database.Database;
   /**
-   * The policy runs use unless their input carries one, and where it came from. Default: the file named by
-   * `HITL_POLICY`, else the built-in default. Validated before the worker starts.
+   * The policies runs may name (a run never brings its own). Default: the file or directory named by `HITL_POLICY`,
+   * else the built-in default. Validated before the worker starts.
    */
-  policy?: { policy: Policy; source: string };
+  policies?: PolicyBook;
+  /**
+   * The approver registry: people's public keys (the worker holds no private key). Default: the file named by
+   * `HITL_APPROVERS`, else none.
+   */
+  registry?: ApproverRegistry;
+  /** The key that seals the state runs carry across continue-as-new. Default: {@link loadStateKey}'s choice. */
+  stateKey?: Uint8Array;
+  /** Take unsealed carried state (upgrades from before sealing only). Default: `HITL_ACCEPT_UNSEALED_STATE=1`. */
+  acceptUnsealedState?: boolean;
   /** Model activity options, e.g. a base URL for an OpenAI-compatible server. */
   model?: Parameters<typeof createModelActivities>[0];
   /**
@@ -70,14 +81,21 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
     ...(options.taskQueue !== undefined ? { taskQueue: options.taskQueue } : {}),
   });
-  const { policy, source } = options.policy ?? resolvePolicy();
+  const policies = options.policies ?? loadPolicyBook();
+  const registry = options.registry ?? loadApproverRegistry();
+  const stateKey = options.stateKey ?? loadStateKey();
   const db = options.billingDb ?? openBillingDb();
   const transcripts = options.transcripts ?? options.model?.transcripts ?? openTranscriptStore();
   const activities = {
     ...createModelActivities({ ...options.model, transcripts }),
     ...createBillingActivities(db),
     ...createBillingPrechecks(db),
-    ...createRunSupportActivities(policy, source),
+    ...createRunSupportActivities({
+      policies,
+      registry,
+      stateKey,
+      acceptUnsealed: options.acceptUnsealedState ?? process.env['HITL_ACCEPT_UNSEALED_STATE'] === '1',
+    }),
   };
   requireActivities(activities);
   return Worker.create({
@@ -97,7 +115,10 @@ export const REQUIRED_ACTIVITIES: readonly string[] = [
   ...precheckNames,
   'callModel',
   'storeMessages',
-  'currentPolicy',
+  'runAuthority',
+  'approverRegistry',
+  'sealState',
+  'openState',
   'notify',
 ];
 
@@ -126,19 +147,24 @@ async function main(): Promise<void> {
     telemetryOptions: { logging: { forward: {}, filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }) } },
   });
   const cfg = connectionConfig();
-  // Load and validate the policy before anything else, so a bad file stops the worker with its line and key.
-  // `--policy FILE` wins over HITL_POLICY, which wins over the built-in default.
-  const { values } = parseArgs({ options: { policy: { type: 'string' } }, strict: true });
-  const policy = resolvePolicy(values.policy !== undefined ? { path: values.policy } : {});
+  // Load and validate the policies and the approver registry before anything else, so a bad file stops the worker
+  // with its line and key. `--policy FILE|DIR` wins over HITL_POLICY (else the built-in default); `--approvers FILE`
+  // over HITL_APPROVERS (else nobody can sign).
+  const { values } = parseArgs({
+    options: { policy: { type: 'string' }, approvers: { type: 'string' } },
+    strict: true,
+  });
+  const policies = loadPolicyBook(values.policy);
+  const registry = loadApproverRegistry(values.approvers);
   const connection = await NativeConnection.connect({ address: cfg.address });
-  const worker = await createWorker({ connection, policy });
+  const worker = await createWorker({ connection, policies, registry });
   logger.info(
     {
       address: cfg.address,
       namespace: cfg.namespace,
       taskQueue: cfg.taskQueue,
-      policy: policy.policy.version,
-      policySource: policy.source,
+      policies: policies.list().map((p) => `${p.name} (version ${p.policy.version}, sha256 ${p.sha256.slice(0, 12)})`),
+      approvers: `${registry.keys.length} key(s) from ${registry.source}, sha256 ${registry.sha256.slice(0, 12)}`,
     },
     'worker started',
   );

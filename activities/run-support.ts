@@ -1,18 +1,73 @@
 import { log } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { sealDigest, sealMatches } from '../src/node/identity/state-key';
+import type { PolicyBook } from '../src/node/policy-book';
 import type { Notification, RunActivities } from '../src/shared/activity-types';
-import type { Policy } from '../src/shared/policy/schema';
+import { FailureType } from '../src/shared/errors';
+import type { ApproverRegistry } from '../src/shared/identity/signatures';
+
+/** What the run-support activities serve, all fixed at worker start. */
+export interface RunSupportOptions {
+  /** The worker's policies. */
+  policies: PolicyBook;
+  /** The approver registry (public keys; the worker holds no private key). */
+  registry: ApproverRegistry;
+  /** The workers' state key (see `loadStateKey`). */
+  stateKey: Uint8Array;
+  /**
+   * Take carried state without a seal: only for runs that continued as new on workers from before sealing existed
+   * (2026-12-01), during an upgrade. `HITL_ACCEPT_UNSEALED_STATE=1` sets it. A seal that does not match is refused
+   * all the same.
+   */
+  acceptUnsealed?: boolean;
+}
 
 /**
- * Creates the run-support activities: the worker's policy, fixed at worker start, and the notification activity.
+ * Creates the run-support activities: the authority a run pins at its start (a policy of the worker's and the
+ * approver registry), the registry again before each request opens, sealing and checking the state a run carries
+ * across continue-as-new, and the notification activity.
  *
- * @param policy - the validated policy the worker loaded
- * @param source - where it came from (a file path or `built-in default`), for the audit trail
- * @returns `{ currentPolicy, notify }`
+ * @param options - see {@link RunSupportOptions}
+ * @returns `{ currentPolicy, runAuthority, approverRegistry, sealState, openState, notify }`
  */
-export function createRunSupportActivities(policy: Policy, source: string): RunActivities {
+export function createRunSupportActivities(options: RunSupportOptions): RunActivities {
+  const { policies, registry, stateKey, acceptUnsealed = false } = options;
   return {
     currentPolicy() {
-      return Promise.resolve({ policy, source });
+      const found = policies.find(undefined);
+      if (!found.ok) throw ApplicationFailure.nonRetryable(found.reason, FailureType.UnknownPolicy);
+      return Promise.resolve({ policy: found.pin.policy, source: found.pin.source });
+    },
+    runAuthority(input) {
+      const found = policies.find(input.policy);
+      if (!found.ok) throw ApplicationFailure.nonRetryable(found.reason, FailureType.UnknownPolicy);
+      return Promise.resolve({ policy: found.pin, registry });
+    },
+    approverRegistry() {
+      return Promise.resolve(registry);
+    },
+    sealState(input) {
+      return Promise.resolve({ seal: sealDigest(stateKey, input.workflowId, input.digest) });
+    },
+    openState(input) {
+      if (input.seal === undefined) {
+        if (acceptUnsealed) {
+          log.warn('took unsealed carried state (HITL_ACCEPT_UNSEALED_STATE is set)', { workflowId: input.workflowId });
+          return Promise.resolve({ ok: true, registry });
+        }
+        return Promise.resolve({
+          ok: false,
+          reason:
+            'the carried state has no seal (a worker with HITL_ACCEPT_UNSEALED_STATE=1 takes it during an upgrade)',
+        });
+      }
+      if (!sealMatches(stateKey, input.workflowId, input.digest, input.seal)) {
+        return Promise.resolve({
+          ok: false,
+          reason: 'the carried state does not match its seal (altered, or sealed under another state key)',
+        });
+      }
+      return Promise.resolve({ ok: true, registry });
     },
     notify(notification: Notification) {
       // Delivery channels (email, chat) come later; the log line is the notification for now.

@@ -1,12 +1,31 @@
 // The demo's reviewer: follows a run, prints each approval request as it appears and, unattended, decides it from a
 // separate client as the policy's own people would. Demo only.
 import type { Client } from '@temporalio/client';
-import { auditTrail, UpdateRefusedError, pendingApprovals, resumeRun, runStatus } from '../client';
+import { auditTrail, decide, UpdateRefusedError, pendingApprovals, resumeRun, runStatus } from '../client';
 import { decisionCommands } from '../src/node/cli/format';
+import { loadKey } from '../src/node/identity/keys';
+import type { Decision } from '../src/shared/decision';
 import { renderApprovalRequest } from '../src/shared/render/approval';
 import { renderPause, resumeCommands } from '../src/shared/render/pause';
 import type { ApprovalRequest, AuditEntry, PauseAction, RunPause } from '../src/shared/run-state';
-import { approveAs, decideAs } from '../test/support/decisions';
+
+/** A decision by `approver` on `req`, as `hitl` builds it: bound to the arguments and the effect the request shows. */
+function decisionOn(req: ApprovalRequest, approver: string, decision: Decision['decision'], reason?: string): Decision {
+  return {
+    requestId: req.requestId,
+    decision,
+    approver,
+    argsHash: req.argsHash,
+    ...(req.effect !== undefined ? { effectHash: req.effect.sha256 } : {}),
+    ...(reason !== undefined ? { reason } : {}),
+  };
+}
+
+/** The signing key of a demo person, from the demo's keys folder (undefined: the decision goes unsigned). */
+function keyOf(person: string, keysDir: string | undefined): { key?: NonNullable<ReturnType<typeof loadKey>> } {
+  const key = keysDir !== undefined ? loadKey(person, keysDir) : undefined;
+  return key !== undefined ? { key } : {};
+}
 
 /** What the unattended reviewer does with a request. */
 type Plan = { kind: 'wait'; why: string } | { kind: 'approve' } | { kind: 'reject'; reason: string };
@@ -72,7 +91,7 @@ function pickSigner(req: ApprovalRequest, name: string | undefined): { signer: s
 }
 
 /** The commands a person types to decide `req`, with eligible names filled in. */
-function commandsFor(req: ApprovalRequest): string {
+function commandsFor(req: ApprovalRequest, keysDir: string | undefined): string {
   const people = candidates(req);
   const first = people[0] ?? 'YOUR_NAME';
   const intro =
@@ -84,7 +103,7 @@ function commandsFor(req: ApprovalRequest): string {
     `\n${intro} ${who}:`,
     decisionCommands(req)
       .replace(/YOUR_NAME/g, first)
-      .replace(/hitl /g, 'npx hitl '),
+      .replace(/hitl /g, keysDir !== undefined ? `npx hitl --keys-dir ${keysDir} ` : 'npx hitl '),
   ];
   if (req.quorum - req.approvals.length > 1) {
     const more = people.slice(1, req.quorum - req.approvals.length).map((p) => `--as ${p}`);
@@ -98,6 +117,7 @@ async function decideUnattended(
   reviewer: Client,
   req: ApprovalRequest,
   name: string | undefined,
+  keysDir: string | undefined,
   say: (text: string) => void,
 ): Promise<void> {
   const plan = planFor(req);
@@ -114,12 +134,13 @@ async function decideUnattended(
     }
     const by = `${pick.signer} (${deciders(request)})${pick.note}`;
     try {
+      const key = keyOf(pick.signer, keysDir);
       if (plan.kind === 'reject') {
-        await decideAs(reviewer, request.workflowId, request, pick.signer, 'reject', { reason: plan.reason });
+        await decide(reviewer, request.workflowId, decisionOn(request, pick.signer, 'reject', plan.reason), key);
         say(`\n(unattended) rejected by ${by}: "${plan.reason}"`);
         return;
       }
-      const receipt = await approveAs(reviewer, request.workflowId, request, pick.signer);
+      const receipt = await decide(reviewer, request.workflowId, decisionOn(request, pick.signer, 'approve'), key);
       request.approvals.push({ approver: pick.signer, at: new Date().toISOString() });
       const state = receipt.closed ? 'request closed, the call runs' : `${receipt.approvalsNeeded} more needed`;
       say(`\n(unattended) approved by ${by}; ${state}`);
@@ -140,6 +161,7 @@ async function answerPause(
   workflowId: string,
   pause: RunPause,
   name: string | undefined,
+  keysDir: string | undefined,
   say: (text: string) => void,
 ): Promise<void> {
   const action = UNATTENDED_ANSWERS.find((a) => pause.actions.includes(a));
@@ -148,7 +170,7 @@ async function answerPause(
   const by = name !== undefined && may(name) ? name : (pause.eligible[0] ?? 'reviewer');
   const note = name !== undefined && by !== name ? ` — ${name} may not answer it` : '';
   try {
-    await resumeRun(reviewer, workflowId, { pauseId: pause.pauseId, action, by });
+    await resumeRun(reviewer, workflowId, { pauseId: pause.pauseId, action, by }, keyOf(by, keysDir));
     say(`\n(unattended) answered ${action} as ${by}${note}`);
   } catch (err) {
     if (!(err instanceof UpdateRefusedError)) throw err;
@@ -177,6 +199,8 @@ export interface FollowOptions {
   reviewer?: Client;
   /** `--approve-as NAME`: signs what NAME may decide. */
   approveAs?: string;
+  /** Where the demo people's signing keys are. */
+  keysDir?: string;
   say: (text: string) => void;
 }
 
@@ -185,7 +209,7 @@ export interface FollowOptions {
  * outcomes from the audit trail, and either the commands to decide (interactive) or the decisions taken (unattended).
  */
 export async function followRun(opts: FollowOptions): Promise<void> {
-  const { client, workflowId, reviewer, approveAs, say } = opts;
+  const { client, workflowId, reviewer, approveAs, keysDir, say } = opts;
   const stages = new Map<string, number>();
   let pauseSeen: string | undefined;
   let auditSeen = 0;
@@ -203,8 +227,10 @@ export async function followRun(opts: FollowOptions): Promise<void> {
       pauseSeen = pause.pauseId;
       say(`\n--- the run is paused ---\n${renderPause(pause)}`);
       if (reviewer === undefined)
-        say(`\nIn a second terminal, answer:\n${resumeCommands(workflowId, pause).replace(/hitl /g, 'npx hitl ')}`);
-      else await answerPause(reviewer, workflowId, pause, approveAs, say);
+        say(
+          `\nIn a second terminal, answer:\n${resumeCommands(workflowId, pause).replace(/hitl /g, keysDir !== undefined ? `npx hitl --keys-dir ${keysDir} ` : 'npx hitl ')}`,
+        );
+      else await answerPause(reviewer, workflowId, pause, approveAs, keysDir, say);
     }
     for (const req of await pendingApprovals(client, workflowId)) {
       if (stages.get(req.requestId) === req.stage) continue;
@@ -212,8 +238,8 @@ export async function followRun(opts: FollowOptions): Promise<void> {
       stages.set(req.requestId, req.stage);
       const heading = escalated ? `approval request, escalated to ${deciders(req)}` : 'approval request';
       say(`\n--- ${heading} ---\n${renderApprovalRequest(req)}`);
-      if (reviewer === undefined) say(commandsFor(req));
-      else await decideUnattended(reviewer, req, approveAs, say);
+      if (reviewer === undefined) say(commandsFor(req, keysDir));
+      else await decideUnattended(reviewer, req, approveAs, keysDir, say);
     }
     await new Promise((r) => setTimeout(r, 250));
   }

@@ -25,6 +25,11 @@ import { loadPolicyFile } from '../src/node/policy-file';
 import type { Policy } from '../src/shared/policy/schema';
 import { formatUsd } from '../src/shared/tools/billing';
 import { createWorker } from '../worker';
+import { createKey, loadKey, registryLine } from '../src/node/identity/keys';
+import { parseApproverRegistry } from '../src/node/identity/registry-file';
+import { PolicyBook } from '../src/node/policy-book';
+import { normalizeName } from '../src/shared/identity/names';
+import type { ApproverRegistry } from '../src/shared/identity/signatures';
 import { scalePolicyTimers } from './demo-policy';
 import { followRun } from './demo-reviewer';
 
@@ -107,7 +112,13 @@ interface Inputs {
 }
 
 /** Starts the run, follows it (deciding when unattended) and prints how it ended. */
-async function demoRun(client: Client, taskQueue: string, billingDb: BillingDb, inputs: Inputs): Promise<void> {
+async function demoRun(
+  client: Client,
+  taskQueue: string,
+  billingDb: BillingDb,
+  inputs: Inputs,
+  keysDir: string,
+): Promise<void> {
   const { scenario, shipped, policy, scale } = inputs;
   const namespace = client.options.namespace;
   say(
@@ -116,6 +127,7 @@ async function demoRun(client: Client, taskQueue: string, billingDb: BillingDb, 
   );
   // The person running the demo requests the run; under separation of duties they may not decide its requests.
   const requestedBy = process.env['USER']?.trim() || 'demo';
+  const key = loadKey(requestedBy, keysDir);
   const { workflowId } = await startAgentRun(
     client,
     {
@@ -123,9 +135,9 @@ async function demoRun(client: Client, taskQueue: string, billingDb: BillingDb, 
       requestedBy,
       model: { provider: 'scripted', scenario },
       approvalTimeoutMs: Math.max(1_000, Math.round((inputs.timeoutMinutes * 60_000) / scale)),
-      policy,
+      policy: policy.version,
     },
-    { taskQueue },
+    { taskQueue, ...(key !== undefined ? { key } : {}) },
   );
   const link = `http://localhost:8233/namespaces/${namespace}/workflows/${workflowId}`;
   say(`\nrun: started ${workflowId}, requested by ${requestedBy}`);
@@ -144,6 +156,7 @@ async function demoRun(client: Client, taskQueue: string, billingDb: BillingDb, 
       workflowId,
       ...(reviewer !== undefined ? { reviewer } : {}),
       ...(approveAs !== undefined ? { approveAs } : {}),
+      keysDir: relative(process.cwd(), keysDir) || keysDir,
       say,
     });
   } finally {
@@ -161,6 +174,16 @@ async function demoRun(client: Client, taskQueue: string, billingDb: BillingDb, 
   say(`\n--- billing db: ${refunds.length} refund row(s) for this run ---`);
   for (const r of refunds) say(`  invoice ${r.invoice_id}: ${formatUsd(r.amount_cents)} (${r.reason})`);
   say(`\nSee the whole story in the Web UI: ${link}`);
+}
+
+/**
+ * Signing keys for the policy's people and `others` in `dir` (made once, kept across demos), and the approver
+ * registry of their public keys for the demo's worker.
+ */
+function demoRegistry(policy: Policy, others: string[], dir: string): ApproverRegistry {
+  const people = [...new Set([...Object.values(policy.groups).flat(), ...others.map(normalizeName)])].sort();
+  const lines = people.map((person) => registryLine(loadKey(person, dir) ?? createKey(person, { dir }).key));
+  return parseApproverRegistry(lines.join('\n'), `${dir} (the demo's people)`);
 }
 
 async function main(): Promise<void> {
@@ -195,12 +218,25 @@ async function main(): Promise<void> {
     generateBillingDb(billingPath);
   }
   const billingDb = openBillingDb(billingPath);
+  // The policy is the worker's: the run names it. The policy's people (and you, who request the run) get signing keys
+  // in the demo's own keys folder, and the worker registers their public keys.
+  const keysDir = join(repoRoot, '.data/demo/keys');
+  const registry = demoRegistry(inputs.policy, [process.env['USER']?.trim() || 'demo'], keysDir);
+  say(
+    `keys: ${registry.keys.length} people's signing keys in ${relative(process.cwd(), keysDir)}; the worker registers them`,
+  );
   const native = await NativeConnection.connect({ address: cfg.address });
-  const worker = await createWorker({ connection: native, billingDb, taskQueue });
+  const worker = await createWorker({
+    connection: native,
+    billingDb,
+    taskQueue,
+    policies: PolicyBook.of(inputs.policy, `${flags.policy} (timers scaled ${scale}×)`),
+    registry,
+  });
   const running = worker.run();
   say(`worker: started a worker in this process on task queue ${taskQueue}, billing db ${billingPath}`);
   try {
-    await demoRun(client, taskQueue, billingDb, inputs);
+    await demoRun(client, taskQueue, billingDb, inputs, keysDir);
   } finally {
     // Also on failure: a worker left polling would keep the process alive.
     worker.shutdown();

@@ -6,18 +6,18 @@
 // Record new ones when a feature adds a path through the workflow; keep the old ones: they are the runs in flight that
 // a workflow change must not break, so an existing file is never overwritten. `--only NAME` records one; `--suffix S`
 // writes NAME<S>.pb, to record a path again after a change (e.g. `--suffix .after-closing-notice`).
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import proto from '@temporalio/proto';
-import { decide, pendingApprovals, resumeRun, runStatus, signalDecision, stopRun } from '../client';
+import { pendingApprovals, runStatus, signalDecision } from '../client';
 import { loadPolicyFile } from '../src/node/policy-file';
 import { PolicySchema, type Policy } from '../src/shared/policy/schema';
 import type { ApprovalRequest } from '../src/shared/run-state';
-import type { AgentRunInputDraft } from '../src/shared/run-input';
 import type { ScenarioTurn } from '../src/shared/model/types';
 import { closeSharedEnv, repoRoot, waitFor } from '../test/support/env';
-import { answer, call, withWorker, type Harness } from '../test/support/harness';
+import { approveAs, decideAs, resumeAs, stopAs } from '../test/support/decisions';
+import { answer, call, withWorker, type Harness, type StartOverrides } from '../test/support/harness';
 
 const { values } = parseArgs({ options: { only: { type: 'string' }, suffix: { type: 'string', default: '' } } });
 const outDir = join(repoRoot, 'test/histories');
@@ -39,7 +39,7 @@ const support = { groups: ['support'] };
 
 interface Recording {
   turns: ScenarioTurn[];
-  input?: Partial<AgentRunInputDraft>;
+  input?: StartOverrides;
   /** Changes to the billing database before the run starts (undone after it). */
   setup?: (h: Harness) => () => void;
   /** What people do while the run goes on. */
@@ -51,12 +51,12 @@ async function first(h: Harness, workflowId: string, count = 1): Promise<Approva
 }
 
 function approve(h: Harness, workflowId: string, r: ApprovalRequest, approver: string) {
-  return decide(h.client, workflowId, { requestId: r.requestId, decision: 'approve', approver, argsHash: r.argsHash });
+  return approveAs(h.client, workflowId, r, approver);
 }
 
 async function answerPause(h: Harness, workflowId: string, action: 'continue' | 'approve', by: string) {
   const pause = await waitFor(async () => (await runStatus(h.client, workflowId)).pause, 'a pause');
-  await resumeRun(h.client, workflowId, { pauseId: pause.pauseId, action, by });
+  await resumeAs(h.client, workflowId, { pauseId: pause.pauseId, action, by });
 }
 
 const recordings: Record<string, Recording> = {
@@ -85,13 +85,7 @@ const recordings: Record<string, Recording> = {
     input: { policy: example },
     act: async (h, id) => {
       const [r] = await first(h, id);
-      await decide(h.client, id, {
-        requestId: r!.requestId,
-        decision: 'reject',
-        approver: 'ada',
-        argsHash: r!.argsHash,
-        reason: 'tax records',
-      });
+      await decideAs(h.client, id, r!, 'ada', 'reject', { reason: 'tax records' });
     },
   },
   'hard-edited': {
@@ -99,13 +93,36 @@ const recordings: Record<string, Recording> = {
     input: { policy: example },
     act: async (h, id) => {
       const [r] = await first(h, id);
-      await decide(h.client, id, {
-        requestId: r!.requestId,
-        decision: 'edit',
-        approver: 'sam',
-        argsHash: r!.argsHash,
-        args: refund(200),
-      });
+      await decideAs(h.client, id, r!, 'sam', 'edit', { args: refund(200) });
+    },
+  },
+  'edited-into-a-quorum': {
+    // An edit raises a refund into the range where two finance people must approve: the request stays open after it.
+    turns: [call('issue_refund', refund(1000)), answer('refunded')],
+    input: {
+      policy: policyWith('rec-edit-quorum', {
+        issue_refund: {
+          gate: 'hard',
+          approvers: { groups: ['finance'] },
+          rules: [
+            {
+              name: 'large refund',
+              when: { arg: 'amountCents', op: 'gte', value: 5000 },
+              approvers: { groups: ['finance'], quorum: 2 },
+            },
+          ],
+        },
+      }),
+    },
+    act: async (h, id) => {
+      const [r] = await first(h, id);
+      await decideAs(h.client, id, r!, 'fiona', 'edit', { args: refund(6000) });
+      // The edited request shows what the edited call touches once it is resolved again: decide on it as shown.
+      const [edited] = await waitFor(async () => {
+        const p = await pendingApprovals(h.client, id);
+        return p[0]?.effect !== undefined && p[0].argsHash !== r!.argsHash ? p : undefined;
+      }, 'the edited request');
+      await approve(h, id, edited!, 'frank');
     },
   },
   'hard-responded': {
@@ -113,13 +130,7 @@ const recordings: Record<string, Recording> = {
     input: { policy: example },
     act: async (h, id) => {
       const [r] = await first(h, id);
-      await decide(h.client, id, {
-        requestId: r!.requestId,
-        decision: 'respond',
-        approver: 'sam',
-        argsHash: r!.argsHash,
-        message: 'ask the customer first',
-      });
+      await decideAs(h.client, id, r!, 'sam', 'respond', { message: 'ask the customer first' });
     },
   },
   'hard-expired': {
@@ -166,7 +177,11 @@ const recordings: Record<string, Recording> = {
     turns: [
       {
         content: 'three refunds',
-        toolCalls: [100, 200, 300].map((amountCents) => ({ name: 'issue_refund', arguments: refund(amountCents) })),
+        // One invoice each: a refund on an invoice changes what another request on it showed its reviewers.
+        toolCalls: [10, 20, 30].map((amountCents, i) => ({
+          name: 'issue_refund',
+          arguments: refund(amountCents, i + 1),
+        })),
       },
       answer('done'),
     ],
@@ -203,7 +218,7 @@ const recordings: Record<string, Recording> = {
     turns: [call('issue_refund', refund(100)), answer('refunded')],
     act: async (h, id) => {
       await first(h, id);
-      await stopRun(h.client, id, { by: 'ada', reason: 'customer called back' });
+      await stopAs(h.client, id, { by: 'ada', reason: 'customer called back' });
     },
   },
   'large-result-carried-mid-turn': {
@@ -281,6 +296,11 @@ async function main(): Promise<void> {
         const history = await h.client.workflow.getHandle(run.workflowId, runId).fetchHistory();
         const file = join(outDir, segments.length > 1 ? `${base}.${i + 1}.pb` : `${base}.pb`);
         writeFileSync(file, proto.temporal.api.history.v1.History.encode(history).finish());
+        // Runs check their own workflow id (signatures bind it): the replay test replays each under its own.
+        const idsFile = join(outDir, 'workflow-ids.json');
+        const ids = existsSync(idsFile) ? (JSON.parse(readFileSync(idsFile, 'utf8')) as Record<string, string>) : {};
+        ids[basename(file, '.pb')] = run.workflowId;
+        writeFileSync(idsFile, `${JSON.stringify(ids, null, 2)}\n`);
         process.stdout.write(`recorded ${file} (${history.events?.length ?? 0} events)\n`);
       }
     }
@@ -288,7 +308,9 @@ async function main(): Promise<void> {
   await closeSharedEnv();
 }
 
-main().catch((err: unknown) => {
+main().catch(async (err: unknown) => {
   process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exitCode = 1;
+  // The shared dev server is a child process: stop it, or it keeps this one alive.
+  await closeSharedEnv();
 });

@@ -62,7 +62,8 @@ describe('agent run: approval gate', () => {
         idempotency_key: string;
       };
       assert.equal(row.amount_cents, 500);
-      assert.equal(row.idempotency_key, `${run.workflowId}:${req.requestId}`);
+      // Derived from the run, the call's position (model call 1, call 0) and its arguments: a reset or a retry finds it.
+      assert.match(row.idempotency_key, new RegExp(`^${run.workflowId}:[0-9a-f-]{36}:1\\.0:${req.argsHash}$`));
       const notices = (await auditTrail(h.client, run.workflowId)).filter(
         (e) => e.kind === 'notification' && e.detail.startsWith('request_closed'),
       );
@@ -129,6 +130,7 @@ describe('agent run: approval gate', () => {
         decide(h.client, run.workflowId, {
           requestId: req!.requestId,
           argsHash: req!.argsHash,
+          effectHash: req!.effect?.sha256,
           decision: 'edit',
           approver: 'alice',
           args: { ...refund, amountCents: 2.5 },
@@ -251,15 +253,18 @@ describe('agent run: approval gate', () => {
         {
           content: 'three refunds',
           toolCalls: [
-            { name: 'issue_refund', arguments: { invoiceId: 1, amountCents: 100, reason: 'a' } },
-            { name: 'issue_refund', arguments: { invoiceId: 1, amountCents: 200, reason: 'b' } },
-            { name: 'issue_refund', arguments: { invoiceId: 1, amountCents: 300, reason: 'c' } },
+            // Three invoices: a refund on an invoice changes what another request on it showed its reviewers.
+            { name: 'issue_refund', arguments: { invoiceId: 1, amountCents: 10, reason: 'a' } },
+            { name: 'issue_refund', arguments: { invoiceId: 2, amountCents: 20, reason: 'b' } },
+            { name: 'issue_refund', arguments: { invoiceId: 3, amountCents: 30, reason: 'c' } },
           ],
         },
         answer('done'),
       ]);
+      // Requests open in whichever order their effects resolve: find each by its invoice.
       const pending = await h.pending(run.workflowId, 3);
-      const [first, second, third] = pending;
+      const byInvoice = (id: number) => pending.find((r) => (r.args as { invoiceId: number }).invoiceId === id);
+      const [first, second, third] = [byInvoice(1), byInvoice(2), byInvoice(3)];
       await approveAs(h.client, run.workflowId, third!, 'alice');
       await decideAs(h.client, run.workflowId, second!, 'alice', 'reject', { reason: 'no' });
       await approveAs(h.client, run.workflowId, first!, 'alice');
@@ -273,7 +278,7 @@ describe('agent run: approval gate', () => {
         ].sort(),
       );
       const amounts = h.db.prepare('SELECT amount_cents FROM hitl_refund ORDER BY amount_cents').pluck().all();
-      assert.deepEqual(amounts, [100, 300]);
+      assert.deepEqual(amounts, [10, 30]);
     });
   });
 

@@ -13,11 +13,14 @@ import './policy-gates.test';
 import './interruptions.test';
 import './server-restart.test';
 import './long-runs.test';
+import './authority.test';
+import './identity.test';
 import './continuation.test';
 import './replay.test';
 import './fuzz/decisions.test';
 import './fuzz/prompt-injection.test';
 import './fuzz/continue-as-new.test';
+import './fuzz/signatures.test';
 
 after(async () => {
   await closeSharedEnv();

@@ -9,6 +9,8 @@ import { createRunSupportActivities } from '../activities/run-support';
 import { openTranscriptStore } from '../src/node/transcript-store';
 import { DEFAULT_POLICY } from '../src/shared/policy/default-policy';
 import { requireActivities } from '../worker';
+import { PolicyBook } from '../src/node/policy-book';
+import { EMPTY_REGISTRY } from '../src/shared/identity/signatures';
 import { freshBillingDb } from './support/harness';
 
 describe('configuration', () => {
@@ -49,7 +51,11 @@ describe('configuration', () => {
       ...createModelActivities({ transcripts }),
       ...createBillingActivities(db),
       ...createBillingPrechecks(db),
-      ...createRunSupportActivities(DEFAULT_POLICY, 'built-in default'),
+      ...createRunSupportActivities({
+        policies: PolicyBook.of(DEFAULT_POLICY, 'built-in default'),
+        registry: EMPTY_REGISTRY,
+        stateKey: new Uint8Array(32),
+      }),
     };
     assert.doesNotThrow(() => requireActivities(all));
     const withoutPrecheck: Record<string, unknown> = { ...all };

@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { countOutbox, countRefunds } from '../activities/billing/index';
-import { auditTrail, UpdateRefusedError, pendingApprovals, resumeRun, runStatus, type RunPause } from '../client';
+import { auditTrail, UpdateRefusedError, pendingApprovals, runStatus, type RunPause } from '../client';
 import { AGENT_RUN_WORKFLOW } from '../src/shared/messages';
 import { DEFAULT_POLICY } from '../src/shared/policy/default-policy';
 import { loadPolicyFile } from '../src/node/policy-file';
 import { PolicySchema, type Policy } from '../src/shared/policy/schema';
 import type { AgentRunResult, PauseKind } from '../src/shared/run-state';
-import { approveAs } from './support/decisions';
+import { approveAs, resumeAs } from './support/decisions';
 import { repoRoot, waitFor } from './support/env';
 import { answer, call, withWorker, type Harness } from './support/harness';
 
@@ -71,14 +71,14 @@ describe('plan review and interruptions', () => {
         ],
       );
       const answerAs = (by: string, extra: object = {}) =>
-        resumeRun(h.client, run.workflowId, { pauseId: pause.pauseId, action: 'approve', by, ...extra });
+        resumeAs(h.client, run.workflowId, { pauseId: pause.pauseId, action: 'approve', by, ...extra });
       await assert.rejects(answerAs('mallory'), refusedWith(/"mallory" may not answer/));
       await assert.rejects(
-        resumeRun(h.client, run.workflowId, { pauseId: pause.pauseId, action: 'continue', by: 'sam' }),
+        resumeAs(h.client, run.workflowId, { pauseId: pause.pauseId, action: 'continue', by: 'sam' }),
         refusedWith(/takes approve, edit, reject, not continue/),
       );
       await assert.rejects(
-        resumeRun(h.client, run.workflowId, {
+        resumeAs(h.client, run.workflowId, {
           pauseId: pause.pauseId,
           action: 'edit',
           by: 'sam',
@@ -117,7 +117,7 @@ describe('plan review and interruptions', () => {
         { review: 'plan', policy: example },
       );
       const pause = await pausedWith(h, run.workflowId, 'plan_review');
-      await resumeRun(h.client, run.workflowId, { pauseId: pause.pauseId, action: 'approve', by: 'fiona' });
+      await resumeAs(h.client, run.workflowId, { pauseId: pause.pauseId, action: 'approve', by: 'fiona' });
       const [req] = await h.pending(run.workflowId);
       assert.equal(req?.quorum, 2);
       assert.equal(countRefunds(h.db), 0);
@@ -145,7 +145,7 @@ describe('plan review and interruptions', () => {
         { review: 'plan' },
       );
       const pause = await pausedWith(h, run.workflowId, 'plan_review');
-      await resumeRun(h.client, run.workflowId, { pauseId: pause.pauseId, action: 'approve', by: 'ada' });
+      await resumeAs(h.client, run.workflowId, { pauseId: pause.pauseId, action: 'approve', by: 'ada' });
       const result = (await run.result()) as AgentRunResult;
       assert.deepEqual(
         result.outcomes.map((o) => o.status),
@@ -167,10 +167,10 @@ describe('plan review and interruptions', () => {
       );
       const pause = await pausedWith(h, run.workflowId, 'plan_review');
       await assert.rejects(
-        resumeRun(h.client, run.workflowId, { pauseId: pause.pauseId, action: 'reject', by: 'ada' }),
+        resumeAs(h.client, run.workflowId, { pauseId: pause.pauseId, action: 'reject', by: 'ada' }),
         refusedWith(/a reject needs a reason/),
       );
-      await resumeRun(h.client, run.workflowId, {
+      await resumeAs(h.client, run.workflowId, {
         pauseId: pause.pauseId,
         action: 'reject',
         by: 'ada',
@@ -202,7 +202,7 @@ describe('plan review and interruptions', () => {
       }, 'AgentStatus = Paused in visibility');
       const trail = await auditTrail(h.client, run.workflowId);
       assert.equal(trail.filter((e) => e.kind === 'tool_executed').length, 0, 'the tool waits for the answer');
-      await resumeRun(h.client, run.workflowId, { pauseId: pause.pauseId, action: 'continue', by: 'ada' });
+      await resumeAs(h.client, run.workflowId, { pauseId: pause.pauseId, action: 'continue', by: 'ada' });
       const result = (await run.result()) as AgentRunResult;
       assert.deepEqual(
         result.outcomes.map((o) => o.status),
@@ -222,7 +222,7 @@ describe('plan review and interruptions', () => {
       const trail = await auditTrail(h.client, run.workflowId);
       assert.equal(trail.filter((e) => e.kind === 'tool_executed').length, 1, 'the read ran before the checkpoint');
       assert.match(pause.detail, /issue_refund/);
-      await resumeRun(h.client, run.workflowId, { pauseId: pause.pauseId, action: 'continue', by: 'ada' });
+      await resumeAs(h.client, run.workflowId, { pauseId: pause.pauseId, action: 'continue', by: 'ada' });
       const [req] = await h.pending(run.workflowId);
       await approveAs(h.client, run.workflowId, req!, 'ada');
       await run.result();
@@ -239,7 +239,7 @@ describe('plan review and interruptions', () => {
       );
       const pause = await pausedWith(h, run.workflowId, 'check_in');
       assert.match(pause.detail, /^2 model calls so far/);
-      await resumeRun(h.client, run.workflowId, {
+      await resumeAs(h.client, run.workflowId, {
         pauseId: pause.pauseId,
         action: 'stop',
         by: 'ada',
@@ -269,7 +269,9 @@ describe('plan review and interruptions', () => {
   });
 
   it('pauses a tool that keeps failing: skip tells the model, retry runs it once the fault is fixed', async () => {
-    const policy = defaultWith('failing-tool-test', { tools: { send_email: { gate: 'auto' } } });
+    const policy = defaultWith('failing-tool-test', {
+      tools: { send_email: { gate: 'auto', acknowledgeIrreversible: true } },
+    });
     await withWorker(async (h) => {
       // A real fault: the outbox table disappears under the worker, so the insert fails with SQLite's own error.
       h.db.exec('ALTER TABLE hitl_outbox RENAME TO hitl_outbox_away');
@@ -280,13 +282,13 @@ describe('plan review and interruptions', () => {
       const first = await pausedWith(h, run.workflowId, 'tool_failure');
       assert.deepEqual(first.actions, ['retry', 'skip', 'abort']);
       assert.match(first.detail, /no such table: hitl_outbox/);
-      await resumeRun(h.client, run.workflowId, { pauseId: first.pauseId, action: 'skip', by: 'ada' });
+      await resumeAs(h.client, run.workflowId, { pauseId: first.pauseId, action: 'skip', by: 'ada' });
       const second = await waitFor(async () => {
         const { pause } = await runStatus(h.client, run.workflowId);
         return pause !== undefined && pause.pauseId !== first.pauseId ? pause : undefined;
       }, 'the second failure pause');
       h.db.exec('ALTER TABLE hitl_outbox_away RENAME TO hitl_outbox');
-      await resumeRun(h.client, run.workflowId, { pauseId: second.pauseId, action: 'retry', by: 'ada' });
+      await resumeAs(h.client, run.workflowId, { pauseId: second.pauseId, action: 'retry', by: 'ada' });
       const result = (await run.result()) as AgentRunResult;
       assert.deepEqual(
         result.outcomes.map((o) => o.status),

@@ -92,7 +92,9 @@ describe('long runs and continue-as-new', () => {
         n: number;
         k: string;
       };
-      assert.deepEqual(row, { n: 1, k: `${run.workflowId}:${req!.requestId}` }, 'one effect, under the same key');
+      assert.equal(row.n, 1, 'one effect');
+      // The key is derived from the run and the call, the same in both segments.
+      assert.match(row.k, new RegExp(`^${run.workflowId}:[0-9a-f-]{36}:1\\.0:${req!.argsHash}$`));
     });
   });
 

@@ -7,12 +7,12 @@ import { promisify } from 'node:util';
 import { CancelledFailure } from '@temporalio/common';
 import { WorkflowFailedError } from '@temporalio/client';
 import { countOutbox, countRefunds } from '../activities/billing/index';
-import { auditTrail, decide, UpdateRefusedError, pendingApprovals, signalDecision, stopRun } from '../client';
+import { auditTrail, decide, UpdateRefusedError, pendingApprovals, signalDecision } from '../client';
 import { AgentStatusKey } from '../src/shared/messages';
 import { loadPolicyFile } from '../src/node/policy-file';
 import { PolicySchema, type Policy } from '../src/shared/policy/schema';
 import type { AgentRunResult } from '../src/shared/run-state';
-import { approveAs, decideAs, decisionOn } from './support/decisions';
+import { approveAs, decideAs, stopAs, signedOn } from './support/decisions';
 import { repoRoot, tempDir, waitFor } from './support/env';
 import { answer, call, withWorker } from './support/harness';
 
@@ -293,9 +293,15 @@ describe('approval policy', () => {
           },
           answer('done'),
         ]);
-        const [a, b] = await h.pending(run.workflowId, 2);
+        // Requests open in whichever order their effects resolve: find each by its arguments.
+        const both = await h.pending(run.workflowId, 2);
+        const a = both.find((r) => (r.args as { amountCents: number }).amountCents === 100);
+        const b = both.find((r) => (r.args as { amountCents: number }).amountCents === 200);
         await signalDecision(h.client, run.workflowId, {
-          decisions: [decisionOn(b!, 'sam', 'reject', { reason: 'one is enough' }), decisionOn(a!, 'sam')],
+          decisions: [
+            signedOn(run.workflowId, b!, 'sam', 'reject', { reason: 'one is enough' }),
+            signedOn(run.workflowId, a!, 'sam'),
+          ],
         });
         const result = (await run.result()) as AgentRunResult;
         assert.deepEqual(
@@ -313,7 +319,7 @@ describe('approval policy', () => {
       async (h) => {
         const run = await h.startScripted([call('issue_refund', refund(500)), answer('refunded')]);
         await h.pending(run.workflowId);
-        const stopped = await stopRun(h.client, run.workflowId, { by: 'ada', reason: 'the customer called back' });
+        const stopped = await stopAs(h.client, run.workflowId, { by: 'ada', reason: 'the customer called back' });
         assert.equal(stopped.closedRequests, 1);
         const result = (await run.result()) as AgentRunResult;
         assert.deepEqual(result.stopped, { by: 'ada', reason: 'the customer called back' });

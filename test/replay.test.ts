@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, it } from 'node:test';
 import proto from '@temporalio/proto';
@@ -11,19 +11,33 @@ import { quietBundlerLogger, repoRoot, sharedEnv, tempDir } from './support/env'
 const historiesDir = join(repoRoot, 'test/histories');
 const { History } = proto.temporal.api.history.v1;
 
-/** Every recorded history (see scripts/record-histories.ts), named by its file. */
-function recorded(): { workflowId: string; history: proto.temporal.api.history.v1.History }[] {
+/**
+ * Every recorded history (see scripts/record-histories.ts), named by its file, with the workflow id it ran under
+ * (from test/histories/workflow-ids.json; recordings from before the runs checked their own id use the file name).
+ */
+function recorded(): { name: string; workflowId: string; history: proto.temporal.api.history.v1.History }[] {
+  const idsFile = join(historiesDir, 'workflow-ids.json');
+  const ids = existsSync(idsFile) ? (JSON.parse(readFileSync(idsFile, 'utf8')) as Record<string, string>) : {};
   return readdirSync(historiesDir)
     .filter((f) => f.endsWith('.pb'))
     .sort()
-    .map((f) => ({ workflowId: basename(f, '.pb'), history: History.decode(readFileSync(join(historiesDir, f))) }));
+    .map((f) => {
+      const name = basename(f, '.pb');
+      return { name, workflowId: ids[name] ?? name, history: History.decode(readFileSync(join(historiesDir, f))) };
+    });
 }
 
 /** Replays every recorded history on `bundle`; returns the failures as `name: message`. */
 export async function replayAll(bundle: WorkflowBundle): Promise<string[]> {
   const failures: string[] = [];
-  for await (const result of Worker.runReplayHistories({ workflowBundle: bundle }, recorded())) {
-    if (result.error !== undefined) failures.push(`${result.workflowId}: ${result.error.message}`);
+  const histories = recorded();
+  // Results come back in the order the histories went in; segments of one run share its workflow id.
+  let i = 0;
+  const replays = histories.map(({ workflowId, history }) => ({ workflowId, history }));
+  for await (const result of Worker.runReplayHistories({ workflowBundle: bundle }, replays)) {
+    const name = histories[i]?.name ?? result.workflowId;
+    i += 1;
+    if (result.error !== undefined) failures.push(`${name}: ${result.error.message}`);
   }
   return failures;
 }
@@ -57,6 +71,14 @@ const GUARD_PROOFS: Record<PatchId, { breaks: string; spares?: string }> = {
   [PATCHES.statusFromCurrentValue]: { breaks: 'auto-and-auto-logged' },
   // A run that carried a 300 KB result across continue-as-new now stores it first, where its history continued.
   [PATCHES.storeLargeCarry]: { breaks: 'large-result-carried-mid-turn.1', spares: 'continued-as-new-mid-turn.1' },
+  // Every run pinned its policy with currentPolicy (or from its input); now runAuthority, and no input policy.
+  [PATCHES.workerOwnedAuthority]: { breaks: 'parallel-calls-decided-in-reverse' },
+  // Runs that opened a request now read the registry and resolve the call's effect first.
+  [PATCHES.requestAuthority]: { breaks: 'hard-approved', spares: 'auto-and-auto-logged' },
+  // An edit into a quorum of two now rebuilds the request: its deadline timer starts again.
+  [PATCHES.rebuildOnEdit]: { breaks: 'edited-into-a-quorum', spares: 'hard-approved' },
+  // Keys no longer draw uuid4(): a request opened after a planned step got another id than its recorded decision names.
+  [PATCHES.derivedIdempotencyKeys]: { breaks: 'plan-review', spares: 'hard-approved' },
 };
 
 describe('replaying recorded histories', () => {

@@ -6,7 +6,9 @@ import { NativeConnection } from '@temporalio/worker';
 import { nanoid } from 'nanoid';
 import { countRefunds } from '../activities/billing/index';
 import { auditTrail, pendingApprovals, startAgentRun } from '../client';
+import { TEST_REGISTRY, TEST_STATE_KEY, testKey } from './support/keys';
 import { policyVariant } from './support/policies';
+import { PolicyBook } from '../src/node/policy-book';
 import type { AgentRunResult } from '../src/shared/run-state';
 import { createWorker } from '../worker';
 import { OwnDevServer } from './support/dev-server';
@@ -41,6 +43,9 @@ describe('durable timers across a server crash', () => {
         billingDb: billing.db,
         workflowBundle: bundle,
         transcripts: sharedTranscripts(),
+        policies: PolicyBook.of(policy, 'test'),
+        registry: TEST_REGISTRY,
+        stateKey: TEST_STATE_KEY,
       });
       const running = worker.run();
       return {
@@ -66,9 +71,9 @@ describe('durable timers across a server crash', () => {
             turns: [call('issue_refund', { invoiceId: 1, amountCents: 300, reason: 'dup' }), answer('done')],
           },
         },
-        policy,
+        policy: policy.version,
       },
-      { taskQueue },
+      { taskQueue, key: testKey('tester') },
     );
     const [req] = await waitFor(async () => {
       const p = await pendingApprovals(first.client, workflowId);
@@ -87,10 +92,15 @@ describe('durable timers across a server crash', () => {
     worker = await runWorker();
     try {
       const client = first.client;
-      const [escalated] = await waitFor(async () => {
-        const p = await pendingApprovals(client, workflowId);
-        return p[0]?.stage === 1 ? p : undefined;
-      }, 'the escalation after the restart');
+      const [escalated] = await waitFor(
+        async () => {
+          const p = await pendingApprovals(client, workflowId);
+          return p[0]?.stage === 1 ? p : undefined;
+          // The restarted server works through its queues first; on a busy two-core machine that can take a while.
+        },
+        'the escalation after the restart',
+        60_000,
+      );
       assert.deepEqual(escalated?.eligibleApprovers, ['ada', 'alan']);
       await approveAs(client, workflowId, escalated, 'ada');
       const result = (await client.workflow.getHandle(workflowId).result()) as AgentRunResult;

@@ -10,11 +10,13 @@ import {
   statusQuery,
   stopUpdate,
 } from '../src/shared/messages';
-import { AgentRunInputSchema, type AgentRunInput } from '../src/shared/run-input';
+import { WorkflowRunInputSchema, type WorkflowRunInput } from '../src/shared/run-input';
 import type { AgentRunResult } from '../src/shared/run-state';
 import { formatZodError } from '../src/shared/zod-format';
+import { hasPatch, PATCHES } from './patches';
 import { AgentRun } from './run/agent-run';
 import type { CarriedState } from './run/continuation';
+import { refuseUntrustedContinuation } from './run/start';
 
 /**
  * The durable agent loop. Each model call and tool call is an activity; irreversible tool calls open an approval
@@ -23,18 +25,32 @@ import type { CarriedState } from './run/continuation';
  * history is long (`continueAsNewAfterEvents`, or when Temporal suggests it) the run continues as new, carrying what
  * it needs to go on deciding, open requests included.
  *
- * @param rawInput - {@link AgentRunInput}; validated again here so a run started by another client gets the same checks
+ * The run trusts nothing a client sent beyond its input: it pins one of the worker's policies (a run that brings
+ * its own is refused), verifies a signed start, and accepts carried state only from its own continue-as-new, sealed
+ * by the workers.
+ *
+ * @param rawInput - `AgentRunInput`; validated again here so a run started by another client gets the same checks
  * @param carried - set only by the run itself when it continues as new
  * @returns the final answer, the last segment's tool outcomes, the counts and the earlier segments' run ids
- * @throws ApplicationFailure `InvalidRunInput` when the input fails its schema
+ * @throws ApplicationFailure `InvalidRunInput` when the input fails its schema or carries a policy;
+ *   `InvalidCarriedState` when carried state comes with a fresh start, a retry or a cron run
  */
-export async function agentRun(rawInput: AgentRunInput, carried?: CarriedState): Promise<AgentRunResult> {
-  const parsed = AgentRunInputSchema.safeParse(rawInput);
+export async function agentRun(rawInput: WorkflowRunInput, carried?: CarriedState): Promise<AgentRunResult> {
+  const parsed = WorkflowRunInputSchema.safeParse(rawInput);
   if (!parsed.success) {
     const message = `invalid run input: ${formatZodError(parsed.error)}`;
     throw ApplicationFailure.nonRetryable(message, FailureType.InvalidRunInput);
   }
-  const run = new AgentRun(parsed.data, carried);
+  // Runs from before 2026-12-01 replay along the path they took: their own policy in the input, no seal.
+  const proving = hasPatch(PATCHES.workerOwnedAuthority);
+  if (proving && typeof parsed.data.policy === 'object') {
+    throw ApplicationFailure.nonRetryable(
+      "invalid run input: a run may not carry its own policy; name one of the worker's (policy: NAME)",
+      FailureType.InvalidRunInput,
+    );
+  }
+  if (carried !== undefined) refuseUntrustedContinuation();
+  const run = new AgentRun(parsed.data, carried, proving);
   setHandler(pendingApprovalsQuery, () => run.pendingApprovals());
   setHandler(auditTrailQuery, () => run.auditTrail());
   setHandler(outcomesQuery, () => run.outcomes());

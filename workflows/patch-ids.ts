@@ -15,6 +15,21 @@ export const PATCHES = {
    * them in the transcript store first (activity `storeMessages`), so its carried state holds references only.
    */
   storeLargeCarry: 'store-large-carry',
+  /**
+   * 2026-12-01: a run pins one of the worker's policies and the approver registry through `runAuthority` (a run that
+   * brings its own policy is refused), verifies a signed start, seals what it carries across continue-as-new
+   * (`sealState`) and checks the seal when it continues (`openState`).
+   */
+  workerOwnedAuthority: 'worker-owned-authority',
+  /**
+   * 2026-12-01: before a request opens, the run reads the approver registry again and resolves what the call will touch
+   * (the tool's precheck), which the request shows and decisions bind.
+   */
+  requestAuthority: 'request-authority',
+  /** 2026-12-01: an edit rebuilds the request from the edited arguments (gate, stages, deadline, quorum, summary). */
+  rebuildOnEdit: 'rebuild-on-edit',
+  /** 2026-12-01: idempotency keys are derived from the run, the call's position and its arguments, not drawn at random. */
+  derivedIdempotencyKeys: 'derived-idempotency-keys',
 } as const;
 
 /** One of {@link PATCHES}. */

@@ -1,5 +1,7 @@
 import type { TranscriptAppend } from './model/transcript';
 import type { CallModelInput, ModelTurn } from './model/types';
+import type { ApproverRegistry } from './identity/signatures';
+import type { PolicyPin } from './policy/pin';
 import type { Policy } from './policy/schema';
 import type { PrecheckName, ToolName } from './tools/catalog';
 import type { PrecheckInput, PrecheckResult, ToolActivityInput, ToolActivityResult } from './tools/types';
@@ -54,10 +56,42 @@ export interface Notification {
   text: string;
 }
 
+/** What a run pins at its start: one of the worker's policies, and the worker's approver registry. */
+export interface RunAuthority {
+  policy: PolicyPin;
+  registry: ApproverRegistry;
+}
+
+/** The answer to a continued run's check of the state it carries. */
+export type OpenedState = { ok: true; registry: ApproverRegistry } | { ok: false; reason: string };
+
 /** Run-support activities. Implemented in `activities/run-support.ts`. */
 export interface RunActivities {
-  /** The worker's policy (loaded and validated at worker start) and where it came from. */
+  /**
+   * The worker's default policy. Only runs started before policies became worker-owned call it (2026-12-01); it stays
+   * for them.
+   * @deprecated use `runAuthority`
+   */
   currentPolicy(): Promise<{ policy: Policy; source: string }>;
+  /**
+   * The policy a run asks for (by name or version; the worker's default when it names none) and the approver
+   * registry, as the worker loaded them at its start.
+   * @throws ApplicationFailure `UnknownPolicy` (non-retryable) when the worker has no such policy, or no default
+   */
+  runAuthority(input: { policy?: string }): Promise<RunAuthority>;
+  /** The worker's approver registry now (a run reads it again before each request opens). */
+  approverRegistry(): Promise<ApproverRegistry>;
+  /**
+   * Seals the state a run is about to carry across continue-as-new: an HMAC under the workers' state key over the
+   * workflow id and the SHA-256 of the state's canonical JSON. Clients never hold the key, so none can forge a seal.
+   * @returns the seal, base64
+   */
+  sealState(input: { workflowId: string; digest: string }): Promise<{ seal: string }>;
+  /**
+   * Checks the seal of the state a continued run received, and answers the approver registry now.
+   * @returns `ok: false` with the reason when the seal is missing or does not match
+   */
+  openState(input: { workflowId: string; digest: string; seal?: string }): Promise<OpenedState>;
   /** Sends (for now: logs) a notification to approvers. */
   notify(notification: Notification): Promise<void>;
 }

@@ -1,5 +1,10 @@
 import { z } from 'zod';
+import { normalizeName } from './identity/names';
+import { SignatureSchema } from './identity/signatures';
 import { formatZodError } from './zod-format';
+
+/** A person's name in a message: at most 100 characters, normalised (NFKC, case-folded) for every comparison. */
+const PersonName = (what: string) => z.string().trim().min(1, `${what} is required`).max(100).transform(normalizeName);
 
 /**
  * The decisions a reviewer can take on an approval request: `approve`, `reject` (with a reason), `edit` (approve new
@@ -11,21 +16,29 @@ export const DecisionKind = z.enum(['approve', 'reject', 'edit', 'respond']);
 /**
  * A decision on one approval request.
  *
- * `{ requestId, decision, approver, argsHash, reason?, message?, args? }`
+ * `{ requestId, decision, approver, argsHash, effectHash?, reason?, message?, args?, signature? }`
  * - `argsHash` is the hash of the arguments the reviewer saw; a decision whose hash does not match the pending request
- *   is refused as stale. `hitl` fills it in.
+ *   is refused as stale. `hitl` fills it in. `effectHash` likewise binds the decision to what the call will touch as
+ *   the request shows it (the recipients of an email, an invoice's balance), where the request has one.
  * - `reason` is required for `reject`; `message` for `respond`; `args` (the full replacement arguments, validated by
  *   the tool's schema) for `edit`.
+ * - `signature` proves who decided (see `SignatureSchema`); a policy with `signatures: required` refuses a decision
+ *   without one. `approver` is normalised (NFKC, case-folded).
  */
 export const DecisionSchema = z
   .strictObject({
     requestId: z.string().trim().min(1).max(200),
     decision: DecisionKind,
-    approver: z.string().trim().min(1, 'approver is required').max(100),
+    approver: PersonName('approver'),
     argsHash: z.string().regex(/^[0-9a-f]{64}$/, 'argsHash must be the 64 hex characters of the pending request'),
+    effectHash: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, 'effectHash must be 64 hex characters')
+      .optional(),
     reason: z.string().trim().min(1).max(4_000).optional(),
     message: z.string().trim().min(1).max(8_000).optional(),
     args: z.record(z.string(), z.unknown()).optional(),
+    signature: SignatureSchema.optional(),
   })
   .superRefine((d, ctx) => {
     if (d.decision === 'reject' && d.reason === undefined) {
@@ -73,13 +86,14 @@ export function parseDecisionMessage(
 }
 
 /**
- * An answer to a pause: `{ pauseId, action, by, reason?, steps? }`. `action` must be one the pause offers; `steps`
- * (the full replacement plan, each `{ tool, args }`) goes with `edit` of a plan under review.
+ * An answer to a pause: `{ pauseId, action, by, reason?, steps?, signature? }`. `action` must be one the pause offers;
+ * `steps` (the full replacement plan, each `{ tool, args }`) goes with `edit` of a plan under review.
  */
 export const ResumeSchema = z.strictObject({
   pauseId: z.string().trim().min(1).max(200),
   action: z.enum(['continue', 'stop', 'retry', 'skip', 'abort', 'approve', 'reject', 'edit']),
-  by: z.string().trim().min(1, 'by is required').max(100),
+  by: PersonName('by'),
+  signature: SignatureSchema.optional(),
   reason: z.string().trim().min(1).max(4_000).optional(),
   steps: z
     .array(z.strictObject({ tool: z.string().min(1).max(100), args: z.record(z.string(), z.unknown()) }))
@@ -90,10 +104,11 @@ export const ResumeSchema = z.strictObject({
 /** A parsed answer to a pause. */
 export type ResumeRequest = z.infer<typeof ResumeSchema>;
 
-/** Who stops a run and why: the payload of the `stop` update. */
+/** Who stops a run and why: the payload of the `stop` update, `{ by, reason, signature? }`. */
 export const StopSchema = z.strictObject({
-  by: z.string().trim().min(1, 'by is required').max(100),
+  by: PersonName('by'),
   reason: z.string().trim().min(1, 'a stop needs a reason').max(4_000),
+  signature: SignatureSchema.optional(),
 });
 
 /** A parsed stop request. */

@@ -27,6 +27,18 @@ export const FailureType = {
   InvalidDecision: 'InvalidDecision',
   /** The run's input failed its schema. Fails the run at its start. Terminal. */
   InvalidRunInput: 'InvalidRunInput',
+  /** The run names a policy the worker does not have (or names none and the worker has no default). Terminal. */
+  UnknownPolicy: 'UnknownPolicy',
+  /**
+   * A run received carried state it must not trust: on a fresh start, on a retry or cron run, unsealed, or with a seal
+   * that does not match. The run fails before anything runs. Terminal.
+   */
+  InvalidCarriedState: 'InvalidCarriedState',
+  /**
+   * A gated call about to run no longer has what its gate requires for its exact arguments (enough verified approvals,
+   * or a soft window that passed). The call does not run. Terminal.
+   */
+  ApprovalInvariant: 'ApprovalInvariant',
   /** Workflow code asked for the run's policy before the run pinned one (a bug, not bad input). Terminal. */
   PolicyNotLoaded: 'PolicyNotLoaded',
   /** A request closed without a record of how (a bug, not bad input). Terminal. */

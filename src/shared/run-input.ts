@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ModelSettingsSchema } from './model/types';
+import { SignatureSchema } from './identity/signatures';
 import { PolicySchema } from './policy/schema';
 
 /** Default time a hard-gated call waits for a decision: 24 hours, in ms. */
@@ -23,7 +24,10 @@ export const DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS = 4_000;
  * - `review`: `plan` to review the agent's whole plan once before it runs (default `none`).
  * - `toolMaxAttempts`: attempts per tool activity before a failing tool pauses the run.
  * - `continueAsNewAfterEvents`: history events after which the run continues as new (default 4,000).
- * - `policy`: a parsed policy; absent means the worker's (`HITL_POLICY`, else the built-in default).
+ * - `policy`: the name (or version) of one of the worker's policies; absent means the worker's default. A run never
+ *   carries policy content: the policy is the worker's.
+ * - `signature`: the requester's signature over the whole input (see `startStatement`); `requestedBy` is then the
+ *   verified signer. A policy with `signatures: required` refuses an unsigned start.
  */
 export const AgentRunInputSchema = z.strictObject({
   goal: z.string().trim().min(1).max(8_000),
@@ -46,9 +50,22 @@ export const AgentRunInputSchema = z.strictObject({
    * far from Temporal's 51,200-event and 50 MB limits.
    */
   continueAsNewAfterEvents: z.number().int().min(50).max(40_000).default(DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS),
-  /** The policy for this run; absent means the worker's policy (fixed for the run once loaded). */
-  policy: PolicySchema.optional(),
+  /** One of the worker's policies, by name or version; absent means the worker's default (pinned at the start). */
+  policy: z.string().trim().min(1).max(100).optional(),
+  /** The requester's signature over the input. */
+  signature: SignatureSchema.optional(),
 });
+
+/**
+ * The input as the workflow accepts it: runs started before policies became worker-owned (2026-12-01) carried a whole
+ * policy in `policy`, and replay must read their input as it was. A new run that carries one is refused.
+ */
+export const WorkflowRunInputSchema = AgentRunInputSchema.extend({
+  policy: z.union([z.string().trim().min(1).max(100), PolicySchema]).optional(),
+});
+
+/** The input as the workflow reads it. */
+export type WorkflowRunInput = z.infer<typeof WorkflowRunInputSchema>;
 
 /** Parsed run input, as the workflow receives it (defaults filled in). */
 export type AgentRunInput = z.infer<typeof AgentRunInputSchema>;

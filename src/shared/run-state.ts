@@ -10,9 +10,27 @@ export type GateKind = 'auto' | 'auto_logged' | 'soft' | 'hard' | 'deny';
 
 /** One approval by one approver. */
 export interface Approval {
+  /** Who approved, normalised. */
   approver: string;
   /** ISO-8601 workflow time. */
   at: string;
+  /** The delegated signer that signed for the approver (e.g. `slack-bridge`), if any. */
+  via?: string;
+  /** Whether the approval carried a signature that verified (false: a name as claimed, where the policy allows). */
+  signed?: boolean;
+}
+
+/**
+ * What a call will touch, as the tool's precheck resolved it when the request opened (the recipients' addresses of an
+ * email, an invoice's total and what is already refunded): part of what the reviewer approves.
+ */
+export interface ResolvedEffect {
+  /** One fact per line, for people. */
+  lines: string[];
+  /** SHA-256 (hex) of the canonical JSON of `facts`; decisions bind it. */
+  sha256: string;
+  /** The facts, as the precheck returned them. */
+  facts: Record<string, unknown>;
 }
 
 /** One stage of an approval request: who may decide, and for how long (ms). Stage 0 first, then escalations. */
@@ -41,6 +59,12 @@ export interface ApprovalRequest {
   because: string;
   /** Version of the policy that decided. */
   policyVersion: string;
+  /** SHA-256 of the policy's canonical form (absent for runs from before 2026-12-01). */
+  policySha256?: string;
+  /** What the call will touch, resolved when the request opened (tools with a precheck). */
+  effect?: ResolvedEffect;
+  /** Counts the times the request was rebuilt (an edit) or reopened (its effect changed); decisions wait on it. */
+  revision?: number;
   /** Plain-English summary of what will happen if approved. */
   summary: string;
   /** The assistant's text in the turn that proposed the call: its stated reasoning. */
@@ -130,6 +154,8 @@ export type AuditKind =
   | 'run_paused'
   | 'run_resumed'
   | 'precheck_failed'
+  | 'approval_reopened'
+  | 'invariant_refused'
   | 'run_stopped'
   | 'run_continued'
   | 'run_completed';
@@ -184,6 +210,9 @@ export interface RunStatus {
   answer?: string;
   /** Version of the policy the run uses. */
   policyVersion: string;
+  /** The policy's name on the worker and the SHA-256 of its canonical form (absent before 2026-12-01). */
+  policyName?: string;
+  policySha256?: string;
   /** Set while the run waits for a person (plan review, checkpoint, budget, check-in, tool failure). */
   pause?: RunPause;
   /** Model spend so far at the policy's prices, in USD. */

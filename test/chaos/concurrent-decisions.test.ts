@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { auditTrail, decide, UpdateRefusedError, runResult, type Decision } from '../../client';
 import type { DecisionReceipt } from '../../src/shared/run-state';
-import { decisionOn } from '../support/decisions';
+import { signedOn } from '../support/decisions';
 import { sharedEnv } from '../support/env';
 import { call, withWorker } from '../support/harness';
 import { examplePolicy } from '../support/policies';
@@ -50,7 +50,9 @@ describe('chaos: two clients decide the same request at once', () => {
               assert.ok(req);
               const [samSays, sueSays] = pairing.split('/') as ['approve' | 'reject', 'approve' | 'reject'];
               const decision = (says: 'approve' | 'reject', approver: string): Decision =>
-                says === 'approve' ? decisionOn(req, approver) : decisionOn(req, approver, 'reject', { reason: 'no' });
+                says === 'approve'
+                  ? signedOn(run.workflowId, req, approver)
+                  : signedOn(run.workflowId, req, approver, 'reject', { reason: 'no' });
               // Both updates leave before either answer comes back; who sends first alternates.
               const sam = () => decide(sams, run.workflowId, decision(samSays, 'sam'));
               const sue = () => decide(sues, run.workflowId, decision(sueSays, 'sue'));

@@ -6,6 +6,7 @@ import { chatError, startChatResponder, viewConversation, type ConversationView 
 import { approveAs } from '../support/decisions';
 import { waitFor } from '../support/env';
 import { chatCompletion, type FakeChatResponse, type FakeToolCall } from '../support/fake-chat-server';
+import { testKey } from '../support/keys';
 import { withWorker } from '../support/harness';
 import { examplePolicy } from '../support/policies';
 import { report, rowsPerKey } from './support';
@@ -168,9 +169,9 @@ describe('chaos: model endpoint faults', () => {
                   goal: `fault case ${i}: ${fault.name}`,
                   requestedBy: 'tester',
                   model: { provider: 'openai', model: 'fault-model' },
-                  policy: examplePolicy,
+                  policy: h.usePolicy(examplePolicy),
                 },
-                { taskQueue: h.taskQueue },
+                { taskQueue: h.taskQueue, key: testKey('tester') },
               );
               if (fault.approves === true) {
                 const [req] = await waitFor(async () => {

@@ -13,7 +13,8 @@ import { tempDir, waitFor } from '../support/env';
 import { call } from '../support/harness';
 import { workflowTaskFailures } from '../support/run-history';
 import { WorkerProcess, writeSharedBundle } from '../support/worker-process';
-import { policyVariant } from '../support/policies';
+import { testKey } from '../support/keys';
+import { policyVariant, writePolicyDir } from '../support/policies';
 import { chaosKills, envCount, report, rowsPerKey, withDeadline } from './support';
 
 // A dev server of its own on a SQLite file is SIGKILLed and started again, several times, while runs wait for
@@ -39,11 +40,26 @@ describe('chaos: Temporal dev server crashes', () => {
     generateBillingDb(dbPath, { customers: 20, invoices: 60 });
     const db = openBillingDb(dbPath);
     const taskQueue = `chaos-server-${nanoid(6)}`;
+    // Every run's policy is the worker's, known when it starts: waiting runs share one, escalating runs' stage 0 ends
+    // SPACING_S seconds apart.
+    const waitingPolicy = policyVariant('restart-waiting', {});
+    const escalatingPolicies = Array.from({ length: restarts + 1 }, (_, i) =>
+      policyVariant(`restart-escalating-${i}`, {
+        issue_refund: {
+          gate: 'hard',
+          approvers: { groups: ['support'] },
+          timeout: `${SPACING_S * (i + 1)}s`,
+          onTimeout: 'escalate',
+          escalation: [{ groups: ['admins'], timeout: '30m' }],
+        },
+      }),
+    );
     const worker = new WorkerProcess({
       address: server.address,
       taskQueue,
       billingDbPath: dbPath,
       bundlePath: await writeSharedBundle(),
+      env: { HITL_POLICY: writePolicyDir([waitingPolicy, ...escalatingPolicies]) },
     });
     let connection = await Connection.connect({ address: server.address });
     let client = new Client({ connection });
@@ -67,27 +83,16 @@ describe('chaos: Temporal dev server crashes', () => {
                 ],
               },
             },
-            policy,
+            policy: policy.version,
           },
-          { taskQueue },
+          { taskQueue, key: testKey('tester') },
         );
         runs.push({ workflowId, kind });
       };
       // Waiting runs: support has half an hour. Escalating runs: stage 0 ends SPACING_S seconds apart.
-      for (let i = 0; i < restarts; i++) await start('waiting', i, policyVariant('restart-waiting', {}));
+      for (let i = 0; i < restarts; i++) await start('waiting', i, waitingPolicy);
       // One more escalating run than crashes: its deadline passes while the server is up, after the last restart.
-      for (let i = 0; i <= restarts; i++) {
-        const policy = policyVariant(`restart-escalating-${i}`, {
-          issue_refund: {
-            gate: 'hard',
-            approvers: { groups: ['support'] },
-            timeout: `${SPACING_S * (i + 1)}s`,
-            onTimeout: 'escalate',
-            escalation: [{ groups: ['admins'], timeout: '30m' }],
-          },
-        });
-        await start('escalating', restarts + i, policy);
-      }
+      for (let i = 0; i <= restarts; i++) await start('escalating', restarts + i, escalatingPolicies[i]!);
       for (const run of runs) {
         const [req] = await waitFor(async () => {
           const p = await pendingApprovals(client, run.workflowId);

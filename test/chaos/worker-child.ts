@@ -1,13 +1,15 @@
 // A worker in a process of its own, for tests that SIGKILL it (test/support/worker-process.ts starts it). It runs
 // the project's createWorker on a prebuilt workflow bundle, so a restart takes about a second. Configuration comes
 // from the environment: TEMPORAL_ADDRESS, HITL_TASK_QUEUE, HITL_BILLING_DB (an existing file), HITL_CHAOS_BUNDLE (the
-// bundle's code file), OPENAI_BASE_URL and OPENAI_API_KEY for the model, HITL_CHAOS_MODEL_TIMEOUT_MS, and whatever
-// the activities read themselves (HITL_FAULT_HOLD_AFTER_COMMIT, HITL_TRANSCRIPT_DB). It prints `ready` on stdout
-// once the worker is created, then runs until it is killed.
+// bundle's code file), HITL_POLICY (the runs' policies: a file or directory), OPENAI_BASE_URL and OPENAI_API_KEY for
+// the model, HITL_CHAOS_MODEL_TIMEOUT_MS, and whatever the activities read themselves (HITL_FAULT_HOLD_AFTER_COMMIT,
+// HITL_TRANSCRIPT_DB). The approver registry and the state key are the tests' own. It prints `ready` on stdout once
+// the worker is created, then runs until it is killed.
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { z } from 'zod';
 import { openBillingDb } from '../../activities/billing/index';
-import { DEFAULT_POLICY } from '../../src/shared/policy/default-policy';
+import { loadPolicyBook } from '../../src/node/policy-book';
+import { TEST_REGISTRY, TEST_STATE_KEY } from '../support/keys';
 import { createWorker } from '../../worker';
 
 const Env = z.object({
@@ -28,7 +30,9 @@ const worker = await createWorker({
   taskQueue: env.HITL_TASK_QUEUE,
   billingDb: openBillingDb(env.HITL_BILLING_DB),
   workflowBundle: { codePath: env.HITL_CHAOS_BUNDLE },
-  policy: { policy: DEFAULT_POLICY, source: 'chaos worker (runs carry their own policy)' },
+  policies: loadPolicyBook(),
+  registry: TEST_REGISTRY,
+  stateKey: TEST_STATE_KEY,
   model: {
     openai: {
       apiKey: env.OPENAI_API_KEY ?? 'chaos-key',

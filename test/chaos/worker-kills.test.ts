@@ -6,7 +6,7 @@ import { generateBillingDb, openBillingDb } from '../../activities/billing/index
 import { decide, UpdateRefusedError, pendingApprovals, signalDecision, startAgentRun } from '../../client';
 import { parseToolResultText } from '../../src/shared/model/tool-result';
 import { startChatResponder, viewConversation } from '../support/chat-responder';
-import { decisionOn } from '../support/decisions';
+import { signedOn } from '../support/decisions';
 import { sharedEnv, tempDir, waitFor } from '../support/env';
 import { chatCompletion, type FakeChatResponse, type RecordedChatRequest } from '../support/fake-chat-server';
 import { WorkerProcess, writeSharedBundle } from '../support/worker-process';
@@ -20,7 +20,8 @@ import {
   type KillPoint,
   type KillRecord,
 } from './kill-verdict';
-import { policyVariant } from '../support/policies';
+import { testKey } from '../support/keys';
+import { policyVariant, writePolicyDir } from '../support/policies';
 import { chaosKills, report, withDeadline } from './support';
 
 // Runs are started continuously against a worker in a child process; the test SIGKILLs that worker at chosen
@@ -65,6 +66,7 @@ describe('chaos: worker SIGKILLs with runs in flight', () => {
         OPENAI_BASE_URL: responder.baseURL,
         OPENAI_API_KEY: 'chaos',
         HITL_FAULT_HOLD_AFTER_COMMIT: `issue_refund=${HOLD_MS},update_customer_contact=${HOLD_MS}`,
+        HITL_POLICY: writePolicyDir([policy]),
       },
     });
 
@@ -132,9 +134,9 @@ describe('chaos: worker SIGKILLs with runs in flight', () => {
           goal: `chaos run ${run.tag}: update the phone of customer ${run.customerId}, refund invoice ${run.invoiceId}`,
           requestedBy: 'tester',
           model: { provider: 'openai', model: 'chaos-model' },
-          policy,
+          policy: policy.version,
         },
-        { taskQueue, workflowId: run.workflowId },
+        { taskQueue, workflowId: run.workflowId, key: testKey('tester') },
       );
       runs.push(run);
       // Ends when the run ends, across continue-as-new; the judge reads the whole result with runResult.
@@ -154,8 +156,8 @@ describe('chaos: worker SIGKILLs with runs in flight', () => {
       run.decision = 'sending';
       const message =
         run.verdict === 'approve'
-          ? decisionOn(req, 'sam')
-          : decisionOn(req, 'sue', 'reject', { reason: 'chaos: not this one' });
+          ? signedOn(run.workflowId, req, 'sam')
+          : signedOn(run.workflowId, req, 'sue', 'reject', { reason: 'chaos: not this one' });
       const sent =
         run.channel === 'update'
           ? decide(client, run.workflowId, message).then(() => undefined)

@@ -6,6 +6,7 @@ import { closeSharedEnv } from '../support/env';
 import './decisions.test';
 import './prompt-injection.test';
 import './continue-as-new.test';
+import './signatures.test';
 
 after(async () => {
   await closeSharedEnv();

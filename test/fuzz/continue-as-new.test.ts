@@ -53,10 +53,23 @@ describe('fuzz: decisions and the audit trail across a continue-as-new', () => {
     await withWorker(async (h) => {
       const seen: string[] = [];
       // The history must cross the run's continueAsNewAfterEvents exactly in the task that takes the approval. A
-      // handled signal adds 4 events, so one of four thresholds in a row is always missed; the others are aimed.
-      for (let threshold = 50; threshold < 54; threshold++) {
+      // handled signal adds 4 events, so one of four thresholds in a row is always missed; the others are aimed. The
+      // thresholds start a few events above where a run's history stands once its request is pending.
+      const probe = await h.startScripted(
+        [call('issue_refund', { invoiceId: 49, amountCents: 100, reason: 'probe' }), answer('done')],
+        { policy: examplePolicy },
+      );
+      await h.pending(probe.workflowId);
+      const first = Math.max(
+        50,
+        Number((await h.client.workflow.getHandle(probe.workflowId).describe()).historyLength) + 6,
+      );
+      for (let threshold = first; threshold < first + 4; threshold++) {
         const run = await h.startScripted(
-          [call('issue_refund', { invoiceId: threshold, amountCents: 100, reason: 'duplicate' }), answer('refunded')],
+          [
+            call('issue_refund', { invoiceId: 3 + (threshold % 40), amountCents: 50, reason: 'duplicate' }),
+            answer('refunded'),
+          ],
           { policy: examplePolicy, continueAsNewAfterEvents: threshold },
         );
         const [req] = await h.pending(run.workflowId);

@@ -1,3 +1,4 @@
+import type { ApprovalRequest } from '../../src/shared/run-state';
 import fc from 'fast-check';
 import { parseDecisionMessage } from '../../src/shared/decision';
 import { issueRefund } from '../../src/shared/tools/billing';
@@ -11,7 +12,13 @@ import { issueRefund } from '../../src/shared/tools/billing';
 /** The run's state the generators aim at. */
 export interface FuzzTarget {
   /** The pending request. */
-  pending: { requestId: string; argsHash: string; args: Record<string, unknown> };
+  pending: {
+    requestId: string;
+    argsHash: string;
+    args: Record<string, unknown>;
+    /** What the call will touch, as the request shows it (valid decisions carry its hash). */
+    effect?: ApprovalRequest['effect'];
+  };
   /** A request of the same run that is already closed (rejected). */
   closed: { requestId: string; argsHash: string };
   /** The only person who may decide now. */

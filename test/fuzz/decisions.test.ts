@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { nanoid } from 'nanoid';
 import { pendingApprovals, runResult, signalDecision } from '../../client';
 import type { AuditEntry, DecisionReceipt } from '../../src/shared/run-state';
-import { approveAs, decisionOn } from '../support/decisions';
+import { approveAs, signedOn } from '../support/decisions';
 import { waitFor } from '../support/env';
 import { call, withWorker, type Harness } from '../support/harness';
 import { runHistories, wholeAuditTrail, workflowTaskFailures } from '../support/run-history';
@@ -115,7 +115,11 @@ async function openTarget(h: Harness, n: number): Promise<Target> {
   );
   const [first] = await h.pending(run.workflowId);
   assert.ok(first);
-  await signalDecision(h.client, run.workflowId, decisionOn(first, 'sue', 'reject', { reason: 'the wrong amount' }));
+  await signalDecision(
+    h.client,
+    run.workflowId,
+    signedOn(run.workflowId, first, 'sue', 'reject', { reason: 'the wrong amount' }),
+  );
   const [pending] = await waitFor(async () => {
     const p = await pendingApprovals(h.client, run.workflowId);
     return p.length === 1 && p[0]?.requestId !== first.requestId ? p : undefined;
@@ -130,7 +134,7 @@ async function openTarget(h: Harness, n: number): Promise<Target> {
   return {
     workflowId: run.workflowId,
     handle: h.client.workflow.getHandle(run.workflowId),
-    pending: { requestId: pending.requestId, argsHash: pending.argsHash, args: pending.args },
+    pending: { requestId: pending.requestId, argsHash: pending.argsHash, args: pending.args, effect: pending.effect },
     closed: { requestId: first.requestId, argsHash: first.argsHash },
     approver: 'sue',
     forgedApprovers: FORGED,

@@ -8,6 +8,7 @@ import { startChatResponder, viewConversation, type ConversationView } from '../
 import { decideAs } from '../support/decisions';
 import { waitFor } from '../support/env';
 import { chatCompletion, type FakeChatResponse, type FakeToolCall } from '../support/fake-chat-server';
+import { testKey } from '../support/keys';
 import { withWorker } from '../support/harness';
 import { runHistories } from '../support/run-history';
 import { examplePolicy } from '../support/policies';
@@ -103,8 +104,13 @@ describe('fuzz: prompt injection', () => {
           const start = (goal: string) =>
             startAgentRun(
               h.client,
-              { goal, requestedBy: 'tester', model: { provider: 'openai', model: 'obedient' }, policy: example },
-              { taskQueue: h.taskQueue },
+              {
+                goal,
+                requestedBy: 'tester',
+                model: { provider: 'openai', model: 'obedient' },
+                policy: h.usePolicy(example),
+              },
+              { taskQueue: h.taskQueue, key: testKey('tester') },
             );
           const victim = await start('victim: refund the duplicate charge on invoice 1');
           const [pending] = await waitFor(async () => {

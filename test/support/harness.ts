@@ -12,6 +12,9 @@ import type { Policy } from '../../src/shared/policy/schema';
 import type { AgentRunInputDraft } from '../../src/shared/run-input';
 import type { ApprovalRequest } from '../../src/shared/run-state';
 import { createWorker } from '../../worker';
+import { PolicyBook, pinOf } from '../../src/node/policy-book';
+import type { ApproverRegistry } from '../../src/shared/identity/signatures';
+import { hasTestKey, TEST_REGISTRY, TEST_STATE_KEY, testKey } from './keys';
 import { sharedEnv, tempDir, waitFor } from './env';
 
 /** A billing database in a temp directory, generated with the default seed. */
@@ -53,17 +56,33 @@ export interface Harness {
   /** Starts a run whose scripted model replays `turns`. */
   startScripted(
     turns: ScenarioTurn[],
-    overrides?: Partial<AgentRunInputDraft>,
+    overrides?: StartOverrides,
   ): Promise<{ workflowId: string; result: () => Promise<unknown> }>;
+  /** The worker's policies: a test adds its own variants (a run names one; it never carries one). */
+  policies: PolicyBook;
+  /** Offers a policy on the worker (named by its version) and returns the name a run gives to use it. */
+  usePolicy(policy: Policy): string;
   /** Waits until the run has exactly `count` pending requests and returns them. */
   pending(workflowId: string, count?: number): Promise<ApprovalRequest[]>;
 }
 
+/**
+ * What a test changes in a run's input. `policy` may be a whole policy: the harness adds it to the worker's policies
+ * (named by its version) and the run names it, as an operator's worker would offer it. `unsigned` starts the run
+ * without the requester's signature.
+ */
+export type StartOverrides = Omit<Partial<AgentRunInputDraft>, 'policy'> & {
+  policy?: Policy | string;
+  unsigned?: boolean;
+};
+
 /** Options of {@link withWorker}. */
 export interface WithWorkerOptions {
   taskQueue?: string;
-  /** The worker's policy (default: the built-in default policy). */
+  /** The worker's default policy (default: the built-in default policy). */
   policy?: { policy: Policy; source: string };
+  /** The approver registry (default: the test people's keys, {@link TEST_REGISTRY}). */
+  registry?: ApproverRegistry;
   billing?: { db: BillingDb; path: string };
   model?: ModelActivitiesOptions;
 }
@@ -76,6 +95,8 @@ export async function withWorker<T>(fn: (h: Harness) => Promise<T>, options: Wit
   const { env, bundle } = await sharedEnv();
   const taskQueue = options.taskQueue ?? `test-${nanoid(8)}`;
   const billing = options.billing ?? freshBillingDb();
+  const base = options.policy ?? { policy: DEFAULT_POLICY, source: 'built-in default' };
+  const policies = PolicyBook.of(base.policy, base.source);
   const worker = await createWorker({
     connection: env.nativeConnection,
     taskQueue,
@@ -83,7 +104,9 @@ export async function withWorker<T>(fn: (h: Harness) => Promise<T>, options: Wit
     workflowBundle: bundle,
     transcripts: options.model?.transcripts ?? sharedTranscripts(),
     ...(options.model !== undefined ? { model: options.model } : {}),
-    policy: options.policy ?? { policy: DEFAULT_POLICY, source: 'built-in default' },
+    policies,
+    registry: options.registry ?? TEST_REGISTRY,
+    stateKey: TEST_STATE_KEY,
   });
   const client = env.client;
   const harness: Harness = {
@@ -92,16 +115,25 @@ export async function withWorker<T>(fn: (h: Harness) => Promise<T>, options: Wit
     db: billing.db,
     dbPath: billing.path,
     worker,
+    policies,
+    usePolicy(policy) {
+      policies.add(pinOf(policy.version, policy, 'test'));
+      return policy.version;
+    },
     async startScripted(turns, overrides = {}) {
+      const { policy, unsigned, ...rest } = overrides;
+      if (typeof policy === 'object') policies.add(pinOf(policy.version, policy, 'test'));
+      const requestedBy = rest.requestedBy ?? 'tester';
       const { workflowId, handle } = await startAgentRun(
         client,
         {
           goal: 'test goal',
-          requestedBy: 'tester',
+          requestedBy,
           model: { provider: 'scripted', scenario: { goal: 'test goal', turns } },
-          ...overrides,
+          ...rest,
+          ...(policy !== undefined ? { policy: typeof policy === 'object' ? policy.version : policy } : {}),
         },
-        { taskQueue },
+        { taskQueue, ...(unsigned !== true && hasTestKey(requestedBy) ? { key: testKey(requestedBy) } : {}) },
       );
       return { workflowId, result: () => handle.result() };
     },

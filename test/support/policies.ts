@@ -1,7 +1,8 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadPolicyFile } from '../../src/node/policy-file';
 import { PolicySchema, type Policy } from '../../src/shared/policy/schema';
-import { repoRoot } from './env';
+import { repoRoot, tempDir } from './env';
 
 /** The shipped example policy (support: sam, sue; finance; admins), parsed. */
 export const examplePolicy = loadPolicyFile(join(repoRoot, 'policies/example.yaml'));
@@ -18,4 +19,15 @@ export function policyVariant(version: string, tools: Record<string, unknown>): 
     defaults: { ...examplePolicy.defaults, reminderBefore: 0 },
     tools: { ...examplePolicy.tools, ...tools },
   });
+}
+
+/**
+ * Writes policies to a new directory, one JSON file each named by its version, for a worker in a process of its own
+ * (`HITL_POLICY=<dir>`): runs then name them by version.
+ * @returns the directory
+ */
+export function writePolicyDir(policies: readonly Policy[]): string {
+  const dir = tempDir('hitl-policies-');
+  for (const p of policies) writeFileSync(join(dir, `${p.version}.json`), JSON.stringify(p));
+  return dir;
 }

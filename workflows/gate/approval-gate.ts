@@ -1,31 +1,33 @@
-import { ApplicationFailure, condition } from '@temporalio/workflow';
-import { parseDecisionMessage, type Decision } from '../../src/shared/decision';
+import { ApplicationFailure, condition, proxyActivities } from '@temporalio/workflow';
+import type { RunActivities } from '../../src/shared/activity-types';
+import type { Decision } from '../../src/shared/decision';
 import { FailureType } from '../../src/shared/errors';
-import { argsHash } from '../../src/shared/hash';
-import { checkAuthority, editAllowed, eligibleApprovers } from '../../src/shared/policy/authority';
+import { eligibleApprovers } from '../../src/shared/policy/authority';
 import type { ResolvedGate } from '../../src/shared/policy/evaluate';
-import type { ApprovalRequest, DecisionReceipt } from '../../src/shared/run-state';
-import { parseToolCall } from '../../src/shared/tools/parse-call';
+import type { ApprovalRequest, DecisionReceipt, ResolvedEffect } from '../../src/shared/run-state';
+import { findTool } from '../../src/shared/tools/catalog';
 import { hasPatch, PATCHES } from '../patches';
 import type { AuditLog } from '../run/audit-log';
-import type { RunPolicy } from '../run/run-policy';
+import type { RunAuthority } from '../run/authority';
+import type { InFlight } from '../run/in-flight';
+import type { ToolRunner } from '../run/tool-runner';
 import type { Checked } from '../validated-update';
 import { describeClosure, verdictOf, type Closure, type Verdict } from './closure';
+import { checkDecisions, type Accepted } from './decision-check';
 import type { Notifier } from './notifier';
-import { buildRequest, type ProposedCall } from './request';
+import { buildRequest, gateTerms, type ProposedCall } from './request';
+
+export type { Accepted } from './decision-check';
+
+const { approverRegistry } = proxyActivities<RunActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
+});
 
 /** The gate's state as a run carries it across continue-as-new. */
 export interface GateState {
   open: { request: ApprovalRequest; gate: ResolvedGate }[];
   closed: [string, Closure][];
-}
-
-/** A decision the gate accepted, with its effect on the request. */
-export interface Accepted {
-  decision: Decision;
-  request: ApprovalRequest;
-  /** For an edit: the edited arguments, their hash and their gate. */
-  edit?: { args: Record<string, unknown>; argsHash: string; gate: ResolvedGate };
 }
 
 /** What the gate works with: the run's identity, policy, audit trail, notifications and status. */
@@ -34,11 +36,14 @@ export interface GateDeps {
   goal: string;
   /** The run's approval timeout, in ms. */
   approvalTimeoutMs: number;
-  policy: RunPolicy;
+  policy: RunAuthority;
   audit: AuditLog;
   notifier: Notifier;
   /** Told whenever what waits changes (a request opens, escalates or closes). */
   status: { publish(): void };
+  inFlight: InFlight;
+  /** Resolves what a call will touch (the tool's precheck) when its request opens. */
+  tools: ToolRunner;
 }
 
 /**
@@ -52,6 +57,8 @@ export class ApprovalGate {
   readonly #pending = new Map<string, ApprovalRequest>();
   readonly #gates = new Map<string, ResolvedGate>();
   readonly #closed = new Map<string, Closure>();
+  /** Edited requests whose effect is resolved again when their wait wakes up. */
+  readonly #effectStale = new Set<string>();
   readonly #deps: GateDeps;
 
   constructor(deps: GateDeps) {
@@ -117,13 +124,30 @@ export class ApprovalGate {
    */
   async open(call: ProposedCall, gate: ResolvedGate): Promise<ApprovalRequest> {
     const { workflowId, goal, approvalTimeoutMs, policy, audit, notifier, status } = this.#deps;
-    const request = buildRequest(call, gate, {
-      workflowId,
-      goal,
-      requestedBy: policy.requestedBy,
-      policy: policy.policy,
-      approvalTimeoutMs,
-    });
+    let effect: ResolvedEffect | undefined;
+    if (hasPatch(PATCHES.requestAuthority)) {
+      // Decisions on the request are checked against the registry as it is now, and bind what the call will touch.
+      const [registry, resolved] = await Promise.all([
+        this.#deps.inFlight.track(approverRegistry()),
+        this.#deps.tools.resolveEffect(call.tool, call.args),
+      ]);
+      policy.useRegistry(registry);
+      effect = resolved;
+    }
+    const { sha256 } = policy.pinned;
+    const request = buildRequest(
+      call,
+      gate,
+      {
+        workflowId,
+        goal,
+        requestedBy: policy.requestedBy,
+        policy: policy.policy,
+        ...(sha256 !== undefined ? { policySha256: sha256 } : {}),
+        approvalTimeoutMs,
+      },
+      effect,
+    );
     this.#add(request, gate);
     audit.append({
       kind: 'approval_requested',
@@ -131,7 +155,9 @@ export class ApprovalGate {
       requestId: request.requestId,
       tool: request.tool,
       argsHash: request.argsHash,
-      detail: `${request.summary} [${request.gate} gate: ${gate.because}]; deadline ${request.deadline}`,
+      detail:
+        `${request.summary} [${request.gate} gate: ${gate.because}]; deadline ${request.deadline}` +
+        (effect !== undefined ? `; touches: ${effect.lines.join('; ')}` : ''),
     });
     status.publish();
     const soft = request.gate === 'soft';
@@ -179,59 +205,49 @@ export class ApprovalGate {
   }
 
   /**
+   * Sends an approved request back to its deciders because what the call would touch changed after they approved
+   * (an address rewritten in between): its approvals are cleared, its first stage starts again with a new deadline,
+   * and the request shows the new effect and the difference.
+   * @param request - the gate's own record of the request (closed as approved)
+   * @param effect - what the call would touch now
+   * @param difference - what changed, in words
+   */
+  async reopen(request: ApprovalRequest, effect: ResolvedEffect, difference: string): Promise<void> {
+    const { policy, audit, notifier, status, approvalTimeoutMs } = this.#deps;
+    const gate = this.#gates.get(request.requestId) ?? policy.resolve(request.tool, request.args);
+    Object.assign(request, gateTerms(gate, policy.policy, approvalTimeoutMs), {
+      approvals: [],
+      effect,
+      revision: (request.revision ?? 0) + 1,
+    });
+    this.#closed.delete(request.requestId);
+    this.#add(request, gate);
+    audit.append({
+      kind: 'approval_reopened',
+      actor: 'system',
+      requestId: request.requestId,
+      tool: request.tool,
+      argsHash: request.argsHash,
+      detail: `${request.summary}: back to its deciders, ${difference}; touches now: ${effect.lines.join('; ')}`,
+    });
+    status.publish();
+    await notifier.send(
+      'approval_requested',
+      request,
+      `${request.summary} changed after it was approved (${difference}): decide again by ${request.deadline}`,
+    );
+  }
+
+  /**
    * Checks a decision message (one decision or a batch) without changing anything. A batch is all or nothing.
    * @param payload - untrusted input from a signal or update
    */
   check(payload: unknown): Checked<Accepted[]> {
-    const parsed = parseDecisionMessage(payload);
-    if (!parsed.ok) return parsed;
-    const ids = parsed.decisions.map((d) => d.requestId);
-    if (new Set(ids).size !== ids.length) return { ok: false, reason: 'a batch names the same request twice' };
-    const accepted: Accepted[] = [];
-    for (const d of parsed.decisions) {
-      const one = this.#checkOne(d);
-      if (!one.ok) return parsed.decisions.length > 1 ? { ok: false, reason: `${d.requestId}: ${one.reason}` } : one;
-      accepted.push(one.value);
-    }
-    return { ok: true, value: accepted };
-  }
-
-  #checkOne(d: Decision): Checked<Accepted> {
-    const request = this.#pending.get(d.requestId);
-    const gate = this.#gates.get(d.requestId);
-    if (request === undefined || gate === undefined) {
-      const closed = this.#closed.get(d.requestId);
-      if (closed === undefined) {
-        const open = [...this.#pending.keys()];
-        const hint = open.length > 0 ? `pending: ${open.join(', ')}` : 'nothing is pending';
-        return { ok: false, reason: `unknown request id "${d.requestId}" (${hint})` };
-      }
-      return { ok: false, reason: `request ${d.requestId} is already closed (${describeClosure(closed)})` };
-    }
-    if (d.argsHash !== request.argsHash) {
-      return {
-        ok: false,
-        reason: `stale decision: argsHash ${d.argsHash.slice(0, 12)}… does not match the pending arguments (${request.argsHash.slice(0, 12)}…)`,
-      };
-    }
-    const { policy } = this.#deps;
-    const authority = checkAuthority(policy.policy, gate, request.stage, d.approver, policy.requestedBy);
-    if (!authority.ok) return authority;
-    if (d.decision === 'approve' && request.approvals.some((a) => a.approver === d.approver)) {
-      const needed = request.quorum - request.approvals.length;
-      return {
-        ok: false,
-        reason: `${d.approver} already approved; ${needed} more approval(s) needed from someone else`,
-      };
-    }
-    if (d.decision !== 'edit') return { ok: true, value: { decision: d, request } };
-    const edited = parseToolCall(request.tool, d.args);
-    if (!edited.ok) return { ok: false, reason: `the edit is refused: ${edited.reason}` };
-    const newGate = policy.resolve(request.tool, edited.args);
-    const allowed = editAllowed(policy.policy, gate, newGate, d.approver, policy.requestedBy);
-    if (!allowed.ok) return allowed;
-    const edit = { args: edited.args, argsHash: argsHash(edited.args), gate: newGate };
-    return { ok: true, value: { decision: d, request, edit } };
+    return checkDecisions(
+      payload,
+      { pending: this.#pending, gates: this.#gates, closed: this.#closed },
+      this.#deps.policy,
+    );
   }
 
   /**
@@ -249,22 +265,20 @@ export class ApprovalGate {
     return receipt;
   }
 
-  #applyOne({ decision: d, request, edit }: Accepted): DecisionReceipt {
+  #applyOne({ decision: d, request, edit, identity }: Accepted): DecisionReceipt {
     const at = new Date().toISOString();
+    const who = identity.subject;
     let closure: Closure | undefined;
-    if (d.decision === 'reject') closure = { kind: 'rejected', by: d.approver, reason: d.reason ?? '', at };
-    else if (d.decision === 'respond') closure = { kind: 'responded', by: d.approver, message: d.message ?? '', at };
+    if (d.decision === 'reject') closure = { kind: 'rejected', by: who, reason: d.reason ?? '', at };
+    else if (d.decision === 'respond') closure = { kind: 'responded', by: who, message: d.message ?? '', at };
     else {
-      if (edit !== undefined) {
-        // The edited call is a new proposal: it carries its own gate, and the editor's approval counts towards it.
-        request.editedFrom ??= { args: request.args, argsHash: request.argsHash, by: d.approver };
-        request.args = edit.args;
-        request.argsHash = edit.argsHash;
-        request.quorum = edit.gate.quorum;
-        request.approvals = [];
-        this.#gates.set(request.requestId, edit.gate);
-      }
-      request.approvals.push({ approver: d.approver, at });
+      if (edit !== undefined) this.#edit(request, edit, who);
+      request.approvals.push({
+        approver: who,
+        at,
+        ...(identity.via !== undefined ? { via: identity.via } : {}),
+        signed: identity.signed,
+      });
       if (request.approvals.length >= request.quorum) {
         closure = {
           kind: 'approved',
@@ -280,20 +294,66 @@ export class ApprovalGate {
     const receipt: DecisionReceipt = {
       requestId: request.requestId,
       decision: d.decision,
-      approver: d.approver,
+      approver: who,
       argsHash: request.argsHash,
       closed: closure !== undefined,
       approvalsNeeded: closure !== undefined ? 0 : request.quorum - request.approvals.length,
     };
     this.#deps.audit.append({
       kind: 'decision',
-      actor: d.approver,
+      actor: identity.signed ? identity.label : `${identity.label} (unsigned)`,
       requestId: request.requestId,
       tool: request.tool,
       argsHash: request.argsHash,
       detail: `${request.summary}: ${decisionInWords(d, request, receipt)}`,
     });
     return receipt;
+  }
+
+  /**
+   * Applies an edit. The edited call is a new proposal: it carries its own gate, approvals given before the edit do not
+   * count for it, and the editor's approval (added by the caller) does. Since 2026-12-01 the whole request is rebuilt
+   * as if the model had proposed the edited call (kind, stages, deadline, what happens at it, deciders, quorum,
+   * summary); runs from before keep the old request with the new quorum, as they ran.
+   */
+  #edit(request: ApprovalRequest, edit: NonNullable<Accepted['edit']>, editor: string): void {
+    const { policy, approvalTimeoutMs } = this.#deps;
+    request.editedFrom ??= { args: request.args, argsHash: request.argsHash, by: editor };
+    request.args = edit.args;
+    request.argsHash = edit.argsHash;
+    request.approvals = [];
+    this.#gates.set(request.requestId, edit.gate);
+    if (!hasPatch(PATCHES.rebuildOnEdit)) {
+      request.quorum = edit.gate.quorum;
+      return;
+    }
+    const tool = findTool(request.tool);
+    if (tool !== undefined) request.summary = tool.describe(edit.args);
+    // A gate that needs no approval (auto, auto_logged) is met by the editor's own approval: a quorum of one.
+    const waits = edit.gate.kind === 'soft' || edit.gate.kind === 'hard';
+    Object.assign(request, waits ? gateTerms(edit.gate, policy.policy, approvalTimeoutMs) : { quorum: 1 });
+    request.because = `edited by ${editor}: ${edit.gate.because}`;
+    request.revision = (request.revision ?? 0) + 1;
+    if (request.effect !== undefined) {
+      // What the edited call touches is resolved again while the request waits (an activity, so not here).
+      delete request.effect;
+      this.#effectStale.add(request.requestId);
+    }
+  }
+
+  /**
+   * Resolves what an edited call touches, once, while its request waits; later decisions bind it and the precheck
+   * compares against it. A decision taken before it resolves binds the arguments only.
+   */
+  async #refreshEffect(request: ApprovalRequest): Promise<void> {
+    this.#effectStale.delete(request.requestId);
+    const tool = findTool(request.tool);
+    if (tool === undefined) return;
+    const argsHash = request.argsHash;
+    const effect = await this.#deps.tools.resolveEffect(tool, request.args);
+    if (effect === undefined || !this.#pending.has(request.requestId) || request.argsHash !== argsHash) return;
+    request.effect = effect;
+    this.#deps.status.publish();
   }
 
   /** Closes every open request as stopped (the run is ending). */
@@ -314,21 +374,24 @@ export class ApprovalGate {
   }
 
   async #waitForClosure(requestId: string): Promise<Closure> {
-    const isClosed = () => this.#closed.has(requestId);
     for (;;) {
       const request = this.#pending.get(requestId);
       const gate = this.#gates.get(requestId);
       if (request === undefined || gate === undefined) break;
+      if (this.#effectStale.has(requestId)) await this.#refreshEffect(request);
+      // An edit that rebuilds the request, or a reopening, moves its deadline: the timers start again from it.
+      const revision = request.revision;
+      const isClosed = () => this.#closed.has(requestId) || request.revision !== revision;
       const deadline = Date.parse(request.deadline);
       const remindAt = deadline - gate.reminderBeforeMs;
       if (request.gate === 'hard' && gate.reminderBeforeMs > 0 && remindAt > Date.now()) {
         const summary = `Reminder before deadline: ${request.summary}`;
-        if (await condition(isClosed, remindAt - Date.now(), { summary })) break;
+        if (await condition(isClosed, remindAt - Date.now(), { summary })) continue;
         const text = `reminder: ${request.summary} is waiting; its deadline is ${request.deadline}`;
         await this.#deps.notifier.send('reminder', { ...request }, text);
       }
       const label = `${request.gate === 'soft' ? 'Veto window' : 'Approval deadline'}: ${request.summary}`;
-      if (await condition(isClosed, Math.max(deadline - Date.now(), 1), { summary: label })) break;
+      if (await condition(isClosed, Math.max(deadline - Date.now(), 1), { summary: label })) continue;
       const at = new Date().toISOString();
       if (request.onTimeout === 'proceed') {
         this.#close(requestId, { kind: 'proceeded', at });

@@ -4,7 +4,8 @@ import { splitAlternatives } from '../../src/shared/model/alternatives';
 import { eligibleApprovers } from '../../src/shared/policy/authority';
 import type { ResolvedGate } from '../../src/shared/policy/evaluate';
 import type { Policy } from '../../src/shared/policy/schema';
-import type { ApprovalRequest } from '../../src/shared/run-state';
+import { valueHash } from '../../src/shared/identity/signatures';
+import type { ApprovalRequest, ResolvedEffect } from '../../src/shared/run-state';
 import type { CatalogTool } from '../../src/shared/tools/catalog';
 
 /** A gated call as the model proposed it, with what the request shows around it. */
@@ -24,8 +25,47 @@ export interface RequestContext {
   goal: string;
   requestedBy: string;
   policy: Policy;
+  /** SHA-256 of the policy's canonical form, when the run pinned it from the worker. */
+  policySha256?: string;
   /** The stage timeout, in ms, when the gate has no stage (cannot happen for soft and hard gates). */
   approvalTimeoutMs: number;
+}
+
+/** What a gate asks of a request: its kind, stages, quorum, first deadline and what happens at the deadline. */
+type GateTerms = Pick<
+  ApprovalRequest,
+  | 'gate'
+  | 'because'
+  | 'stage'
+  | 'stages'
+  | 'eligibleApprovers'
+  | 'quorum'
+  | 'separationOfDuties'
+  | 'deadline'
+  | 'onTimeout'
+>;
+
+/**
+ * The terms a soft or hard gate sets on a request that opens now: stage 0's deciders and deadline (workflow time), the
+ * quorum (1 for a soft gate), and what happens at the deadline (a soft gate proceeds, a hard one escalates when it has
+ * further stages, else is denied).
+ */
+export function gateTerms(gate: ResolvedGate, policy: Policy, approvalTimeoutMs: number): GateTerms {
+  const now = Date.now();
+  const soft = gate.kind === 'soft';
+  const stages = soft ? [{ groups: gate.stages[0]?.groups ?? [], timeoutMs: gate.softWindowMs }] : gate.stages;
+  const first = stages[0] ?? { groups: [], timeoutMs: approvalTimeoutMs };
+  return {
+    gate: soft ? 'soft' : 'hard',
+    because: gate.because,
+    stage: 0,
+    stages,
+    eligibleApprovers: eligibleApprovers(policy, first.groups),
+    quorum: soft ? 1 : gate.quorum,
+    separationOfDuties: gate.separationOfDuties,
+    deadline: new Date(now + first.timeoutMs).toISOString(),
+    onTimeout: soft ? 'proceed' : stages.length > 1 ? 'escalate' : 'deny',
+  };
 }
 
 /**
@@ -36,11 +76,13 @@ export interface RequestContext {
  * @param gate - its resolved gate (`soft` or `hard`)
  * @param ctx - the run's side of the request
  */
-export function buildRequest(call: ProposedCall, gate: ResolvedGate, ctx: RequestContext): ApprovalRequest {
-  const now = Date.now();
-  const soft = gate.kind === 'soft';
-  const stages = soft ? [{ groups: gate.stages[0]?.groups ?? [], timeoutMs: gate.softWindowMs }] : gate.stages;
-  const first = stages[0] ?? { groups: [], timeoutMs: ctx.approvalTimeoutMs };
+export function buildRequest(
+  call: ProposedCall,
+  gate: ResolvedGate,
+  ctx: RequestContext,
+  effect?: ResolvedEffect,
+): ApprovalRequest {
+  const terms = gateTerms(gate, ctx.policy, ctx.approvalTimeoutMs);
   return {
     requestId: uuid4(),
     workflowId: ctx.workflowId,
@@ -49,22 +91,24 @@ export function buildRequest(call: ProposedCall, gate: ResolvedGate, ctx: Reques
     args: call.args,
     argsHash: argsHash(call.args),
     classification: call.tool.classification,
-    gate: soft ? 'soft' : 'hard',
-    because: gate.because,
     policyVersion: ctx.policy.version,
+    ...(ctx.policySha256 !== undefined ? { policySha256: ctx.policySha256 } : {}),
     summary: call.tool.describe(call.args),
     reasoning: call.reasoning,
     alternatives: splitAlternatives(call.reasoning).alternatives,
     goal: ctx.goal,
     requestedBy: ctx.requestedBy,
-    requestedAt: new Date(now).toISOString(),
-    stage: 0,
-    stages,
-    eligibleApprovers: eligibleApprovers(ctx.policy, first.groups),
-    quorum: soft ? 1 : gate.quorum,
+    requestedAt: new Date().toISOString(),
     approvals: [],
-    separationOfDuties: gate.separationOfDuties,
-    deadline: new Date(now + first.timeoutMs).toISOString(),
-    onTimeout: soft ? 'proceed' : stages.length > 1 ? 'escalate' : 'deny',
+    ...terms,
+    ...(effect !== undefined ? { effect, revision: 0 } : {}),
   };
+}
+
+/**
+ * An effect as a request shows it, from what a precheck resolved.
+ * @param resolved - the precheck's `effect`
+ */
+export function resolvedEffect(resolved: { lines: string[]; facts: Record<string, unknown> }): ResolvedEffect {
+  return { lines: resolved.lines, facts: resolved.facts, sha256: valueHash(resolved.facts) };
 }

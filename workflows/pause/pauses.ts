@@ -5,7 +5,8 @@ import type { PauseAction, PauseKind, PlanStep, RunPause } from '../../src/share
 import { parseToolCall } from '../../src/shared/tools/parse-call';
 import { formatZodError } from '../../src/shared/zod-format';
 import type { AuditLog } from '../run/audit-log';
-import type { RunPolicy } from '../run/run-policy';
+import { resumeStatement } from '../../src/shared/identity/statements';
+import type { Accepted, RunAuthority } from '../run/authority';
 import { ValidatedUpdates, type Checked } from '../validated-update';
 
 /** What a pause ended with: the person's answer, or the pause's own `onTimeout` action at its deadline. */
@@ -32,6 +33,8 @@ export interface PauseSpec {
 /** An answer that {@link Pauses.check} accepted. */
 interface AcceptedAnswer {
   answer: ResumeRequest;
+  /** Who answered, as verified (or as claimed, where the policy allows unsigned answers). */
+  identity: Accepted;
   steps?: PauseOutcome['steps'];
 }
 
@@ -44,12 +47,12 @@ interface AcceptedAnswer {
 export class Pauses {
   #current: RunPause | undefined;
   #answer: PauseOutcome | undefined;
-  readonly #policy: RunPolicy;
+  readonly #policy: RunAuthority;
   readonly #audit: AuditLog;
   readonly #status: { publish(): void };
   readonly #updates: ValidatedUpdates<AcceptedAnswer>;
 
-  constructor(policy: RunPolicy, audit: AuditLog, status: { publish(): void }) {
+  constructor(policy: RunAuthority, audit: AuditLog, status: { publish(): void }) {
     this.#policy = policy;
     this.#audit = audit;
     this.#status = status;
@@ -90,13 +93,17 @@ export class Pauses {
     if (!pause.actions.includes(answer.action)) {
       return { ok: false, reason: `a ${pause.kind} pause takes ${pause.actions.join(', ')}, not ${answer.action}` };
     }
-    if (pause.eligible.length > 0 && !pause.eligible.includes(answer.by)) {
-      return { ok: false, reason: `"${answer.by}" may not answer this pause (may: ${pause.eligible.join(', ')})` };
+    const who = this.#policy.accept(answer.by, answer.signature, resumeStatement(answer), 'answer');
+    if (!who.ok) return who;
+    const identity = who.accepted;
+    const by = identity.subject;
+    if (pause.eligible.length > 0 && !pause.eligible.includes(by)) {
+      return { ok: false, reason: `"${by}" may not answer this pause (may: ${pause.eligible.join(', ')})` };
     }
-    if (pause.separationOfDuties && answer.by === this.#policy.requestedBy) {
+    if (pause.separationOfDuties && by === this.#policy.requestedBy) {
       return {
         ok: false,
-        reason: `"${answer.by}" requested this run and may not approve its plan (separation of duties)`,
+        reason: `"${by}" requested this run and may not approve its plan (separation of duties)`,
       };
     }
     if (
@@ -105,7 +112,7 @@ export class Pauses {
     ) {
       return { ok: false, reason: `a ${answer.action} needs a reason` };
     }
-    if (answer.action !== 'edit') return { ok: true, value: { answer } };
+    if (answer.action !== 'edit') return { ok: true, value: { answer, identity } };
     if (answer.steps === undefined || answer.steps.length === 0) {
       return { ok: false, reason: 'an edit of a plan needs the replacement steps' };
     }
@@ -115,7 +122,7 @@ export class Pauses {
       if (!parsed.ok) return { ok: false, reason: `plan step ${i + 1} is invalid: ${parsed.reason}` };
       steps.push({ tool: step.tool, args: parsed.args });
     }
-    return { ok: true, value: { answer, steps } };
+    return { ok: true, value: { answer, identity, steps } };
   }
 
   /**
@@ -131,16 +138,16 @@ export class Pauses {
    * @throws ApplicationFailure `InvalidDecision` (non-retryable) when, on replay, the check refuses it
    */
   answer(payload: unknown): { pauseId: string; action: string } {
-    const { answer, steps } = this.#updates.take(payload);
+    const { answer, steps, identity } = this.#updates.take(payload);
     this.#answer = {
       action: answer.action,
-      by: answer.by,
+      by: identity.subject,
       ...(answer.reason !== undefined ? { reason: answer.reason } : {}),
       ...(steps !== undefined ? { steps } : {}),
     };
     this.#audit.append({
       kind: 'run_resumed',
-      actor: answer.by,
+      actor: identity.signed ? identity.label : `${identity.label} (unsigned)`,
       detail: `answered the pause with ${answer.action}${answer.reason !== undefined ? `: ${answer.reason}` : ''}`,
     });
     return { pauseId: answer.pauseId, action: answer.action };

@@ -1,7 +1,6 @@
-import { ContinueAsNew, isCancellation, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { RunActivities } from '../../src/shared/activity-types';
+import { ContinueAsNew, isCancellation, workflowInfo } from '@temporalio/workflow';
 import type { StopRequest } from '../../src/shared/decision';
-import { DEFAULT_SYSTEM_PROMPT, type AgentRunInput } from '../../src/shared/run-input';
+import { DEFAULT_SYSTEM_PROMPT, type WorkflowRunInput } from '../../src/shared/run-input';
 import type { AgentRunResult, ApprovalRequest, AuditEntry, RunStatus, ToolOutcome } from '../../src/shared/run-state';
 import { ApprovalGate } from '../gate/approval-gate';
 import { DecisionPath } from '../gate/decision-path';
@@ -12,13 +11,9 @@ import { restore, type CarriedState, type ContinuableState } from './continuatio
 import { InFlight } from './in-flight';
 import { AgentLoop } from './loop';
 import { StatusBoard } from './status';
+import { openCarried, pinAtStart } from './start';
 import { RunStopped, Stopper } from './stopper';
 import { ToolRunner } from './tool-runner';
-
-const { currentPolicy } = proxyActivities<RunActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
-});
 
 /**
  * One agent run's state and its answers to the outside world. The workflow entry wires each signal, update and query
@@ -32,8 +27,10 @@ export class AgentRun {
   readonly pauses: Pauses;
   /** Stops (update `stop`, and answers that end the run). */
   readonly stopper: Stopper;
-  readonly #input: AgentRunInput;
+  readonly #input: WorkflowRunInput;
   readonly #carried: CarriedState | undefined;
+  /** Whether the run takes the worker-owned authority path (every run started since 2026-12-01). */
+  readonly #proving: boolean;
   readonly #workflowId = workflowInfo().workflowId;
   readonly #state: ContinuableState;
   readonly #gate: ApprovalGate;
@@ -45,14 +42,24 @@ export class AgentRun {
    * before the workflow entry sets any handler, so a decision in the first activation finds them.
    * @param input - the validated run input
    * @param carried - set only when the run continued as new
+   * @param proving - whether the run takes the worker-owned authority path (see `PATCHES.workerOwnedAuthority`)
    */
-  constructor(input: AgentRunInput, carried: CarriedState | undefined) {
+  constructor(input: WorkflowRunInput, carried: CarriedState | undefined, proving: boolean) {
     this.#input = input;
     this.#carried = carried;
+    this.#proving = proving;
     const state = restore(input, carried);
     this.#state = state;
     const inFlight = new InFlight();
     this.#status = new StatusBoard(this.#workflowId, input.goal, state.progress, carried?.phase);
+    this.pauses = new Pauses(state.policy, state.audit, this.#status);
+    const tools = new ToolRunner({
+      audit: state.audit,
+      inFlight,
+      pauses: this.pauses,
+      policy: state.policy,
+      maxAttempts: input.toolMaxAttempts,
+    });
     this.#gate = new ApprovalGate({
       workflowId: this.#workflowId,
       goal: input.goal,
@@ -61,19 +68,13 @@ export class AgentRun {
       audit: state.audit,
       notifier: new Notifier(this.#workflowId, state.audit, inFlight),
       status: this.#status,
+      inFlight,
+      tools,
     });
     if (carried !== undefined) this.#gate.restore(carried.gate);
-    this.pauses = new Pauses(state.policy, state.audit, this.#status);
     this.#status.watch({ pending: () => this.#gate.pending(), pause: () => this.pauses.current() });
     this.decisions = new DecisionPath(this.#gate, state.audit);
-    this.stopper = new Stopper(state.progress, this.#gate);
-    const tools = new ToolRunner({
-      audit: state.audit,
-      inFlight,
-      pauses: this.pauses,
-      policy: state.policy,
-      maxAttempts: input.toolMaxAttempts,
-    });
+    this.stopper = new Stopper(state.progress, this.#gate, state.policy);
     this.#loop = new AgentLoop({
       input,
       workflowId: this.#workflowId,
@@ -84,6 +85,7 @@ export class AgentRun {
       status: this.#status,
       inFlight,
       stopper: this.stopper,
+      proving,
     });
   }
 
@@ -94,22 +96,12 @@ export class AgentRun {
    */
   async run(): Promise<AgentRunResult> {
     const input = this.#input;
-    const { policy, audit, conversation, progress } = this.#state;
-    if (this.#carried === undefined) {
-      this.#status.publish();
-      const loaded = input.policy !== undefined ? { policy: input.policy, source: 'run input' } : await currentPolicy();
-      policy.pin(loaded.policy, loaded.source);
-      this.#state.interruptions = new Interruptions(loaded.policy.interruptions);
-      audit.append({
-        kind: 'run_started',
-        actor: input.requestedBy,
-        detail: `goal: ${input.goal} (model: ${input.model.provider}; policy ${loaded.policy.version} from ${loaded.source})`,
-      });
-      conversation.push({ role: 'system', content: input.systemPrompt ?? DEFAULT_SYSTEM_PROMPT });
-      conversation.push({ role: 'user', content: input.goal });
-    }
-    this.#status.publish();
+    const { audit, progress } = this.#state;
+    if (this.#carried === undefined) this.#status.publish();
     try {
+      // Inside the try: a run refused at its start (unknown policy, a start that must be signed) ends as Failed.
+      await this.#begin();
+      this.#status.publish();
       await this.stopper.run(() => this.#loop.run(this.#carried));
     } catch (err) {
       // Continuing as new is how a long run goes on, not a failure.
@@ -135,6 +127,30 @@ export class AgentRun {
     return this.#result(answer);
   }
 
+  /**
+   * Pins the policy, the registry and the requester of a new run and starts its conversation; in a continued run,
+   * checks the seal of what it carried first.
+   */
+  async #begin(): Promise<void> {
+    const input = this.#input;
+    const { policy, audit, conversation } = this.#state;
+    if (this.#carried !== undefined) {
+      // Nothing carried runs before its seal is checked: decisions may land on carried requests meanwhile, but no
+      // tool activity starts until the loop does.
+      if (this.#proving) await openCarried(this.#carried, policy);
+      return;
+    }
+    const pinned = await pinAtStart(input, policy, this.#proving);
+    this.#state.interruptions = new Interruptions(policy.policy.interruptions);
+    audit.append({
+      kind: 'run_started',
+      actor: policy.requestedBy,
+      detail: `goal: ${input.goal} (model: ${input.model.provider}; ${pinned})`,
+    });
+    conversation.push({ role: 'system', content: input.systemPrompt ?? DEFAULT_SYSTEM_PROMPT });
+    conversation.push({ role: 'user', content: input.goal });
+  }
+
   /** Query `pendingApprovals`. */
   pendingApprovals(): ApprovalRequest[] {
     return this.#gate.pending();
@@ -154,15 +170,18 @@ export class AgentRun {
   status(): RunStatus {
     const { progress, policy, interruptions, earlierRuns } = this.#state;
     const pause = this.pauses.current();
+    const { name, sha256 } = policy.pinned;
     return {
       workflowId: this.#workflowId,
       goal: this.#input.goal,
-      requestedBy: this.#input.requestedBy,
+      requestedBy: policy.requestedBy,
       phase: this.#status.visiblePhase(),
       step: progress.step,
       pendingRequests: this.#gate.pending().length,
       counts: { ...progress.counts },
       policyVersion: policy.version,
+      ...(name !== undefined ? { policyName: name } : {}),
+      ...(sha256 !== undefined ? { policySha256: sha256 } : {}),
       spentUsd: interruptions.spentUsd,
       earlierRuns: [...earlierRuns],
       ...(pause !== undefined ? { pause } : {}),

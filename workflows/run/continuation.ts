@@ -4,7 +4,8 @@ import type { ToolResultContent } from '../../src/shared/model/tool-result';
 import type { TranscriptRef } from '../../src/shared/model/transcript';
 import type { ChatMessage, ToolCall } from '../../src/shared/model/types';
 import type { Policy } from '../../src/shared/policy/schema';
-import type { AgentRunInput } from '../../src/shared/run-input';
+import type { ApproverRegistry } from '../../src/shared/identity/signatures';
+import type { WorkflowRunInput } from '../../src/shared/run-input';
 import type { OutcomeCounts, RunPhase } from '../../src/shared/run-state';
 import type { GateState } from '../gate/approval-gate';
 import { Interruptions, type InterruptionsState } from '../pause/interruptions';
@@ -13,7 +14,7 @@ import { AuditLog } from './audit-log';
 import { Conversation } from './conversation';
 import { TurnInProgress } from './mid-turn';
 import { RunProgress } from './progress';
-import { RunPolicy } from './run-policy';
+import { RunAuthority } from './authority';
 
 /** How many of the latest closed requests a run carries, so a late decision still learns how its request closed. */
 export const CLOSED_REQUESTS_CARRIED = 50;
@@ -73,13 +74,24 @@ export interface CarriedState {
   turn?: CarriedTurn;
   /** The loop's phase when the run continued (absent from runs carried before 2026-12-01: `thinking` then). */
   phase?: RunPhase;
+  /** The policy's name on the worker and its SHA-256 (absent before 2026-12-01). */
+  policyName?: string;
+  policySha256?: string;
+  /** The approver registry and the verified requester (absent before 2026-12-01). */
+  registry?: ApproverRegistry;
+  requestedBy?: string;
+  /**
+   * The workers' seal over everything else here (see `sealState`): a continued run refuses state without a valid one,
+   * so no client can forge or alter what a run carries (absent before 2026-12-01).
+   */
+  seal?: string;
 }
 
 /** The state of a run that is carried across continue-as-new, as live objects. */
 export interface ContinuableState {
   /** Run ids of the earlier segments, oldest first. */
   earlierRuns: string[];
-  policy: RunPolicy;
+  policy: RunAuthority;
   progress: RunProgress;
   audit: AuditLog;
   interruptions: Interruptions;
@@ -106,9 +118,14 @@ export function carry(
     earlierRuns: [...state.earlierRuns, workflowInfo().runId],
     policy: pinned.policy,
     policySource: pinned.source,
+    ...(pinned.name !== undefined ? { policyName: pinned.name } : {}),
+    ...(pinned.sha256 !== undefined ? { policySha256: pinned.sha256 } : {}),
+    ...(pinned.registry !== undefined ? { registry: pinned.registry } : {}),
+    ...(pinned.requestedBy !== undefined ? { requestedBy: pinned.requestedBy } : {}),
     step: state.progress.step,
     counts: { ...state.progress.counts },
-    auditSeq: state.audit.nextSeq(),
+    // The `run_continued` entry is this segment's last; the next segment's entries are numbered after it.
+    auditSeq: state.audit.nextSeq() + 1,
     autoLogged: pinned.autoLogged,
     interruptions: state.interruptions.snapshot(),
     plan: state.plan.snapshot(),
@@ -139,11 +156,11 @@ export function carry(
  * @param input - the run's input
  * @param carried - what the earlier segment carried, if the run continued as new
  */
-export function restore(input: AgentRunInput, carried: CarriedState | undefined): ContinuableState {
+export function restore(input: WorkflowRunInput, carried: CarriedState | undefined): ContinuableState {
   if (carried === undefined) {
     return {
       earlierRuns: [],
-      policy: new RunPolicy(input.requestedBy, input.approvalTimeoutMs),
+      policy: new RunAuthority(input.requestedBy, input.approvalTimeoutMs),
       progress: new RunProgress(),
       audit: new AuditLog(1),
       // Replaced once the policy is loaded; until then the run makes no model call.
@@ -154,10 +171,14 @@ export function restore(input: AgentRunInput, carried: CarriedState | undefined)
   }
   return {
     earlierRuns: [...carried.earlierRuns],
-    policy: new RunPolicy(input.requestedBy, input.approvalTimeoutMs, {
+    policy: new RunAuthority(input.requestedBy, input.approvalTimeoutMs, {
       policy: carried.policy,
       source: carried.policySource,
       autoLogged: carried.autoLogged,
+      ...(carried.policyName !== undefined ? { name: carried.policyName } : {}),
+      ...(carried.policySha256 !== undefined ? { sha256: carried.policySha256 } : {}),
+      ...(carried.registry !== undefined ? { registry: carried.registry } : {}),
+      ...(carried.requestedBy !== undefined ? { requestedBy: carried.requestedBy } : {}),
     }),
     progress: new RunProgress({ step: carried.step, counts: carried.counts }),
     audit: new AuditLog(carried.auditSeq),

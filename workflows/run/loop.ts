@@ -13,12 +13,14 @@ import { FailureType } from '../../src/shared/errors';
 import { argsHash } from '../../src/shared/hash';
 import type { ToolResultContent } from '../../src/shared/model/tool-result';
 import type { ModelCallSettings, ModelSettings, ToolCall } from '../../src/shared/model/types';
-import type { AgentRunInput } from '../../src/shared/run-input';
+import type { WorkflowRunInput } from '../../src/shared/run-input';
 import type { ApprovalRequest } from '../../src/shared/run-state';
 import { findTool, toolNames } from '../../src/shared/tools/catalog';
 import { parseToolCall } from '../../src/shared/tools/parse-call';
 import type { agentRun } from '../agent-run';
 import type { ApprovalGate } from '../gate/approval-gate';
+import type { Verdict } from '../gate/closure';
+import { gateSatisfied } from '../gate/invariant';
 import type { DuePause } from '../pause/interruptions';
 import type { Pauses } from '../pause/pauses';
 import { PLAN_PROMPT, planReviewResult, planStep, planSteps } from '../pause/plan';
@@ -35,6 +37,7 @@ import {
 } from './continuation';
 import { toolMessage } from './conversation';
 import type { InFlight } from './in-flight';
+import { carriedDigest, sealCarried } from './start';
 import { settleTurn, TurnInProgress, type MidTurnState } from './mid-turn';
 import type { StatusBoard } from './status';
 import type { Stopper } from './stopper';
@@ -56,9 +59,15 @@ function plural(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
+/** Where a call stands in the run: the model call that proposed it and its index in that turn. */
+interface CallPosition {
+  step: number;
+  index: number;
+}
+
 /** What the loop works with. */
 export interface LoopDeps {
-  input: AgentRunInput;
+  input: WorkflowRunInput;
   workflowId: string;
   state: ContinuableState;
   gate: ApprovalGate;
@@ -67,6 +76,8 @@ export interface LoopDeps {
   status: StatusBoard;
   inFlight: InFlight;
   stopper: Stopper;
+  /** Whether the run seals what it carries across continue-as-new (every run started since 2026-12-01). */
+  proving: boolean;
 }
 
 /**
@@ -77,6 +88,8 @@ export interface LoopDeps {
 export class AgentLoop {
   readonly #d: LoopDeps;
   readonly #midTurn: MidTurnState;
+  /** The last seal made for the carried state, and the digest it covers. */
+  #sealed: { digest: string; seal: string } | undefined;
 
   constructor(deps: LoopDeps) {
     this.#d = deps;
@@ -161,11 +174,14 @@ export class AgentLoop {
     const { status, state } = this.#d;
     status.setPhase('running_tools');
     const firstOutcome = state.progress.outcomes.length;
-    const work = turn.calls.map(async (call) => {
+    const work = turn.calls.map(async (call, index) => {
       if (turn.settled.has(call.id)) return;
       const request = resumed.find((r) => r.toolCallId === call.id);
+      const position = { step: state.progress.step, index };
       const result =
-        request !== undefined ? await this.#awaitRequest(request, turn) : await this.#handleCall(call, turn);
+        request !== undefined
+          ? await this.#awaitRequest(request, turn, position)
+          : await this.#handleCall(call, turn, position);
       turn.settled.set(call.id, result);
     });
     await settleTurn(turn, Promise.all(work), this.#midTurn, (t) => this.#continueAsNew(t));
@@ -178,8 +194,21 @@ export class AgentLoop {
     );
   }
 
+  /**
+   * The idempotency key of a call: since 2026-12-01 derived from the run (workflow id and first run id), the call's
+   * position (model call and index in its turn) and the hash of the arguments that run, so a reset to any point or a
+   * retry after any crash finds the call's recorded result instead of repeating its effect. Earlier runs keep the
+   * random keys they started with.
+   * @param legacy - the key such a run would use (`uuid4()`-based, or the request id)
+   */
+  #keyOf(position: CallPosition, args: Record<string, unknown>, legacy: () => string): string {
+    if (!hasPatch(PATCHES.derivedIdempotencyKeys)) return legacy();
+    const info = workflowInfo();
+    return `${info.workflowId}:${info.firstExecutionRunId}:${position.step}.${position.index}:${argsHash(args)}`;
+  }
+
   /** One proposed call: parsed, gated by the policy, then run, denied or sent to the approval gate. */
-  async #handleCall(call: ToolCall, turn: TurnInProgress): Promise<ToolResultContent> {
+  async #handleCall(call: ToolCall, turn: TurnInProgress, position: CallPosition): Promise<ToolResultContent> {
     const { workflowId, state, gate: approvals, tools } = this.#d;
     const { policy, progress, audit } = state;
     const parsed = parseToolCall(call.name, call.arguments);
@@ -204,11 +233,15 @@ export class AgentLoop {
           outcome: { ...base, tool: tool.name, args, argsHash: hash, status: 'denied', error: message },
         });
       }
-      case 'auto':
-        return this.#ran(await tools.run(tool, args, `${workflowId}:${uuid4()}`, base, false));
-      case 'auto_logged':
+      case 'auto': {
+        const key = this.#keyOf(position, args, () => `${workflowId}:${uuid4()}`);
+        return this.#ran(await tools.run(tool, args, key, base, false));
+      }
+      case 'auto_logged': {
         policy.countAutoLogged(tool.name);
-        return this.#ran(await tools.run(tool, args, `${workflowId}:${uuid4()}`, base, false));
+        const key = this.#keyOf(position, args, () => `${workflowId}:${uuid4()}`);
+        return this.#ran(await tools.run(tool, args, key, base, false));
+      }
       case 'soft':
       case 'hard': {
         const planned = state.plan.claim(tool.name, args, gate, policy.policy, policy.requestedBy);
@@ -216,44 +249,97 @@ export class AgentLoop {
           progress.countApproval(false);
           // The plan may have been approved long ago: the precheck refreshes the context as after a request.
           const decidedBy = `${planned.by} (approved plan)`;
-          return this.#ran(await tools.run(tool, args, `${workflowId}:${uuid4()}`, { ...base, decidedBy }, true));
+          const key = this.#keyOf(position, args, () => `${workflowId}:${uuid4()}`);
+          return this.#ran(await tools.run(tool, args, key, { ...base, decidedBy }, true));
         }
         const request = await approvals.open({ tool, toolCallId: call.id, args, reasoning: turn.reasoning }, gate);
-        return this.#awaitRequest(request, turn);
+        return this.#awaitRequest(request, turn, position);
       }
     }
   }
 
   /**
    * Waits for a request's verdict (the call counts as waiting in its turn meanwhile, so the run may continue as new
-   * around it), then runs the call or records how it settled, then tells the deciders it is closed.
+   * around it), then runs the call or records how it settled, then tells the deciders it is closed. Before the tool
+   * runs: the gate of the exact arguments must be met ({@link gateSatisfied}), and the precheck must find the world
+   * as the reviewers approved it; when what the call touches has changed, the request goes back to them.
    * @param request - the gate's own record of the request
    * @throws ApplicationFailure `UnknownTool` when a carried request's tool has left the catalog
    */
-  async #awaitRequest(request: ApprovalRequest, turn: TurnInProgress): Promise<ToolResultContent> {
+  async #awaitRequest(
+    request: ApprovalRequest,
+    turn: TurnInProgress,
+    position: CallPosition,
+  ): Promise<ToolResultContent> {
     const { workflowId, state, gate, tools } = this.#d;
     const tool = findTool(request.tool);
     // Only catalog tools open requests, so the tool is there unless the catalog changed under a carried request.
     if (tool === undefined) {
       throw ApplicationFailure.nonRetryable(`tool ${request.tool} left the catalog`, FailureType.UnknownTool);
     }
-    turn.waiting.set(request.toolCallId, request.requestId);
-    let verdict;
-    try {
-      verdict = await gate.awaitVerdict(request);
-    } finally {
-      turn.waiting.delete(request.toolCallId);
+    let counted = false;
+    for (;;) {
+      turn.waiting.set(request.toolCallId, request.requestId);
+      let verdict;
+      try {
+        verdict = await gate.awaitVerdict(request);
+      } finally {
+        turn.waiting.delete(request.toolCallId);
+      }
+      if (verdict.kind === 'settled') {
+        const result = state.progress.record(verdict.settled);
+        await gate.announceClosure(request, verdict.closure);
+        return result;
+      }
+      if (verdict.approved && !counted) state.progress.countApproval(verdict.edited);
+      counted = true;
+      const refused = this.#refuseUnmet(request, verdict);
+      if (refused !== undefined) return refused;
+      const key = this.#keyOf(position, verdict.args, () => `${workflowId}:${request.requestId}`);
+      const checked = await tools.precheck(tool, verdict.args, {
+        idempotencyKey: key,
+        outcome: verdict.outcome,
+        approved: request.effect,
+      });
+      if (checked.kind === 'changed') {
+        await gate.reopen(request, checked.effect, checked.difference);
+        continue;
+      }
+      const result =
+        checked.kind === 'blocked'
+          ? state.progress.record(checked.settled)
+          : this.#ran(await tools.execute(tool, verdict.args, key, verdict.outcome));
+      await gate.announceClosure(request, verdict.closure);
+      return result;
     }
-    let result: ToolResultContent;
-    if (verdict.kind === 'settled') {
-      result = state.progress.record(verdict.settled);
-    } else {
-      if (verdict.approved) state.progress.countApproval(verdict.edited);
-      const key = `${workflowId}:${request.requestId}`;
-      result = this.#ran(await tools.run(tool, verdict.args, key, verdict.outcome, true));
-    }
-    await gate.announceClosure(request, verdict.closure);
-    return result;
+  }
+
+  /** Refuses a call whose approvals do not meet the gate of its exact arguments: answers the model, else undefined. */
+  #refuseUnmet(request: ApprovalRequest, verdict: Extract<Verdict, { kind: 'run' }>): ToolResultContent | undefined {
+    const { state } = this.#d;
+    const met = gateSatisfied(state.policy, request, verdict.closure, verdict.args);
+    if (met.ok) return undefined;
+    const message = `the call did not run: ${met.reason}`;
+    const hash = argsHash(verdict.args);
+    state.audit.append({
+      kind: 'invariant_refused',
+      actor: 'system',
+      requestId: request.requestId,
+      tool: request.tool,
+      argsHash: hash,
+      detail: `${request.summary}: ${message}`,
+    });
+    return state.progress.record({
+      result: { status: 'error', message },
+      outcome: {
+        ...verdict.outcome,
+        tool: request.tool,
+        args: verdict.args,
+        argsHash: hash,
+        status: 'blocked',
+        error: message,
+      },
+    });
   }
 
   /** Records a tool run's outcome, or ends the run when a person aborted it over a failing tool. */
@@ -279,6 +365,17 @@ export class AgentLoop {
       // Decisions may arrive while the results are stored: the caller checks again whether the run may continue.
       return this.#storeBeforeContinuing(turn);
     }
+    const carried = carry(state, gate.snapshot(CLOSED_REQUESTS_CARRIED), status.phase, turn);
+    let seal: string | undefined;
+    if (this.#d.proving) {
+      const digest = carriedDigest(carried);
+      if (this.#sealed?.digest !== digest) {
+        // Decisions may arrive while the state is sealed: the caller checks again, and a changed state is sealed anew.
+        this.#sealed = { digest, seal: await sealCarried(carried, this.#d.inFlight) };
+        return;
+      }
+      seal = this.#sealed.seal;
+    }
     const info = workflowInfo();
     const open = gate.pending().length;
     state.audit.append({
@@ -286,12 +383,12 @@ export class AgentLoop {
       actor: 'system',
       detail:
         `continued as new after ${info.historyLength} history events, at model call ${state.progress.step}` +
-        (open > 0 ? `; ${open} open request(s) carried` : ''),
+        (open > 0 ? `; ${open} open request(s) carried` : '') +
+        (seal !== undefined ? '; the carried state is sealed' : ''),
     });
-    const carried = carry(state, gate.snapshot(CLOSED_REQUESTS_CARRIED), status.phase, turn);
     // The next segment gets the scenario from the transcript store, not from its input.
-    const next: AgentRunInput = { ...input, model: callSettings(input.model) };
-    return continueAsNew<typeof agentRun>(next, carried);
+    const next: WorkflowRunInput = { ...input, model: callSettings(input.model) };
+    return continueAsNew<typeof agentRun>(next, seal !== undefined ? { ...carried, seal } : carried);
   }
 
   /**

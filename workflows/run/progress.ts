@@ -50,7 +50,7 @@ export class RunProgress {
   /** This segment's outcomes, in the order the calls settled (a finished turn puts its own in proposal order). */
   readonly outcomes: ToolOutcome[] = [];
   answer: string | undefined;
-  stop: StopRequest | undefined;
+  stop: Pick<StopRequest, 'by' | 'reason'> | undefined;
 
   /** @param carried - where an earlier segment of the run left the step and the counts */
   constructor(carried?: { step: number; counts: OutcomeCounts }) {

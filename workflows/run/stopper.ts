@@ -1,7 +1,10 @@
 import { CancellationScope } from '@temporalio/workflow';
 import { StopSchema, type StopRequest } from '../../src/shared/decision';
 import { formatZodError } from '../../src/shared/zod-format';
+import { stopStatement } from '../../src/shared/identity/statements';
+import { eligibleApprovers } from '../../src/shared/policy/authority';
 import type { ApprovalGate } from '../gate/approval-gate';
+import type { RunAuthority } from './authority';
 import { ValidatedUpdates } from '../validated-update';
 import type { RunProgress } from './progress';
 
@@ -16,17 +19,30 @@ export class RunStopped extends Error {}
 export class Stopper {
   readonly #progress: RunProgress;
   readonly #gate: ApprovalGate;
-  readonly #updates: ValidatedUpdates<StopRequest>;
+  readonly #updates: ValidatedUpdates<Pick<StopRequest, 'by' | 'reason'>>;
   #scope: CancellationScope | undefined;
 
-  constructor(progress: RunProgress, gate: ApprovalGate) {
+  constructor(progress: RunProgress, gate: ApprovalGate, authority: RunAuthority) {
     this.#progress = progress;
     this.#gate = gate;
     this.#updates = new ValidatedUpdates((payload) => {
       const parsed = StopSchema.safeParse(payload);
       if (!parsed.success) return { ok: false, reason: `invalid stop: ${formatZodError(parsed.error)}` };
       if (progress.ending) return { ok: false, reason: 'the run is already ending' };
-      return { ok: true, value: parsed.data };
+      const stop = parsed.data;
+      const who = authority.accept(stop.by, stop.signature, stopStatement(stop), 'stop');
+      if (!who.ok) return who;
+      // Who may stop: the requester, or anyone in one of the policy's groups (anyone when it has none).
+      const policy = authority.policy;
+      const members = eligibleApprovers(policy, Object.keys(policy.groups));
+      const person = who.accepted.subject;
+      if (members.length > 0 && !members.includes(person) && person !== authority.requestedBy) {
+        return {
+          ok: false,
+          reason: `"${person}" may not stop this run (the requester or a member of its policy's groups may)`,
+        };
+      }
+      return { ok: true, value: { by: who.accepted.label, reason: stop.reason } };
     });
   }
 
@@ -50,8 +66,8 @@ export class Stopper {
   }
 
   /** Stops the run: records who and why, closes the open requests, cancels the loop's scope. */
-  request(stop: StopRequest): { stopped: true; closedRequests: number } {
-    this.#progress.stop = stop;
+  request(stop: Pick<StopRequest, 'by' | 'reason'>): { stopped: true; closedRequests: number } {
+    this.#progress.stop = { by: stop.by, reason: stop.reason };
     const closed = this.#gate.stopAll(stop.by, stop.reason);
     this.#scope?.cancel();
     return { stopped: true, closedRequests: closed.length };

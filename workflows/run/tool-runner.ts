@@ -9,13 +9,17 @@ import type { PrecheckActivities, ToolActivities } from '../../src/shared/activi
 import { FailureType } from '../../src/shared/errors';
 import { argsHash } from '../../src/shared/hash';
 import type { ToolOutcome } from '../../src/shared/run-state';
-import type { CatalogTool } from '../../src/shared/tools/catalog';
+import type { CatalogTool, PrecheckName } from '../../src/shared/tools/catalog';
+import { hasPatch, PATCHES } from '../patches';
+import type { PatchId } from '../patch-ids';
 import type { PrecheckResult } from '../../src/shared/tools/types';
+import type { ResolvedEffect } from '../../src/shared/run-state';
+import { resolvedEffect } from '../gate/request';
 import type { Pauses } from '../pause/pauses';
 import type { AuditLog } from './audit-log';
 import type { InFlight } from './in-flight';
 import type { Settled } from './progress';
-import type { RunPolicy } from './run-policy';
+import type { RunAuthority } from './authority';
 
 /** Failure types that are the tool's answer, not a fault: the model hears them and nothing pauses. */
 const BUSINESS_FAILURES: readonly string[] = [
@@ -43,11 +47,33 @@ const PRECHECK_ACTIVITY_OPTIONS: ActivityOptions = {
 };
 const prechecks = proxyActivities<PrecheckActivities>(PRECHECK_ACTIVITY_OPTIONS);
 
+/**
+ * Prechecks added to a catalog tool while runs were in flight, with the change that added each: runs from before it
+ * replay without the precheck (a catalog change is a workflow change).
+ */
+const ADDED_PRECHECKS: Partial<Record<PrecheckName, PatchId>> = {
+  precheck_send_email: PATCHES.requestAuthority,
+};
+
+/** The tool's precheck, unless the run is from before that precheck existed. */
+function precheckOf(tool: CatalogTool): PrecheckName | undefined {
+  const name = tool.precheck;
+  if (name === undefined) return undefined;
+  const since = ADDED_PRECHECKS[name];
+  return since === undefined || hasPatch(since) ? name : undefined;
+}
+
 /** What a tool call's outcome carries besides the tool, its arguments and its status. */
 export type OutcomeBase = Omit<ToolOutcome, 'tool' | 'args' | 'status'>;
 
 /** How a tool call ended: settled (ran, failed, blocked, skipped), or a person aborted the run over it. */
 export type ToolRun = ({ kind: 'settled' } & Settled) | { kind: 'aborted'; by: string; reason: string };
+
+/** What a precheck after a wait found: the call may run, is blocked, or would touch something else than approved. */
+export type PrecheckVerdict =
+  | { kind: 'pass' }
+  | { kind: 'blocked'; settled: Settled }
+  | { kind: 'changed'; effect: ResolvedEffect; difference: string };
 
 /** What the runner works with. */
 export interface ToolRunnerDeps {
@@ -55,7 +81,7 @@ export interface ToolRunnerDeps {
   inFlight: InFlight;
   /** Asked what to do with a tool that still fails after its attempts. */
   pauses: Pauses;
-  policy: RunPolicy;
+  policy: RunAuthority;
   /** Attempts per tool activity before the run pauses (the run input's `toolMaxAttempts`). */
   maxAttempts: number;
 }
@@ -88,28 +114,60 @@ export class ToolRunner {
     outcome: OutcomeBase,
     afterWait: boolean,
   ): Promise<ToolRun> {
-    if (afterWait && tool.precheck !== undefined) {
-      const blocked = await this.#precheck(tool, args, outcome);
-      if (blocked !== undefined) return { kind: 'settled', ...blocked };
+    if (afterWait) {
+      const checked = await this.precheck(tool, args, { idempotencyKey, outcome });
+      if (checked.kind === 'blocked') return { kind: 'settled', ...checked.settled };
     }
-    return this.#execute(tool, args, idempotencyKey, outcome);
+    return this.execute(tool, args, idempotencyKey, outcome);
   }
 
-  /** Runs the precheck; answers the settled call when it blocks it, else undefined. */
-  async #precheck(
+  /**
+   * What a call would touch, as the tool's precheck resolves it now (undefined for a tool without a precheck, or
+   * when the precheck cannot say: the request then shows no effect and binds none).
+   */
+  async resolveEffect(tool: CatalogTool, args: Record<string, unknown>): Promise<ResolvedEffect | undefined> {
+    const name = precheckOf(tool);
+    if (name === undefined) return undefined;
+    try {
+      const checked = await this.#deps.inFlight.track(
+        prechecks[name].executeWithOptions(
+          { ...PRECHECK_ACTIVITY_OPTIONS, summary: `What it would touch: ${tool.describe(args)}` },
+          [{ args }],
+        ),
+      );
+      return checked.effect !== undefined ? resolvedEffect(checked.effect) : undefined;
+    } catch (err) {
+      if (isCancellation(err) || !(err instanceof ActivityFailure)) throw err;
+      return undefined;
+    }
+  }
+
+  /**
+   * Runs the tool's precheck before a call that waited for people: context refresh (an approval may be hours old),
+   * the ledger (a call that ran already passes: the tool replays its result), and the effect the reviewers approved.
+   * @param options - the call's idempotency key, the approved effect (if any), what a blocked outcome records
+   */
+  async precheck(
     tool: CatalogTool,
     args: Record<string, unknown>,
-    outcome: OutcomeBase,
-  ): Promise<Settled | undefined> {
+    options: { idempotencyKey: string; outcome: OutcomeBase; approved?: ResolvedEffect | undefined },
+  ): Promise<PrecheckVerdict> {
     const { audit, inFlight } = this.#deps;
-    const name = tool.precheck;
-    if (name === undefined) return undefined;
+    const { outcome, approved } = options;
+    const name = precheckOf(tool);
+    if (name === undefined) return { kind: 'pass' };
     let checked: PrecheckResult;
     try {
       checked = await inFlight.track(
         prechecks[name].executeWithOptions(
           { ...PRECHECK_ACTIVITY_OPTIONS, summary: `Precheck before running: ${tool.describe(args)}` },
-          [{ args }],
+          [
+            {
+              args,
+              idempotencyKey: options.idempotencyKey,
+              ...(approved !== undefined ? { approvedEffect: approved.facts } : {}),
+            },
+          ],
         ),
       );
     } catch (err) {
@@ -117,7 +175,10 @@ export class ToolRunner {
       // Fail closed: a check that cannot run is a check that did not pass.
       checked = { ok: false, reason: `the precheck could not run: ${err.cause?.message ?? err.message}` };
     }
-    if (checked.ok) return undefined;
+    if (checked.ok) return { kind: 'pass' };
+    if (checked.changed === true && checked.effect !== undefined && approved !== undefined) {
+      return { kind: 'changed', effect: resolvedEffect(checked.effect), difference: checked.reason };
+    }
     const message = `approved, but the precheck failed so the call did not run: ${checked.reason}`;
     const hash = argsHash(args);
     audit.append({
@@ -129,12 +190,19 @@ export class ToolRunner {
       detail: `${tool.describe(args)}: ${message}`,
     });
     return {
-      result: { status: 'error', message },
-      outcome: { ...outcome, tool: tool.name, args, argsHash: hash, status: 'blocked', error: message },
+      kind: 'blocked',
+      settled: {
+        result: { status: 'error', message },
+        outcome: { ...outcome, tool: tool.name, args, argsHash: hash, status: 'blocked', error: message },
+      },
     };
   }
 
-  async #execute(
+  /**
+   * Runs the tool activity with its idempotency key; a tool that keeps failing pauses the run for a person.
+   * @returns the settled call, or `aborted` when the person aborted the run over it
+   */
+  async execute(
     tool: CatalogTool,
     args: Record<string, unknown>,
     idempotencyKey: string,

@@ -9,6 +9,7 @@ export function formatPendingLine(req: ApprovalRequest): string {
     `  ${req.summary}`,
     `  tool ${req.tool}  ${req.gate} gate  approvals ${req.approvals.length}/${req.quorum}  may decide: ${req.eligibleApprovers.join(', ') || 'anyone'}`,
     `  args ${JSON.stringify(req.args)}`,
+    ...(req.effect !== undefined ? [`  touches ${req.effect.lines.join('; ')}`] : []),
     `  hash ${req.argsHash}  deadline ${req.deadline}`,
   ].join('\n');
 }
@@ -31,7 +32,8 @@ export function formatShow(status: RunStatus, pending: readonly ApprovalRequest[
     `run ${status.workflowId}: ${status.phase.replace('_', ' ')} (model calls: ${status.step})`,
     `goal: ${status.goal}`,
     `requested by: ${status.requestedBy}`,
-    `policy: ${status.policyVersion}`,
+    `policy: ${status.policyName !== undefined ? `${status.policyName}, version ` : ''}${status.policyVersion}` +
+      (status.policySha256 !== undefined ? ` (sha256 ${status.policySha256})` : ''),
     `so far: ${c.executed} executed, ${c.approvals} approved (${c.edits} edited), ${c.rejections} rejected, ` +
       `${c.responses} answered with feedback, ${c.expiries} expired, ${c.denied} denied, ${c.blocked} blocked by a ` +
       `precheck, ${c.failed} failed, ${c.invalid} invalid`,

@@ -1,15 +1,12 @@
 import { fileURLToPath } from 'node:url';
+import { WorkflowFailedError } from '@temporalio/client';
 import { Command, Option } from 'commander';
-import type { Client } from '@temporalio/client';
 import {
   auditTrail,
-  connectClient,
-  decide,
   listPausedRuns,
   listPendingApprovals,
   loadScenario,
   pendingApprovals,
-  resolveRequest,
   resumeRun,
   runResult,
   runStatus,
@@ -17,8 +14,10 @@ import {
   stopRun,
   withStoredResults,
 } from '../client/index';
-import type { Decision } from '../../shared/decision';
 import { HitlError, InputError, UpdateRefusedError } from '../../shared/errors';
+import { addDecisionCommands } from './decision-commands';
+import { note, parseStepsJson, print, signingKey, withClient } from './io';
+import { addKeyCommands } from './key-commands';
 import type { ModelSettings } from '../../shared/model/types';
 import { parseDuration } from './duration';
 import { decisionCommands, formatAudit, formatPendingLine, formatResult, formatShow } from './format';
@@ -28,160 +27,13 @@ import type { PauseAction } from '../../shared/run-state';
 /** The scenario the scripted model replays when no scenario and no model endpoint are given. */
 export const DEFAULT_SCENARIO = fileURLToPath(new URL('../../../scenarios/refund-desk.json', import.meta.url));
 
-interface GlobalOptions {
-  address?: string;
-  namespace?: string;
-}
-
-function print(text: string): void {
-  process.stdout.write(`${text}\n`);
-}
-
-function note(text: string): void {
-  process.stderr.write(`${text}\n`);
-}
-
-async function withClient<T>(cmd: Command, fn: (client: Client) => Promise<T>): Promise<T> {
-  const opts = cmd.optsWithGlobals<GlobalOptions>();
-  const { client } = await connectClient({
-    ...(opts.address !== undefined ? { address: opts.address } : {}),
-    ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
-  });
-  try {
-    return await fn(client);
-  } finally {
-    await client.connection.close();
-  }
-}
-
-function parseArgsJson(text: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new InputError(`--args is not valid JSON: ${(err as Error).message}`);
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new InputError('--args must be a JSON object, e.g. \'{"invoiceId":12,"amountCents":500,"reason":"dup"}\'');
-  }
-  return value as Record<string, unknown>;
-}
-
-function parseStepsJson(text: string): { tool: string; args: Record<string, unknown> }[] {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new InputError(`--steps is not valid JSON: ${(err as Error).message}`);
-  }
-  if (!Array.isArray(value)) {
-    throw new InputError('--steps must be a JSON array, e.g. \'[{"tool":"issue_refund","args":{…}}]\'');
-  }
-  return value as { tool: string; args: Record<string, unknown> }[];
-}
-
-/** What a decision command adds to the decision besides the request, the approver and the argument hash. */
-type DecisionExtras = Pick<Decision, 'reason' | 'message' | 'args'>;
-
-/**
- * The four decision commands, as data: `hitl approve|reject|edit|respond ID [REQUEST] --as NAME …`. Each looks the
- * request up once (to bind the decision to the arguments the reviewer was shown) and sends the `decide` update.
- */
-const DECISION_COMMANDS: {
-  decision: Decision['decision'];
-  description: string;
-  /** Whether REQUEST may be left out when the run has one pending request. */
-  requestOptional: boolean;
-  options: { flags: string; description: string; required: boolean }[];
-  extras(opts: Record<string, string | undefined>): DecisionExtras;
-}[] = [
-  {
-    decision: 'approve',
-    description: 'approve a pending request (REQUEST may be left out when exactly one is pending)',
-    requestOptional: true,
-    options: [{ flags: '--reason <text>', description: 'why (optional)', required: false }],
-    extras: (o) => (o['reason'] !== undefined ? { reason: o['reason'] } : {}),
-  },
-  {
-    decision: 'reject',
-    description: 'reject a pending request; the agent is told the reason',
-    requestOptional: true,
-    options: [{ flags: '--reason <text>', description: 'why (the agent reads it)', required: true }],
-    extras: (o) => ({ reason: o['reason'] ?? '' }),
-  },
-  {
-    decision: 'edit',
-    description: 'approve a pending request with new arguments (validated by the tool schema)',
-    requestOptional: false,
-    options: [
-      { flags: '--args <json>', description: 'the full replacement arguments as a JSON object', required: true },
-      { flags: '--reason <text>', description: 'why (optional)', required: false },
-    ],
-    extras: (o) => ({
-      args: parseArgsJson(o['args'] ?? ''),
-      ...(o['reason'] !== undefined ? { reason: o['reason'] } : {}),
-    }),
-  },
-  {
-    decision: 'respond',
-    description: 'send feedback to the model instead of deciding; the call does not run',
-    requestOptional: true,
-    options: [
-      {
-        flags: '--message <text>',
-        description: 'what the agent should do instead (the model reads it)',
-        required: true,
-      },
-    ],
-    extras: (o) => ({ message: o['message'] ?? '' }),
-  },
-];
-
-function addDecisionCommands(program: Command): void {
-  for (const spec of DECISION_COMMANDS) {
-    const command = program
-      .command(spec.decision)
-      .description(spec.description)
-      .argument('<workflowId>')
-      .argument(spec.requestOptional ? '[requestId]' : '<requestId>')
-      .requiredOption('--as <name>', `who decides (${spec.decision})`);
-    for (const o of spec.options) {
-      if (o.required) command.requiredOption(o.flags, o.description);
-      else command.option(o.flags, o.description);
-    }
-    command.action(
-      async (
-        workflowId: string,
-        requestId: string | undefined,
-        opts: Record<string, string | undefined> & { as: string },
-        cmd: Command,
-      ) => {
-        const extras = spec.extras(opts);
-        await withClient(cmd, async (client) => {
-          const request = await resolveRequest(client, workflowId, requestId);
-          const receipt = await decide(client, workflowId, {
-            requestId: request.requestId,
-            decision: spec.decision,
-            approver: opts.as,
-            argsHash: request.argsHash,
-            ...extras,
-          });
-          const state = receipt.closed ? 'closed' : `still open: ${receipt.approvalsNeeded} more approval(s) needed`;
-          print(
-            `${receipt.decision} of ${receipt.requestId} by ${receipt.approver} recorded (args hash ${receipt.argsHash}); request ${state}`,
-          );
-        });
-      },
-    );
-  }
-}
-
 /** Builds the `hitl` command tree. Exported so tests can run it in-process. */
 export function buildProgram(): Command {
   const program = new Command('hitl')
     .description('Start agent runs and decide their approval requests')
     .option('--address <host:port>', 'Temporal server (default: $TEMPORAL_ADDRESS or 127.0.0.1:7233)')
     .option('--namespace <name>', 'Temporal namespace (default: $TEMPORAL_NAMESPACE or default)')
+    .option('--keys-dir <dir>', 'where signing keys are kept (default: $HITL_KEYS_DIR or ~/.config/hitl/keys)')
     .showHelpAfterError();
 
   program
@@ -191,7 +43,8 @@ export function buildProgram(): Command {
     .option('--scenario <file>', 'replay this scenario with the scripted model')
     .option('--model <name>', 'use an OpenAI-compatible model (worker needs OPENAI_API_KEY / OPENAI_BASE_URL)')
     .option('--id <workflowId>', 'workflow id (default agent-<random>)')
-    .option('--as <name>', 'who requests the run (default: $USER)')
+    .option('--as <name>', 'who requests the run, signing with their key when they have one (default: $USER)')
+    .option('--policy <name>', "which of the worker's policies the run uses (default: the worker's default)")
     .option('--timeout <duration>', 'how long a gated call waits for a decision, e.g. 10m, 24h', '24h')
     .addOption(
       new Option('--review <mode>', 'plan: review the whole plan once before anything runs')
@@ -207,6 +60,7 @@ export function buildProgram(): Command {
           model?: string;
           id?: string;
           as?: string;
+          policy?: string;
           timeout: string;
           review: 'none' | 'plan';
           json?: boolean;
@@ -227,11 +81,19 @@ export function buildProgram(): Command {
         if (goal === undefined) throw new InputError('--goal is required with --model');
         const requestedBy = opts.as ?? process.env['USER'] ?? 'cli';
         const approvalTimeoutMs = parseDuration(opts.timeout);
+        const key = signingKey(requestedBy, cmd);
         await withClient(cmd, async (client) => {
           const { workflowId } = await startAgentRun(
             client,
-            { goal, requestedBy, model, approvalTimeoutMs, review: opts.review },
-            opts.id !== undefined ? { workflowId: opts.id } : {},
+            {
+              goal,
+              requestedBy,
+              model,
+              approvalTimeoutMs,
+              review: opts.review,
+              ...(opts.policy !== undefined ? { policy: opts.policy } : {}),
+            },
+            { ...(opts.id !== undefined ? { workflowId: opts.id } : {}), ...(key !== undefined ? { key } : {}) },
           );
           print(opts.json === true ? JSON.stringify({ workflowId }) : workflowId);
         });
@@ -273,6 +135,7 @@ export function buildProgram(): Command {
     });
 
   addDecisionCommands(program);
+  addKeyCommands(program);
 
   program
     .command('resume')
@@ -283,6 +146,7 @@ export function buildProgram(): Command {
     .argument('<workflowId>')
     .argument('<action>', 'continue | stop | retry | skip | abort | approve | edit | reject')
     .requiredOption('--as <name>', 'who answers')
+    .option('--key <name>', 'sign with this registered key instead of the person’s own (a delegated signer)')
     .option('--reason <text>', 'why (required for stop, abort and reject; the agent reads a rejection)')
     .option('--steps <json>', 'edit: the full replacement plan, a JSON array of {"tool", "args"}')
     .action(
@@ -301,13 +165,19 @@ export function buildProgram(): Command {
               `this ${pause.kind.replace('_', ' ')} pause takes ${pause.actions.join(', ')}, not "${action}"`,
             );
           }
-          const answered = await resumeRun(client, workflowId, {
-            pauseId: pause.pauseId,
-            action: action as PauseAction,
-            by: opts.as,
-            ...(opts.reason !== undefined ? { reason: opts.reason } : {}),
-            ...(steps !== undefined ? { steps } : {}),
-          });
+          const key = signingKey(opts.as, cmd);
+          const answered = await resumeRun(
+            client,
+            workflowId,
+            {
+              pauseId: pause.pauseId,
+              action: action as PauseAction,
+              by: opts.as,
+              ...(opts.reason !== undefined ? { reason: opts.reason } : {}),
+              ...(steps !== undefined ? { steps } : {}),
+            },
+            key !== undefined ? { key } : {},
+          );
           print(
             `${answered.action} recorded for the ${pause.kind.replace('_', ' ')} pause of ${workflowId} by ${opts.as}`,
           );
@@ -321,9 +191,12 @@ export function buildProgram(): Command {
     .argument('<workflowId>')
     .requiredOption('--as <name>', 'who stops the run')
     .requiredOption('--reason <text>', 'why')
+    .option('--key <name>', 'sign with this registered key instead of the person’s own (a delegated signer)')
     .action(async (workflowId: string, opts: { as: string; reason: string }, cmd: Command) => {
+      const key = signingKey(opts.as, cmd);
       await withClient(cmd, async (client) => {
-        const { closedRequests } = await stopRun(client, workflowId, { by: opts.as, reason: opts.reason });
+        const stop = { by: opts.as, reason: opts.reason };
+        const { closedRequests } = await stopRun(client, workflowId, stop, key !== undefined ? { key } : {});
         print(`stopped ${workflowId}; ${closedRequests} pending request(s) closed`);
       });
     });
@@ -381,6 +254,11 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     }
     if (err instanceof HitlError) {
       note(`error: ${err.message}`);
+      return 1;
+    }
+    if (err instanceof WorkflowFailedError) {
+      // The run's own reason (a refused start, a failed tool) is in the cause; the outer message says only "failed".
+      note(`error: the run failed: ${err.cause?.message ?? err.message}`);
       return 1;
     }
     note(`error: ${err instanceof Error ? err.message : String(err)}`);

@@ -2,6 +2,7 @@ import { isGrpcServiceError, WorkflowUpdateFailedError, type Client } from '@tem
 import { ApplicationFailure } from '@temporalio/common';
 import { nanoid } from 'nanoid';
 import {
+  type Decision,
   parseDecisionMessage,
   ResumeSchema,
   StopSchema,
@@ -13,6 +14,8 @@ import { InputError, UpdateRefusedError } from '../../shared/errors';
 import { decideUpdate, decisionSignal, pendingApprovalsQuery, resumeUpdate, stopUpdate } from '../../shared/messages';
 import type { ApprovalRequest, DecisionReceipt } from '../../shared/run-state';
 import { formatZodError } from '../../shared/zod-format';
+import type { SigningKey } from '../identity/keys';
+import { signDecision, signResume, signStop } from './signing';
 
 /**
  * Decides one approval request, or several at once (`{ decisions: [...] }`), through the `decide` update, so the
@@ -20,7 +23,9 @@ import { formatZodError } from '../../shared/zod-format';
  *
  * @param client - a connected client
  * @param workflowId - the run
- * @param message - `{ requestId, decision, approver, argsHash, reason?, message?, args? }` or `{ decisions: [...] }`
+ * @param message - `{ requestId, decision, approver, argsHash, effectHash?, reason?, message?, args? }` or
+ *   `{ decisions: [...] }`
+ * @param options - `key`: sign each decision with this key (the approver's own, or a delegated signer's)
  * @returns the receipt of the (last) decision: request id, decision, approver, the hash of the arguments that will run,
  *   whether the request closed and how many approvals it still needs
  * @throws InputError when the payload is malformed (nothing is sent)
@@ -28,11 +33,20 @@ import { formatZodError } from '../../shared/zod-format';
  * @example
  * await decide(client, 'agent-abc', { requestId, decision: 'approve', approver: 'alice', argsHash });
  */
-export async function decide(client: Client, workflowId: string, message: DecisionMessage): Promise<DecisionReceipt> {
+export async function decide(
+  client: Client,
+  workflowId: string,
+  message: DecisionMessage,
+  options: { key?: SigningKey } = {},
+): Promise<DecisionReceipt> {
   const parsed = parseDecisionMessage(message);
   if (!parsed.ok) throw new InputError(parsed.reason);
+  const { key } = options;
+  const ctx = { namespace: client.options.namespace, workflowId };
+  const decisions = parsed.decisions.map((d) => (key !== undefined ? signDecision(d, key, ctx) : d));
+  const payload: DecisionMessage = 'decisions' in (message as object) ? { decisions } : (decisions[0] as Decision);
   const handle = client.workflow.getHandle(workflowId);
-  return sendUpdate((updateId) => handle.executeUpdate(decideUpdate, { args: [message], updateId }));
+  return sendUpdate((updateId) => handle.executeUpdate(decideUpdate, { args: [payload], updateId }));
 }
 
 /** Attempts at an update the server drops for a failed workflow task, before giving up. */
@@ -83,6 +97,7 @@ const GRPC_FAILED_PRECONDITION = 9;
  * @param client - a connected client
  * @param workflowId - the run
  * @param stop - `{ by, reason }`
+ * @param options - `key`: sign the stop with this key
  * @returns how many pending requests were closed
  * @throws InputError when `by` or `reason` is missing
  * @throws UpdateRefusedError when the run is already ending
@@ -93,11 +108,14 @@ export async function stopRun(
   client: Client,
   workflowId: string,
   stop: StopRequest,
+  options: { key?: SigningKey } = {},
 ): Promise<{ closedRequests: number }> {
   const parsed = StopSchema.safeParse(stop);
   if (!parsed.success) throw new InputError(`invalid stop: ${formatZodError(parsed.error)}`);
+  const ctx = { namespace: client.options.namespace, workflowId };
+  const payload = options.key !== undefined ? signStop(parsed.data, options.key, ctx) : parsed.data;
   const handle = client.workflow.getHandle(workflowId);
-  return sendUpdate((updateId) => handle.executeUpdate(stopUpdate, { args: [parsed.data], updateId }));
+  return sendUpdate((updateId) => handle.executeUpdate(stopUpdate, { args: [payload], updateId }));
 }
 
 /**
@@ -107,6 +125,7 @@ export async function stopRun(
  * @param client - a connected client
  * @param workflowId - the paused run
  * @param answer - `{ pauseId, action, by, reason?, steps? }`; `pauseId` comes from the `status` query's `pause`
+ * @param options - `key`: sign the answer with this key
  * @returns the pause id and the action taken
  * @throws InputError when the payload is malformed (nothing is sent)
  * @throws UpdateRefusedError with the workflow's reason when it is refused: not paused, another pause id, an action
@@ -119,11 +138,14 @@ export async function resumeRun(
   client: Client,
   workflowId: string,
   answer: ResumeRequest,
+  options: { key?: SigningKey } = {},
 ): Promise<{ pauseId: string; action: string }> {
   const parsed = ResumeSchema.safeParse(answer);
   if (!parsed.success) throw new InputError(`invalid resume: ${formatZodError(parsed.error)}`);
+  const ctx = { namespace: client.options.namespace, workflowId };
+  const payload = options.key !== undefined ? signResume(parsed.data, options.key, ctx) : parsed.data;
   const handle = client.workflow.getHandle(workflowId);
-  return sendUpdate((updateId) => handle.executeUpdate(resumeUpdate, { args: [parsed.data], updateId }));
+  return sendUpdate((updateId) => handle.executeUpdate(resumeUpdate, { args: [payload], updateId }));
 }
 
 /**

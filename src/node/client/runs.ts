@@ -21,13 +21,16 @@ import type {
 } from '../../shared/run-state';
 import { formatZodError } from '../../shared/zod-format';
 import { connectionConfig } from '../config';
+import type { SigningKey } from '../identity/keys';
+import { signStart } from './signing';
 
 /**
  * Starts an agent run.
  *
  * @param client - a connected client
  * @param draft - run input; validated here with {@link AgentRunInputSchema}
- * @param options - `workflowId` (default `agent-<nanoid>`), `taskQueue` (default from config)
+ * @param options - `workflowId` (default `agent-<nanoid>`), `taskQueue` (default from config), `key`: sign the start
+ *   with the requester's key (a policy with `signatures: required` refuses an unsigned start)
  * @returns the workflow id and handle
  * @throws InputError when the input is invalid
  * @example
@@ -39,7 +42,7 @@ import { connectionConfig } from '../config';
 export async function startAgentRun(
   client: Client,
   draft: AgentRunInputDraft,
-  options: { workflowId?: string; taskQueue?: string } = {},
+  options: { workflowId?: string; taskQueue?: string; key?: SigningKey } = {},
 ): Promise<{ workflowId: string; handle: WorkflowHandle }> {
   const parsed = AgentRunInputSchema.safeParse(draft);
   if (!parsed.success) throw new InputError(`invalid run input: ${formatZodError(parsed.error)}`);
@@ -47,16 +50,20 @@ export async function startAgentRun(
     throw new InputError('invalid run input: model.scenario is required for the scripted model');
   }
   const workflowId = options.workflowId ?? `agent-${nanoid(10)}`;
+  const args =
+    options.key !== undefined
+      ? signStart(parsed.data, options.key, { namespace: client.options.namespace, workflowId })
+      : parsed.data;
   const handle = await client.workflow.start(AGENT_RUN_WORKFLOW, {
     taskQueue: options.taskQueue ?? connectionConfig().taskQueue,
     workflowId,
-    args: [parsed.data],
+    args: [args],
     typedSearchAttributes: [
       { key: AgentStatusKey, value: 'Running' },
       { key: AgentRequesterKey, value: parsed.data.requestedBy },
     ],
     staticSummary: `Agent run for ${parsed.data.requestedBy}: ${truncate(parsed.data.goal, 160)}`,
-    staticDetails: describeRun(parsed.data),
+    staticDetails: describeRun(args),
   });
   return { workflowId, handle };
 }

@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { normalizeName } from '../identity/names';
 import type { GateKind } from '../run-state';
+import { findTool } from '../tools/catalog';
 
 // Evaluated inside workflow code: no Node built-ins, no clock, no randomness. Only zod.
 
@@ -51,6 +53,8 @@ function duration(allowZero = false) {
 }
 
 const Name = z.string().trim().min(1).max(100);
+/** A person in a group: normalised (NFKC, case-folded) so every comparison sees one spelling. */
+const Person = Name.transform(normalizeName);
 /** The gates, weakest first. */
 export const GateKindSchema = z.enum(['auto', 'auto_logged', 'soft', 'hard', 'deny']);
 const OnTimeout = z.enum(['deny', 'escalate']);
@@ -109,10 +113,23 @@ const overrides = {
   separationOfDuties: z.boolean().optional(),
 };
 
-const RuleSchema = z.strictObject({ name: Name, when: WhenSchema, gate: GateKindSchema.optional(), ...overrides });
+/**
+ * `acknowledgeIrreversible: true` on a tool entry or rule lets it make a tool the catalog classifies as irreversible
+ * `auto` or `auto_logged`; without it the policy is refused, naming the tool.
+ */
+const Acknowledge = z.boolean().optional();
+
+const RuleSchema = z.strictObject({
+  name: Name,
+  when: WhenSchema,
+  gate: GateKindSchema.optional(),
+  ...overrides,
+  acknowledgeIrreversible: Acknowledge,
+});
 
 const ToolPolicySchema = z.strictObject({
   gate: GateKindSchema,
+  acknowledgeIrreversible: Acknowledge,
   ...overrides,
   autoLoggedLimit: z.number().int().min(0).optional(),
   rules: z.array(RuleSchema).max(50).optional(),
@@ -156,7 +173,14 @@ const InterruptionsSchema = z.strictObject({
 const PolicyShape = z
   .strictObject({
     version: z.string().trim().min(1).max(100),
-    groups: z.record(Name, z.array(Name).max(1_000)).default({}),
+    groups: z.record(Name, z.array(Person).max(1_000)).default({}),
+    /**
+     * `required`: every decision, pause answer, stop and run start must carry a signature that verifies under the
+     * approver registry; `optional`: unsigned ones are taken (names as claimed), signed ones are verified.
+     */
+    signatures: z.enum(['required', 'optional']).default('optional'),
+    /** How old a signature may be when it arrives (its `at` against workflow time). */
+    signatureMaxAge: duration().default(15 * MINUTE_MS),
     defaults: DefaultsSchema,
     tools: z.record(Name, ToolPolicySchema).default({}),
     unclassified: UnclassifiedSchema,
@@ -315,6 +339,28 @@ export function policyProblems(policy: Policy): PolicyProblem[] {
     });
   }
   checkLayer(policy.unclassified, ['unclassified'], []);
+  problems.push(...irreversibleLetThrough(policy));
+  return problems;
+}
+
+/** Tool entries and rules that let a catalog-irreversible tool run without approval, unacknowledged. */
+function irreversibleLetThrough(policy: Policy): PolicyProblem[] {
+  const problems: PolicyProblem[] = [];
+  const weak = (gate: GateKind | undefined) => gate === 'auto' || gate === 'auto_logged';
+  for (const [name, tool] of Object.entries(policy.tools)) {
+    if (findTool(name)?.classification.reversibility !== 'irreversible') continue;
+    const message = (gate: GateKind | undefined) =>
+      `${name} is irreversible, and gate ${gate ?? ''} runs it without approval: set acknowledgeIrreversible: true ` +
+      'if that is really meant';
+    if (weak(tool.gate) && tool.acknowledgeIrreversible !== true) {
+      problems.push({ path: ['tools', name, 'gate'], message: message(tool.gate) });
+    }
+    tool.rules?.forEach((rule, i) => {
+      if (weak(rule.gate) && rule.acknowledgeIrreversible !== true && tool.acknowledgeIrreversible !== true) {
+        problems.push({ path: ['tools', name, 'rules', i, 'gate'], message: message(rule.gate) });
+      }
+    });
+  }
   return problems;
 }
 

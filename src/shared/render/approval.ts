@@ -23,7 +23,10 @@ export function approvalFacts(req: ApprovalRequest): [string, string][] {
         (c.financialImpact === 'none' ? '' : `, financial (${c.financialImpact})`);
   const who = req.eligibleApprovers.length > 0 ? req.eligibleApprovers.join(', ') : 'anyone';
   const groups = req.stages[req.stage]?.groups ?? [];
-  const approvedBy = req.approvals.map((a) => a.approver);
+  const approvedBy = req.approvals.map(
+    (a) => `${a.approver}${a.via !== undefined ? ` via ${a.via}` : ''}${a.signed === false ? ' (unsigned)' : ''}`,
+  );
+  const policy = `policy ${req.policyVersion}${req.policySha256 !== undefined ? `, sha256 ${req.policySha256.slice(0, 16)}…` : ''}`;
   // The alternatives have a line of their own; the rest of the model's text is its reasoning.
   const why = splitAlternatives(req.reasoning).reasoning;
   return [
@@ -31,8 +34,9 @@ export function approvalFacts(req: ApprovalRequest): [string, string][] {
     ['alternatives', req.alternatives.length > 0 ? req.alternatives.join('; ') : '(the model offered none)'],
     ['if approved', req.gate === 'soft' ? 'it runs now instead of at the deadline' : 'it runs once, exactly as shown'],
     ['if rejected', 'nothing runs; the agent reads the reason and may propose something else'],
+    ...(req.effect !== undefined ? ([['touches', req.effect.lines.join('; ')]] as [string, string][]) : []),
     ['risk', risk],
-    ['gate', `${req.gate} (${req.because}; policy ${req.policyVersion})`],
+    ['gate', `${req.gate} (${req.because}; ${policy})`],
     [
       'who may decide',
       `${who}${groups.length > 0 ? ` (${groups.join(', ')})` : ''}${req.separationOfDuties ? `; not ${req.requestedBy}, who requested the run` : ''}`,

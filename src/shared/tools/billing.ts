@@ -82,6 +82,7 @@ export const sendEmail = defineTool({
     const who = a.customerIds.length === 1 ? `customer #${a.customerIds[0]}` : `${a.customerIds.length} customers`;
     return `Email ${who}: "${a.subject}"`;
   },
+  precheck: 'precheck_send_email',
 });
 
 /** `issue_refund`: refund part or all of an invoice; never more than what remains refundable. */

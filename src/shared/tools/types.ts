@@ -49,13 +49,25 @@ export interface ToolDefinition<S extends z.ZodType = z.ZodType, N extends strin
   precheck?: P;
 }
 
-/** What a precheck activity receives: the arguments about to run. */
+/**
+ * What a precheck activity receives: the arguments; after approval also the idempotency key of the call about to run
+ * (a call that ran already passes: its tool replays the recorded result) and the effect the reviewers approved.
+ */
 export interface PrecheckInput {
   args: unknown;
+  idempotencyKey?: string;
+  /** The facts of the effect the reviewers approved; a precheck that finds others answers `changed`. */
+  approvedEffect?: Record<string, unknown>;
 }
 
-/** What a precheck activity answers. */
-export type PrecheckResult = { ok: true; note: string } | { ok: false; reason: string };
+/**
+ * What a precheck activity answers: `ok` (with the effect as it stands), or not (`changed` when the effect differs from
+ * the approved one, with the difference in `reason`). `effect` is what the call would touch now: `lines` for people,
+ * `facts` for comparing.
+ */
+export type PrecheckResult =
+  | { ok: true; note: string; effect?: { lines: string[]; facts: Record<string, unknown> } }
+  | { ok: false; reason: string; changed?: boolean; effect?: { lines: string[]; facts: Record<string, unknown> } };
 
 /** What a tool activity receives. */
 export interface ToolActivityInput {

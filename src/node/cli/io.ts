@@ -1,0 +1,84 @@
+import type { Client } from '@temporalio/client';
+import type { Command } from 'commander';
+import { InputError } from '../../shared/errors';
+import { connectClient } from '../client/index';
+import { keysDir, loadKey, type SigningKey } from '../identity/keys';
+
+/** Options every command takes. */
+export interface GlobalOptions {
+  address?: string;
+  namespace?: string;
+  keysDir?: string;
+}
+
+/** Prints a line of the command's output (stdout). */
+export function print(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
+/** Prints a line for the person (stderr): warnings, hints, refusals. */
+export function note(text: string): void {
+  process.stderr.write(`${text}\n`);
+}
+
+/** Runs `fn` with a client connected as the global options say, and closes it after. */
+export async function withClient<T>(cmd: Command, fn: (client: Client) => Promise<T>): Promise<T> {
+  const opts = cmd.optsWithGlobals<GlobalOptions>();
+  const { client } = await connectClient({
+    ...(opts.address !== undefined ? { address: opts.address } : {}),
+    ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
+  });
+  try {
+    return await fn(client);
+  } finally {
+    await client.connection.close();
+  }
+}
+
+/**
+ * The key a command signs with: `--key NAME`'s (a delegated signer), else the person's own (`--as NAME`), from the
+ * keys folder (`--keys-dir`, else `HITL_KEYS_DIR`, else `~/.config/hitl/keys`). Without one the message goes unsigned,
+ * which a policy with `signatures: required` refuses; the person is told so.
+ * @param person - whom the message speaks for
+ * @param cmd - the command (for its options)
+ */
+export function signingKey(person: string, cmd: Command): SigningKey | undefined {
+  const opts = cmd.optsWithGlobals<GlobalOptions & { key?: string }>();
+  const owner = opts.key ?? person;
+  const dir = keysDir(opts.keysDir);
+  const key = loadKey(owner, dir);
+  if (key === undefined) {
+    if (opts.key !== undefined)
+      throw new InputError(`no key for ${owner} in ${dir} (create one: hitl keys init --as ${owner})`);
+    note(`no key for ${owner} in ${dir}: sending unsigned (a policy that requires signatures refuses it)`);
+  }
+  return key;
+}
+
+/** Parses `--args`: a JSON object. */
+export function parseArgsJson(text: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new InputError(`--args is not valid JSON: ${(err as Error).message}`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new InputError('--args must be a JSON object, e.g. \'{"invoiceId":12,"amountCents":500,"reason":"dup"}\'');
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Parses `--steps`: a JSON array of `{ tool, args }`. */
+export function parseStepsJson(text: string): { tool: string; args: Record<string, unknown> }[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new InputError(`--steps is not valid JSON: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(value)) {
+    throw new InputError('--steps must be a JSON array, e.g. \'[{"tool":"issue_refund","args":{…}}]\'');
+  }
+  return value as { tool: string; args: Record<string, unknown> }[];
+}
