@@ -2,21 +2,44 @@
 // (its ActivityTaskStarted event time on the server), through the `decide` update, the `decision` signal and the
 // hitl CLI. Runs against a fresh dev server started from the project's Temporal CLI, one worker, scripted model.
 // Each way is measured twice: deciding the moment the request appears (the worker is still busy with the request's
-// notification) and deciding after a reader's pause (--think ms, default 1000), as a person would.
-//   npm run bench:decision -- [--samples 20] [--think 1000]
+// notification) and deciding after a reader's pause (--think ms, default 1000), as a person would. With --signed the
+// worker's policy requires signatures: the start and every decision are signed (Ed25519) and verified in the run.
+//   npm run bench:decision -- [--samples 20] [--think 1000] [--signed]
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { tsToMs } from '@temporalio/common';
 import { decide, pendingApprovals, signalDecision, startAgentRun } from '../client';
+import { signDecision } from '../src/node/client/signing';
+import { createKey } from '../src/node/identity/keys';
+import { parseApproverRegistry } from '../src/node/identity/registry-file';
+import { DecisionSchema } from '../src/shared/decision';
+import { DEFAULT_POLICY } from '../src/shared/policy/default-policy';
+import { PolicySchema } from '../src/shared/policy/schema';
 import { decisionOn } from '../test/support/decisions';
-import { closeSharedEnv, repoRoot, sharedEnv, waitFor } from '../test/support/env';
+import { closeSharedEnv, repoRoot, sharedEnv, tempDir, waitFor } from '../test/support/env';
 import { withWorker } from '../test/support/harness';
 import { quantile, recordBenchmark } from './support';
 
 const { values } = parseArgs({
-  options: { samples: { type: 'string', default: '20' }, think: { type: 'string', default: '1000' } },
+  options: {
+    samples: { type: 'string', default: '20' },
+    think: { type: 'string', default: '1000' },
+    signed: { type: 'boolean', default: false },
+  },
 });
+const signed = values.signed;
+const keysDir = tempDir('hitl-bench-keys-');
+const benchKey = createKey('bench', { dir: keysDir });
+const workerOptions = signed
+  ? {
+      policy: {
+        policy: PolicySchema.parse({ ...DEFAULT_POLICY, version: 'bench-signed', signatures: 'required' }),
+        source: 'bench',
+      },
+      registry: parseApproverRegistry(benchKey.line, 'bench registry'),
+    }
+  : {};
 const samples = Number(values.samples);
 const thinkMs = Number(values.think);
 const cliSamples = Math.max(3, Math.round(samples / 4));
@@ -56,21 +79,33 @@ async function main(): Promise<void> {
             },
           },
         },
-        { taskQueue: h.taskQueue },
+        { taskQueue: h.taskQueue, ...(signed ? { key: benchKey.key } : {}) },
       );
       const [req] = await waitFor(async () => {
         const p = await pendingApprovals(h.client, workflowId);
         return p.length === 1 ? p : undefined;
       }, 'pending request');
-      const decision = decisionOn(req!, 'bench');
+      const decision = DecisionSchema.parse(decisionOn(req!, 'bench'));
       if (via.endsWith('after a pause')) await new Promise((r) => setTimeout(r, thinkMs));
       const sentAt = Date.now();
-      if (via.startsWith('update')) await decide(h.client, workflowId, decision);
-      else if (via.startsWith('signal')) await signalDecision(h.client, workflowId, decision);
-      else {
-        await run(process.execPath, [join(repoRoot, 'bin/hitl.mjs'), 'approve', workflowId, '--as', 'bench'], {
-          env: { ...process.env, TEMPORAL_ADDRESS: address },
-        });
+      // The signature is made when the decision is sent, as a reviewer's client would, so its cost is measured too.
+      const ctx = { namespace: h.client.options.namespace, workflowId };
+      if (via.startsWith('update')) await decide(h.client, workflowId, decision, signed ? { key: benchKey.key } : {});
+      else if (via.startsWith('signal')) {
+        await signalDecision(h.client, workflowId, signed ? signDecision(decision, benchKey.key, ctx) : decision);
+      } else {
+        await run(
+          process.execPath,
+          [
+            join(repoRoot, 'bin/hitl.mjs'),
+            ...(signed ? ['--keys-dir', keysDir] : []),
+            'approve',
+            workflowId,
+            '--as',
+            'bench',
+          ],
+          { env: { ...process.env, TEMPORAL_ADDRESS: address } },
+        );
       }
       await handle.result();
       const history = await handle.fetchHistory();
@@ -86,7 +121,7 @@ async function main(): Promise<void> {
       if (startedEvent?.eventTime == null) throw new Error(`no ActivityTaskStarted for issue_refund in ${workflowId}`);
       latencies[via].push(tsToMs(startedEvent.eventTime) - sentAt);
     }
-  });
+  }, workerOptions);
   await closeSharedEnv();
   const rows = (Object.keys(latencies) as Via[]).map(
     (via) =>
@@ -94,7 +129,8 @@ async function main(): Promise<void> {
   );
   const table = ['| decision sent through | samples | p50 (ms) | p99 (ms) |', '|---|---|---|---|', ...rows];
   process.stdout.write(`${table.join('\n')}\n`);
-  recordBenchmark('Decision to execution', `npm run bench:decision -- --samples ${samples} --think ${thinkMs}`, table, [
+  const command = `npm run bench:decision -- --samples ${samples} --think ${thinkMs}${signed ? ' --signed' : ''}`;
+  recordBenchmark(signed ? 'Decision to execution, signed' : 'Decision to execution', command, table, [
     'Time from the client sending approve to the ActivityTaskStarted event of the approved tool (server clock, same',
     'machine). Dev server (SQLite, in-memory), one worker, scripted model; the ways take turns. Between the decision',
     "and the tool come the tool's precheck activity and two workflow tasks. 'At once': sent the moment the request",

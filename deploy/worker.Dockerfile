@@ -22,6 +22,7 @@ COPY package.json package-lock.json tsconfig.json worker.ts ./
 COPY src ./src
 COPY workflows ./workflows
 COPY activities ./activities
+COPY policies ./policies
 # .data holds the generated billing database; created here so a fresh named volume mounted on it
 # starts out owned by the unprivileged user.
 RUN mkdir -p /app/.data && chown node:node /app/.data

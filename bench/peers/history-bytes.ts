@@ -3,6 +3,7 @@
 // keeps for the same scripted run (checkpoints, their metadata and pending writes; and the file). Each is divided by
 // the number of steps.
 //   tsx bench/peers/history-bytes.ts [--quick] [--steps 10,100,1000]
+import { PolicyBook } from '../../src/node/policy-book';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
@@ -41,7 +42,7 @@ async function ourRun(steps: number, histories: Client) {
     billingDb: billing.db,
     workflowBundle: bundle,
     transcripts,
-    policy: { policy: DEFAULT_POLICY, source: 'built-in default' },
+    policies: PolicyBook.of(DEFAULT_POLICY, 'built-in default'),
   });
   // maxSteps well above the scripted turns, so the cap never ends a run early (1,100 for 1,000 steps).
   const maxSteps = steps + Math.max(100, steps / 10);
