@@ -70,8 +70,10 @@ export function createRunSupportActivities(options: RunSupportOptions): RunActiv
       return Promise.resolve({ ok: true, registry });
     },
     notify(notification: Notification) {
-      // Delivery channels (email, chat) come later; the log line is the notification for now.
-      log.info(notification.text, {
+      // Delivery channels (email, chat) come later; the log line is the notification for now. Its text quotes the
+      // model's summary: a field of its own, so it never becomes the log line's message.
+      log.info('notification', {
+        text: notification.text,
         kind: notification.kind,
         workflowId: notification.workflowId,
         requestId: notification.requestId,

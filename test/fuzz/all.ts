@@ -7,6 +7,7 @@ import './decisions.test';
 import './prompt-injection.test';
 import './continue-as-new.test';
 import './signatures.test';
+import './rendering.test';
 
 after(async () => {
   await closeSharedEnv();

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { Decision } from '../../shared/decision';
 import { DecisionSchema } from '../../shared/decision';
 import { InputError } from '../../shared/errors';
+import { escapeTerminal } from '../../shared/render/escape';
 import { formatZodError } from '../../shared/zod-format';
 import { decide, resolveRequest } from '../client/index';
 import { signDecision } from '../client/signing';
@@ -107,9 +108,11 @@ function addCommands(parent: Command, send: boolean): void {
         }
         const receipt = await decide(client, workflowId, parsed.data, key !== undefined ? { key } : {});
         const state = receipt.closed ? 'closed' : `still open: ${receipt.approvalsNeeded} more approval(s) needed`;
+        // The receipt is the run's word, and the approver a name a client wrote: escaped like everything else shown.
         print(
-          `${receipt.decision} of ${receipt.requestId} by ${receipt.approver}${key !== undefined ? ' (signed)' : ''} ` +
-            `recorded (args hash ${receipt.argsHash}); request ${state}`,
+          escapeTerminal(`${receipt.decision} of ${receipt.requestId} by ${receipt.approver}`) +
+            `${key !== undefined ? ' (signed)' : ''} recorded (args hash ${escapeTerminal(receipt.argsHash)}); ` +
+            `request ${state}`,
         );
       });
     });

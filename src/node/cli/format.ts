@@ -1,26 +1,32 @@
 import type { AgentRunResult, ApprovalRequest, AuditEntry, RunStatus } from '../../shared/run-state';
 import { renderApprovalRequest } from '../../shared/render/approval';
+import { displayJson, escapeTerminal as t, shellJson, shellWord } from '../../shared/render/escape';
 import { renderPause, resumeCommands } from '../../shared/render/pause';
+
+// Every string below that came from the run (a model's, a tool's, a policy's or a client's words, and ids a client
+// chose) goes through `t` (escapeTerminal) or is JSON from displayJson: one line each, whatever it holds, so a line
+// that looks like an approval or an audit entry is one the CLI wrote.
 
 /** Text of one pending request for `hitl pending`, with the commands to decide it. */
 export function formatPendingLine(req: ApprovalRequest): string {
+  const who = req.eligibleApprovers.join(', ') || 'anyone';
   return [
-    `${req.workflowId}  ${req.requestId}`,
-    `  ${req.summary}`,
-    `  tool ${req.tool}  ${req.gate} gate  approvals ${req.approvals.length}/${req.quorum}  may decide: ${req.eligibleApprovers.join(', ') || 'anyone'}`,
-    `  args ${JSON.stringify(req.args)}`,
-    ...(req.effect !== undefined ? [`  touches ${req.effect.lines.join('; ')}`] : []),
-    `  hash ${req.argsHash}  deadline ${req.deadline}`,
+    `${t(req.workflowId)}  ${t(req.requestId)}`,
+    `  ${t(req.summary)}`,
+    `  tool ${t(req.tool)}  ${t(req.gate)} gate  approvals ${req.approvals.length}/${req.quorum}  may decide: ${t(who)}`,
+    `  args ${displayJson(req.args)}`,
+    ...(req.effect !== undefined ? [`  touches ${t(req.effect.lines.join('; '))}`] : []),
+    `  hash ${t(req.argsHash)}  deadline ${t(req.deadline)}`,
   ].join('\n');
 }
 
-/** The commands a reviewer types to decide a request. */
+/** The commands a reviewer types to decide a request, ids and arguments shell-quoted so a paste runs nothing else. */
 export function decisionCommands(req: ApprovalRequest): string {
-  const target = `${req.workflowId} ${req.requestId}`;
+  const target = `${shellWord(req.workflowId)} ${shellWord(req.requestId)}`;
   return [
     `  approve: hitl approve ${target} --as YOUR_NAME`,
     `  reject:  hitl reject ${target} --as YOUR_NAME --reason "why"`,
-    `  edit:    hitl edit ${target} --as YOUR_NAME --args '${JSON.stringify(req.args)}'`,
+    `  edit:    hitl edit ${target} --as YOUR_NAME --args ${shellJson(req.args)}`,
     `  respond: hitl respond ${target} --as YOUR_NAME --message "what the agent should do instead"`,
   ].join('\n');
 }
@@ -29,17 +35,17 @@ export function decisionCommands(req: ApprovalRequest): string {
 export function formatShow(status: RunStatus, pending: readonly ApprovalRequest[]): string {
   const c = status.counts;
   const lines = [
-    `run ${status.workflowId}: ${status.phase.replace('_', ' ')} (model calls: ${status.step})`,
-    `goal: ${status.goal}`,
-    `requested by: ${status.requestedBy}`,
-    `policy: ${status.policyName !== undefined ? `${status.policyName}, version ` : ''}${status.policyVersion}` +
-      (status.policySha256 !== undefined ? ` (sha256 ${status.policySha256})` : ''),
+    `run ${t(status.workflowId)}: ${t(status.phase.replace('_', ' '))} (model calls: ${status.step})`,
+    `goal: ${t(status.goal)}`,
+    `requested by: ${t(status.requestedBy)}`,
+    `policy: ${status.policyName !== undefined ? `${t(status.policyName)}, version ` : ''}${t(status.policyVersion)}` +
+      (status.policySha256 !== undefined ? ` (sha256 ${t(status.policySha256)})` : ''),
     `so far: ${c.executed} executed, ${c.approvals} approved (${c.edits} edited), ${c.rejections} rejected, ` +
       `${c.responses} answered with feedback, ${c.expiries} expired, ${c.denied} denied, ${c.blocked} blocked by a ` +
       `precheck, ${c.failed} failed, ${c.invalid} invalid`,
     `model spend: $${status.spentUsd.toFixed(4)}`,
   ];
-  if (status.answer !== undefined) lines.push(`answer: ${status.answer}`);
+  if (status.answer !== undefined) lines.push(`answer: ${t(status.answer)}`);
   if (status.pause !== undefined) {
     lines.push('', renderPause(status.pause), resumeCommands(status.workflowId, status.pause));
   }
@@ -50,12 +56,15 @@ export function formatShow(status: RunStatus, pending: readonly ApprovalRequest[
   return lines.join('\n');
 }
 
-/** `hitl audit`: one line per entry. */
+/**
+ * `hitl audit`: one line per entry, `seq at kind actor [request] detail`, each field escaped, so a refused signal's
+ * request id or reason cannot start a line of its own.
+ */
 export function formatAudit(entries: readonly AuditEntry[]): string {
   return entries
     .map((e) => {
-      const req = e.requestId !== undefined ? ` [${e.requestId.slice(0, 8)}]` : '';
-      return `${String(e.seq).padStart(3)} ${e.at}  ${e.kind.padEnd(18)} ${e.actor.padEnd(10)}${req} ${e.detail}`;
+      const req = e.requestId !== undefined ? ` [${t(e.requestId.slice(0, 8))}]` : '';
+      return `${String(e.seq).padStart(3)} ${t(e.at)}  ${t(e.kind).padEnd(18)} ${t(e.actor).padEnd(10)}${req} ${t(e.detail)}`;
     })
     .join('\n');
 }
@@ -64,20 +73,20 @@ export function formatAudit(entries: readonly AuditEntry[]): string {
 export function formatResult(result: AgentRunResult): string {
   const c = result.counts;
   const lines = [
-    ...(result.stopped !== undefined ? [`stopped by ${result.stopped.by}: ${result.stopped.reason}`] : []),
-    `answer: ${result.answer}`,
+    ...(result.stopped !== undefined ? [`stopped by ${t(result.stopped.by)}: ${t(result.stopped.reason)}`] : []),
+    `answer: ${t(result.answer)}`,
     `model calls: ${result.steps}; tool calls: ${c.executed} executed, ${c.approvals} approved (${c.edits} edited), ` +
       `${c.rejections} rejected, ${c.responses} answered with feedback, ${c.expiries} expired, ${c.denied} denied, ` +
-      `${c.blocked} blocked by a precheck, ${c.failed} failed, ${c.invalid} invalid (policy ${result.policyVersion})`,
+      `${c.blocked} blocked by a precheck, ${c.failed} failed, ${c.invalid} invalid (policy ${t(result.policyVersion)})`,
   ];
   for (const o of result.outcomes) {
-    const who = o.decidedBy !== undefined && o.status !== 'rejected' ? ` (approved by ${o.decidedBy})` : '';
-    const why = o.error !== undefined ? `: ${o.error}` : '';
+    const who = o.decidedBy !== undefined && o.status !== 'rejected' ? ` (approved by ${t(o.decidedBy)})` : '';
+    const why = o.error !== undefined ? `: ${t(o.error)}` : '';
     const ref =
       o.resultRef !== undefined && o.result === undefined
-        ? ` (result of ${o.resultRef.bytes} bytes kept by reference, sha256 ${o.resultRef.sha256.slice(0, 12)}…)`
+        ? ` (result of ${o.resultRef.bytes} bytes kept by reference, sha256 ${t(o.resultRef.sha256.slice(0, 12))}…)`
         : '';
-    lines.push(`  ${o.status.padEnd(8)} ${o.tool} ${JSON.stringify(o.args)}${who}${why}${ref}`);
+    lines.push(`  ${t(o.status).padEnd(8)} ${t(o.tool)} ${displayJson(o.args)}${who}${why}${ref}`);
   }
   return lines.join('\n');
 }

@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { InputError } from '../../shared/errors';
+import { escapeTerminal } from '../../shared/render/escape';
 import { connectClient } from '../client/index';
 import { keysDir, loadKey, type SigningKey } from '../identity/keys';
 
@@ -16,9 +17,12 @@ export function print(text: string): void {
   process.stdout.write(`${text}\n`);
 }
 
-/** Prints a line for the person (stderr): warnings, hints, refusals. */
+/**
+ * Prints a line for the person (stderr): warnings, hints, refusals. The text is escaped to one line
+ * ({@link escapeTerminal}): a refusal or an error quotes what a client or the server sent (a reason, a name, an id).
+ */
 export function note(text: string): void {
-  process.stderr.write(`${text}\n`);
+  process.stderr.write(`${escapeTerminal(text)}\n`);
 }
 
 /** Runs `fn` with a client connected as the global options say, and closes it after. */

@@ -1,5 +1,15 @@
 import type { ApprovalRequest, OutcomeCounts, RunPause } from '../run-state';
 import { splitAlternatives } from '../model/alternatives';
+import {
+  displayJson,
+  escapeMarkdown,
+  escapeTerminal,
+  markdownCode,
+  partsForMarkdown,
+  partsForTerminal,
+  shellWord,
+  type Fact,
+} from './escape';
 import { pauseFacts, pauseTitle, planLines } from './pause';
 
 /** What happens at the request's deadline, in words. */
@@ -12,8 +22,12 @@ export function timeoutConsequence(req: ApprovalRequest): string {
   return 'the call is denied, never approved';
 }
 
-/** The facts a reviewer needs about one request, as label and value pairs, free text unescaped. */
-export function approvalFacts(req: ApprovalRequest): [string, string][] {
+/**
+ * The facts a reviewer needs about one request, as labels and values, unescaped: each output escapes them its own
+ * way, and shows the arguments as code.
+ * @param req - the request
+ */
+export function approvalFacts(req: ApprovalRequest): Fact[] {
   const c = req.classification;
   const risk =
     c === undefined
@@ -29,40 +43,51 @@ export function approvalFacts(req: ApprovalRequest): [string, string][] {
   const policy = `policy ${req.policyVersion}${req.policySha256 !== undefined ? `, sha256 ${req.policySha256.slice(0, 16)}…` : ''}`;
   // The alternatives have a line of their own; the rest of the model's text is its reasoning.
   const why = splitAlternatives(req.reasoning).reasoning;
-  return [
-    ['why', why || '(the model gave no reasoning)'],
-    ['alternatives', req.alternatives.length > 0 ? req.alternatives.join('; ') : '(the model offered none)'],
-    ['if approved', req.gate === 'soft' ? 'it runs now instead of at the deadline' : 'it runs once, exactly as shown'],
-    ['if rejected', 'nothing runs; the agent reads the reason and may propose something else'],
-    ...(req.effect !== undefined ? ([['touches', req.effect.lines.join('; ')]] as [string, string][]) : []),
-    ['risk', risk],
-    ['gate', `${req.gate} (${req.because}; ${policy})`],
+  const facts: Fact[] = [
+    ['why', [why || '(the model gave no reasoning)']],
+    ['alternatives', [req.alternatives.length > 0 ? req.alternatives.join('; ') : '(the model offered none)']],
+    [
+      'if approved',
+      [req.gate === 'soft' ? 'it runs now instead of at the deadline' : 'it runs once, exactly as shown'],
+    ],
+    ['if rejected', ['nothing runs; the agent reads the reason and may propose something else']],
+  ];
+  if (req.effect !== undefined) facts.push(['touches', [req.effect.lines.join('; ')]]);
+  facts.push(
+    ['risk', [risk]],
+    ['gate', [`${req.gate} (${req.because}; ${policy})`]],
     [
       'who may decide',
-      `${who}${groups.length > 0 ? ` (${groups.join(', ')})` : ''}${req.separationOfDuties ? `; not ${req.requestedBy}, who requested the run` : ''}`,
+      [
+        `${who}${groups.length > 0 ? ` (${groups.join(', ')})` : ''}${req.separationOfDuties ? `; not ${req.requestedBy}, who requested the run` : ''}`,
+      ],
     ],
-    ['approvals', `${approvedBy.length} of ${req.quorum}${approvedBy.length > 0 ? ` (${approvedBy.join(', ')})` : ''}`],
-    ['deadline', `${req.deadline}; then ${timeoutConsequence(req)}`],
-    ...(req.editedFrom !== undefined
-      ? ([['edited', `by ${req.editedFrom.by}, from ${JSON.stringify(req.editedFrom.args)}`]] as [string, string][])
-      : []),
-    ['arguments', JSON.stringify(req.args)],
-    ['request', `${req.requestId} (tool ${req.tool}, args hash ${req.argsHash})`],
-  ];
+    [
+      'approvals',
+      [`${approvedBy.length} of ${req.quorum}${approvedBy.length > 0 ? ` (${approvedBy.join(', ')})` : ''}`],
+    ],
+    ['deadline', [`${req.deadline}; then ${timeoutConsequence(req)}`]],
+  );
+  if (req.editedFrom !== undefined) {
+    facts.push(['edited', [`by ${req.editedFrom.by}, from `, { code: displayJson(req.editedFrom.args) }]]);
+  }
+  facts.push(
+    ['arguments', [{ code: displayJson(req.args) }]],
+    ['request', [`${req.requestId} (tool ${req.tool}, args hash ${req.argsHash})`]],
+  );
+  return facts;
 }
 
 /**
- * Renders an approval request as plain text for a terminal (`hitl show`, the demo).
+ * Renders an approval request as plain text for a terminal (`hitl show`, the demo). Every string from the request is
+ * escaped ({@link escapeTerminal}), so the number of lines is the same whatever the model, tool or clients wrote.
  * @param req - the pending request
  * @returns lines: the summary, then one `- label: value` line per fact
  */
 export function renderApprovalRequest(req: ApprovalRequest): string {
-  return [req.summary, ...approvalFacts(req).map(([k, v]) => `- ${k}: ${v}`)].join('\n');
-}
-
-/** Escapes text so a Markdown renderer shows it as written (the Web UI would turn `$…$` into math). */
-export function escapeMarkdown(text: string): string {
-  return text.replace(/[\\`*_{}[\]()#+\-!|$<>~]/g, (ch) => `\\${ch}`);
+  return [escapeTerminal(req.summary), ...approvalFacts(req).map(([k, v]) => `- ${k}: ${partsForTerminal(v)}`)].join(
+    '\n',
+  );
 }
 
 /** What the Web UI's "Current Details" show: the run's open pause and pending requests, else `idle`. */
@@ -79,6 +104,8 @@ export interface CurrentDetailsInput {
 /**
  * Renders the Web UI's "Current Details" (Markdown) for a run that waits for people: the goal once, then the open
  * pause, then for each pending request the command to decide it first (the UI's frame is short), then its facts.
+ * Text is escaped ({@link escapeMarkdown}); arguments and commands are code spans, which the UI shows verbatim (in
+ * plain text it would turn quotes typographic).
  * @param input - see {@link CurrentDetailsInput}
  * @returns Markdown; `input.idle` when nothing waits
  */
@@ -86,24 +113,30 @@ export function renderCurrentDetails(input: CurrentDetailsInput): string {
   const { pending, pause } = input;
   if (pending.length === 0 && pause === undefined) return input.idle;
   const blocks = pending.map((req) => {
-    const cmd = `hitl approve ${req.workflowId} ${req.requestId} --as NAME`;
+    const cmd = `hitl approve ${shellWord(req.workflowId)} ${shellWord(req.requestId)} --as NAME`;
     const facts = approvalFacts(req)
       .filter(([k]) => k !== 'request')
-      .map(([k, v]) => `- ${k}: ${escapeMarkdown(v)}`);
-    return [`**${escapeMarkdown(req.summary)}**`, '', `\`${cmd}\` (or reject, edit, respond)`, '', ...facts].join('\n');
+      .map(([k, v]) => `- ${k}: ${partsForMarkdown(v)}`);
+    return [
+      `**${escapeMarkdown(req.summary)}**`,
+      '',
+      `${markdownCode(cmd)} (or reject, edit, respond)`,
+      '',
+      ...facts,
+    ].join('\n');
   });
   const goal = `Goal: ${escapeMarkdown(input.goal)}`;
   const waiting = `### Waiting for approval (${pending.length})`;
   if (pause === undefined) return [waiting, goal, ...blocks].join('\n\n');
-  const cmd = `hitl resume ${input.workflowId} ${pause.actions[0] ?? 'continue'} --as NAME`;
-  const facts = pauseFacts(pause).map(([k, v]) => `- ${k}: ${escapeMarkdown(v)}`);
+  const cmd = `hitl resume ${shellWord(input.workflowId)} ${shellWord(pause.actions[0] ?? 'continue')} --as NAME`;
+  const facts = pauseFacts(pause).map(([k, v]) => `- ${k}: ${partsForMarkdown(v)}`);
   // Numbered lines stay a Markdown list: escapeMarkdown leaves the dot after the number alone.
-  const steps = planLines(pause).map(escapeMarkdown);
+  const steps = planLines(pause).map(partsForMarkdown);
   const sections = [
     `### Paused: ${escapeMarkdown(pauseTitle(pause))}`,
     goal,
     escapeMarkdown(pause.detail),
-    `\`${cmd}\` (answers: ${pause.actions.join(', ')})`,
+    `${markdownCode(cmd)} (answers: ${escapeMarkdown(pause.actions.join(', '))})`,
     ...(steps.length > 0 ? [`Plan:\n\n${steps.join('\n')}`] : []),
     facts.join('\n'),
   ];

@@ -1,4 +1,5 @@
 import type { RunPause } from '../run-state';
+import { displayJson, escapeTerminal, partsForTerminal, shellJson, shellWord, type Fact, type Part } from './escape';
 
 const TITLES: Record<RunPause['kind'], string> = {
   plan_review: 'plan review',
@@ -27,59 +28,62 @@ export function pauseTitle(pause: RunPause): string {
 }
 
 /**
- * The facts a person needs to answer a pause, as label and value pairs, free text unescaped.
+ * The facts a person needs to answer a pause, as labels and values, unescaped: each output escapes them its own way.
  * @param pause - the open pause (from the `status` query)
  */
-export function pauseFacts(pause: RunPause): [string, string][] {
+export function pauseFacts(pause: RunPause): Fact[] {
   const who = pause.eligible.length > 0 ? pause.eligible.join(', ') : 'anyone';
-  const facts: [string, string][] = [
-    ['answers', pause.actions.map((a) => `${a} (${ACTION_EFFECTS[a]})`).join('; ')],
-    ['who may answer', `${who}${pause.separationOfDuties ? '; not the person who requested the run' : ''}`],
-    ['deadline', `${pause.deadline}; then ${pause.onTimeout} (never an approval)`],
+  return [
+    ['answers', [pause.actions.map((a) => `${a} (${ACTION_EFFECTS[a]})`).join('; ')]],
+    ['who may answer', [`${who}${pause.separationOfDuties ? '; not the person who requested the run' : ''}`]],
+    ['deadline', [`${pause.deadline}; then ${pause.onTimeout} (never an approval)`]],
+    ['pause', [pause.pauseId]],
   ];
-  facts.push(['pause', pause.pauseId]);
-  return facts;
 }
 
 /**
- * The steps of a plan under review, one line each (`1. Refund $9.92 on invoice #1 … [hard gate] {"invoiceId":1,…}`);
- * empty when the pause is not a plan review.
+ * The steps of a plan under review, one each (`1. Refund $9.92 on invoice #1 … [hard gate] {"invoiceId":1,…}`), the
+ * arguments as code; empty when the pause is not a plan review.
  * @param pause - the open pause
  */
-export function planLines(pause: RunPause): string[] {
+export function planLines(pause: RunPause): Part[][] {
   const plan = pause.plan ?? [];
-  if (pause.kind === 'plan_review' && plan.length === 0) return ['(the agent proposed no valid step)'];
-  return plan.map((s, i) => `${i + 1}. ${s.summary} [${s.gate} gate] ${JSON.stringify(s.args)}`);
+  if (pause.kind === 'plan_review' && plan.length === 0) return [['(the agent proposed no valid step)']];
+  return plan.map((s, i) => [`${i + 1}. ${s.summary} [${s.gate} gate] `, { code: displayJson(s.args) }]);
 }
 
 /**
- * Renders an open pause as plain text for a terminal (`hitl show`, the demo).
+ * Renders an open pause as plain text for a terminal (`hitl show`, the demo), every string from the run escaped
+ * ({@link escapeTerminal}): the number of lines depends on the number of steps and facts only.
  * @param pause - the open pause
  * @returns lines: what happened and what is asked, then one `- label: value` line per fact (plan steps one per line)
  */
 export function renderPause(pause: RunPause): string {
-  const lines = [`Paused (${pauseTitle(pause)}): ${pause.detail}`];
+  const lines = [`Paused (${pauseTitle(pause)}): ${escapeTerminal(pause.detail)}`];
   const steps = planLines(pause);
-  if (steps.length > 0) lines.push('- plan:', ...steps.map((s) => `    ${s}`));
-  for (const [k, v] of pauseFacts(pause)) lines.push(`- ${k}: ${v}`);
+  if (steps.length > 0) lines.push('- plan:', ...steps.map((s) => `    ${partsForTerminal(s)}`));
+  for (const [k, v] of pauseFacts(pause)) lines.push(`- ${k}: ${partsForTerminal(v)}`);
   return lines.join('\n');
 }
 
 /**
- * The commands a person types to answer a pause.
+ * The commands a person types to answer a pause, one per line; the run's id and the plan shell-quoted and escaped, so
+ * a pasted command runs nothing else.
  * @param workflowId - the paused run
  * @param pause - its open pause
  */
 export function resumeCommands(workflowId: string, pause: RunPause): string {
+  const run = shellWord(workflowId);
   return pause.actions
     .map((action) => {
       const extra =
         action === 'edit'
-          ? ` --steps '${JSON.stringify((pause.plan ?? []).map((s) => ({ tool: s.tool, args: s.args })))}'`
+          ? ` --steps ${shellJson((pause.plan ?? []).map((s) => ({ tool: s.tool, args: s.args })))}`
           : action === 'reject' || action === 'stop' || action === 'abort'
             ? ' --reason "why"'
             : '';
-      return `  ${`${action}:`.padEnd(9)} hitl resume ${workflowId} ${action} --as YOUR_NAME${extra}`;
+      const verb = shellWord(action);
+      return `  ${`${verb}:`.padEnd(9)} hitl resume ${run} ${verb} --as YOUR_NAME${extra}`;
     })
     .join('\n');
 }
