@@ -23,6 +23,8 @@ import { loadApproverRegistry } from './src/node/identity/registry-file';
 import { loadStateKey } from './src/node/identity/state-key';
 import { loadPolicyBook, type PolicyBook } from './src/node/policy-book';
 import type { ApproverRegistry } from './src/shared/identity/signatures';
+import { encryptingDataConverter } from './src/node/codec/data-converter';
+import { loadPayloadKeys, PAYLOAD_KEYS_ENV, type PayloadKeys } from './src/node/codec/payload-keys';
 
 /** Absolute path of the workflows entry point (the worker's `workflowsPath`). */
 export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
@@ -58,7 +60,15 @@ export interface CreateWorkerOptions {
    * `.data/transcripts.sqlite`, opened when the worker is created).
    */
   transcripts?: TranscriptStore;
-  /** A prebuilt workflow bundle (tests bundle once); default bundles {@link workflowsPath}. */
+  /**
+   * The keys payloads are encrypted with (`null`: plain payloads). Default: the file named by `HITL_PAYLOAD_KEYS`,
+   * else plain. Clients need the same keys.
+   */
+  payloadKeys?: PayloadKeys | null;
+  /**
+   * A prebuilt workflow bundle (tests bundle once); default bundles {@link workflowsPath}. With payload keys, bundle
+   * it with `failureConverterPath: encodedFailuresPath` so the workflow's failures are encoded too.
+   */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Extra worker options (e.g. `shutdownGraceTime`). */
   extra?: Partial<WorkerOptions>;
@@ -98,11 +108,14 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     }),
   };
   requireActivities(activities);
+  const keys = options.payloadKeys === null ? undefined : (options.payloadKeys ?? loadPayloadKeys());
+  const dataConverter = encryptingDataConverter(keys);
   return Worker.create({
     connection: options.connection,
     namespace: cfg.namespace,
     taskQueue: cfg.taskQueue,
     activities,
+    ...(dataConverter !== undefined ? { dataConverter } : {}),
     ...workerConfig(),
     ...(options.workflowBundle !== undefined ? { workflowBundle: options.workflowBundle } : { workflowsPath }),
     ...options.extra,
@@ -156,8 +169,15 @@ async function main(): Promise<void> {
   });
   const policies = loadPolicyBook(values.policy);
   const registry = loadApproverRegistry(values.approvers);
+  const payloadKeys = loadPayloadKeys() ?? null;
+  if (payloadKeys === null) {
+    logger.warn(
+      `payloads are not encrypted: goals, arguments and decisions are stored in plain text in Temporal's history ` +
+        `(set ${PAYLOAD_KEYS_ENV} to a key file made with \`hitl payload-keys add\`)`,
+    );
+  }
   const connection = await NativeConnection.connect({ address: cfg.address });
-  const worker = await createWorker({ connection, policies, registry });
+  const worker = await createWorker({ connection, policies, registry, payloadKeys });
   logger.info(
     {
       address: cfg.address,
@@ -165,6 +185,10 @@ async function main(): Promise<void> {
       taskQueue: cfg.taskQueue,
       policies: policies.list().map((p) => `${p.name} (version ${p.policy.version}, sha256 ${p.sha256.slice(0, 12)})`),
       approvers: `${registry.keys.length} key(s) from ${registry.source}, sha256 ${registry.sha256.slice(0, 12)}`,
+      payloads:
+        payloadKeys !== null
+          ? `encrypted with key ${payloadKeys.current} (${payloadKeys.keys.size} key(s) from ${payloadKeys.source})`
+          : 'plain',
     },
     'worker started',
   );

@@ -9,6 +9,8 @@ import './billing-tools.test';
 import './agent-run.test';
 import './clients-and-durability.test';
 import './policy.test';
+import './policy-file.test';
+import './codec.test';
 import './policy-gates.test';
 import './interruptions.test';
 import './server-restart.test';
@@ -21,6 +23,7 @@ import './fuzz/decisions.test';
 import './fuzz/prompt-injection.test';
 import './fuzz/continue-as-new.test';
 import './fuzz/signatures.test';
+import './fuzz/rendering.test';
 
 after(async () => {
   await closeSharedEnv();

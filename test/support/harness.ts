@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import type { Client } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
+import { Client } from '@temporalio/client';
+import { bundleWorkflowCode, type Worker, type WorkflowBundle } from '@temporalio/worker';
 import { nanoid } from 'nanoid';
 import { generateBillingDb, openBillingDb, type BillingDb } from '../../activities/billing/index';
 import { openTranscriptStore, type TranscriptStore } from '../../src/node/transcript-store';
@@ -11,11 +11,13 @@ import { DEFAULT_POLICY } from '../../src/shared/policy/default-policy';
 import type { Policy } from '../../src/shared/policy/schema';
 import type { AgentRunInputDraft } from '../../src/shared/run-input';
 import type { ApprovalRequest } from '../../src/shared/run-state';
-import { createWorker } from '../../worker';
+import { createWorker, workflowsPath } from '../../worker';
+import { encodedFailuresPath, encryptingDataConverter } from '../../src/node/codec/data-converter';
+import type { PayloadKeys } from '../../src/node/codec/payload-keys';
 import { PolicyBook, pinOf } from '../../src/node/policy-book';
 import type { ApproverRegistry } from '../../src/shared/identity/signatures';
 import { hasTestKey, TEST_REGISTRY, TEST_STATE_KEY, testKey } from './keys';
-import { sharedEnv, tempDir, waitFor } from './env';
+import { quietBundlerLogger, sharedEnv, tempDir, waitFor } from './env';
 
 /** A billing database in a temp directory, generated with the default seed. */
 export function freshBillingDb(): { db: BillingDb; path: string } {
@@ -85,6 +87,23 @@ export interface WithWorkerOptions {
   registry?: ApproverRegistry;
   billing?: { db: BillingDb; path: string };
   model?: ModelActivitiesOptions;
+  /**
+   * Encrypt payloads with these keys: the worker (with a bundle whose failures are encoded) and the harness's client
+   * both use them. Default: plain payloads.
+   */
+  payloadKeys?: PayloadKeys;
+}
+
+let encryptedBundle: Promise<WorkflowBundle> | undefined;
+
+/** The workflow bundle of workers that encrypt payloads (its failure converter encodes messages), built once. */
+function encodedFailuresBundle(): Promise<WorkflowBundle> {
+  encryptedBundle ??= bundleWorkflowCode({
+    workflowsPath,
+    failureConverterPath: encodedFailuresPath,
+    logger: quietBundlerLogger,
+  });
+  return encryptedBundle;
 }
 
 /**
@@ -101,14 +120,19 @@ export async function withWorker<T>(fn: (h: Harness) => Promise<T>, options: Wit
     connection: env.nativeConnection,
     taskQueue,
     billingDb: billing.db,
-    workflowBundle: bundle,
+    workflowBundle: options.payloadKeys !== undefined ? await encodedFailuresBundle() : bundle,
+    payloadKeys: options.payloadKeys ?? null,
     transcripts: options.model?.transcripts ?? sharedTranscripts(),
     ...(options.model !== undefined ? { model: options.model } : {}),
     policies,
     registry: options.registry ?? TEST_REGISTRY,
     stateKey: TEST_STATE_KEY,
   });
-  const client = env.client;
+  const dataConverter = encryptingDataConverter(options.payloadKeys);
+  const client =
+    dataConverter !== undefined
+      ? new Client({ connection: env.client.connection, namespace: env.client.options.namespace, dataConverter })
+      : env.client;
   const harness: Harness = {
     client,
     taskQueue,

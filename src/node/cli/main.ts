@@ -18,10 +18,12 @@ import { HitlError, InputError, UpdateRefusedError } from '../../shared/errors';
 import { addDecisionCommands } from './decision-commands';
 import { note, parseStepsJson, print, signingKey, withClient } from './io';
 import { addKeyCommands } from './key-commands';
+import { addCodecCommands } from './codec-commands';
 import type { ModelSettings } from '../../shared/model/types';
 import { parseDuration } from './duration';
 import { decisionCommands, formatAudit, formatPendingLine, formatResult, formatShow } from './format';
 import { renderPause, resumeCommands } from '../../shared/render/pause';
+import { displayJson, escapeTerminal } from '../../shared/render/escape';
 import type { PauseAction } from '../../shared/run-state';
 
 /** The scenario the scripted model replays when no scenario and no model endpoint are given. */
@@ -107,11 +109,12 @@ export function buildProgram(): Command {
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       await withClient(cmd, async (client) => {
         const [pending, paused] = await Promise.all([listPendingApprovals(client), listPausedRuns(client)]);
-        if (opts.json === true) return print(JSON.stringify(pending, null, 2));
+        if (opts.json === true) return print(displayJson(pending, 2));
         if (pending.length === 0 && paused.length === 0) return print('nothing is waiting for approval');
         const blocks = [
           ...paused.map(
-            ({ workflowId, pause }) => `${workflowId}\n${renderPause(pause)}\n${resumeCommands(workflowId, pause)}`,
+            ({ workflowId, pause }) =>
+              `${escapeTerminal(workflowId)}\n${renderPause(pause)}\n${resumeCommands(workflowId, pause)}`,
           ),
           ...pending.map((p) => `${formatPendingLine(p)}\n${decisionCommands(p)}`),
         ];
@@ -130,12 +133,13 @@ export function buildProgram(): Command {
           runStatus(client, workflowId),
           pendingApprovals(client, workflowId),
         ]);
-        print(opts.json === true ? JSON.stringify({ status, pending }, null, 2) : formatShow(status, pending));
+        print(opts.json === true ? displayJson({ status, pending }, 2) : formatShow(status, pending));
       });
     });
 
   addDecisionCommands(program);
   addKeyCommands(program);
+  addCodecCommands(program);
 
   program
     .command('resume')
@@ -210,7 +214,7 @@ export function buildProgram(): Command {
       await withClient(cmd, async (client) => {
         // Large results are kept by reference in the run; the transcript store on this host has them.
         const { result, unresolved } = withStoredResults(await runResult(client, workflowId));
-        print(opts.json === true ? JSON.stringify(result, null, 2) : formatResult(result));
+        print(opts.json === true ? displayJson(result, 2) : formatResult(result));
         if (unresolved > 0) {
           note(
             `${unresolved} large result(s) are not in this host's transcript store: only their references are shown`,
@@ -227,7 +231,7 @@ export function buildProgram(): Command {
     .action(async (workflowId: string, opts: { json?: boolean }, cmd: Command) => {
       await withClient(cmd, async (client) => {
         const entries = await auditTrail(client, workflowId);
-        print(opts.json === true ? JSON.stringify(entries, null, 2) : formatAudit(entries));
+        print(opts.json === true ? displayJson(entries, 2) : formatAudit(entries));
       });
     });
 
