@@ -6,7 +6,7 @@ import { approveAs } from '../support/decisions';
 import { call, answer, withWorker } from '../support/harness';
 import { runHistories, workflowTaskFailures } from '../support/run-history';
 import { examplePolicy } from '../support/policies';
-import { chaosKills, envCount, report, rowsPerKey } from './support';
+import { chaosKills, envCount, report, rowsOfCall, rowsPerKey } from './support';
 
 // Decisions sent through the client's `decide` while the run keeps continuing as new. Found by the decision fuzzer:
 // an update that arrives while the worker completes a workflow task with continue-as-new is dropped by the server
@@ -88,7 +88,7 @@ describe('chaos: decisions racing continue-as-new', () => {
         result.outcomes.map((o) => o.status),
         ['executed'],
       );
-      assert.equal(rowsPerKey(h.db, 'hitl_refund').get(`${run.workflowId}:${req.requestId}`), 1);
+      assert.equal(rowsOfCall(rowsPerKey(h.db, 'hitl_refund'), run.workflowId, req.argsHash), 1);
       assert.deepEqual(await workflowTaskFailures(h.client, run.workflowId), []);
     });
   });

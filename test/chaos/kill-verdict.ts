@@ -132,7 +132,7 @@ export async function judge(
     }
     if (run.verdict === 'approve') {
       if (refund?.status !== 'executed') problems.push(`approved refund ${refund?.status ?? 'missing'}`);
-      if (refundKeys.length !== 1 || refundKeys[0] !== `${run.workflowId}:${refund?.requestId}`) {
+      if (refundKeys.length !== 1 || refund === undefined || !refundKeys[0]?.endsWith(`:${refund.argsHash}`)) {
         problems.push(`approved refund has rows under ${JSON.stringify(refundKeys)}`);
       }
       if (result.answer !== 'Refunded.') problems.push(`answer "${result.answer}"`);

@@ -40,6 +40,16 @@ export function rowsPerKey(
   return new Map(rows.map((r) => [r.key, r.n]));
 }
 
+/**
+ * Rows written under the idempotency key of one call of a run: keys are derived from the workflow id, the run's
+ * first run id, the call's position and its arguments' hash (`WF:FIRST_RUN_ID:STEP.INDEX:ARGS_HASH`).
+ */
+export function rowsOfCall(perKey: ReadonlyMap<string, number>, workflowId: string, argsHash: string): number {
+  let rows = 0;
+  for (const [key, n] of perKey) if (key.startsWith(`${workflowId}:`) && key.endsWith(`:${argsHash}`)) rows += n;
+  return rows;
+}
+
 /** Extra rows beyond the first, over all keys: the duplicate effects. */
 export function duplicates(perKey: ReadonlyMap<string, number>): number {
   let extra = 0;
