@@ -110,7 +110,7 @@ describe('payload codec: a run whose payloads are encrypted', () => {
   const refund = { invoiceId: 1, amountCents: 500, reason: `${customer} was charged twice` };
 
   it('keeps the history ciphertext at rest while the run works, decides and completes as usual', async () => {
-    const { file, keys } = keysWith('k1');
+    const { keys } = keysWith('k1');
     const { env, cliPath, address } = await sharedEnv();
     await withWorker(
       async (h) => {
@@ -225,7 +225,6 @@ describe('payload codec: a run whose payloads are encrypted', () => {
         } finally {
           await server.close();
         }
-        void file;
       },
       { payloadKeys: keys },
     );

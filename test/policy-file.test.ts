@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
-import { ConfigError } from '../src/shared/errors';
+import { configError } from './support/policies';
 import { loadPolicyBook } from '../src/node/policy-book';
 import {
   loadPolicyFile,
@@ -32,16 +32,6 @@ function tempFile(name: string, text: string, dir = mkdtempSync(join(tmpdir(), '
   const path = join(dir, name);
   writeFileSync(path, text);
   return path;
-}
-
-function configError(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
-    return err.message;
-  }
-  assert.fail('expected a ConfigError');
 }
 
 /** The message for a policy file with this text, which must be refused. */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { ConfigError } from '../src/shared/errors';
+import { configError } from './support/policies';
 import { checkAuthority, editAllowed, eligibleApprovers } from '../src/shared/policy/authority';
 import { DEFAULT_POLICY } from '../src/shared/policy/default-policy';
 import { gateRank, resolveGate, strongerGate, type ResolveContext } from '../src/shared/policy/evaluate';
@@ -35,16 +35,6 @@ function tempFile(name: string, text: string): string {
 
 function policy(input: Partial<PolicyInput>): Policy {
   return PolicySchema.parse({ version: 't', ...input });
-}
-
-function configError(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
-    return err.message;
-  }
-  assert.fail('expected a ConfigError');
 }
 
 describe('policy: the example file', () => {

@@ -1,3 +1,4 @@
+import { zeroCounts } from '../workflows/run/progress';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatAudit, formatShow } from '../src/node/cli/format';
@@ -136,18 +137,7 @@ const status: RunStatus = {
   phase: 'awaiting_approval',
   step: 1,
   pendingRequests: 1,
-  counts: {
-    approvals: 0,
-    rejections: 0,
-    edits: 0,
-    expiries: 0,
-    responses: 0,
-    denied: 0,
-    blocked: 0,
-    executed: 0,
-    failed: 0,
-    invalid: 0,
-  },
+  counts: zeroCounts(),
   policyVersion: '3',
   spentUsd: 0.0012,
   earlierRuns: [],

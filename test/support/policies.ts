@@ -1,3 +1,5 @@
+import assert from 'node:assert/strict';
+import { ConfigError } from '../../src/shared/errors';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadPolicyFile } from '../../src/node/policy-file';
@@ -30,4 +32,15 @@ export function writePolicyDir(policies: readonly Policy[]): string {
   const dir = tempDir('hitl-policies-');
   for (const p of policies) writeFileSync(join(dir, `${p.version}.json`), JSON.stringify(p));
   return dir;
+}
+
+/** The message of the ConfigError `fn` throws; fails the test when it throws none or another error. */
+export function configError(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
+    return err.message;
+  }
+  assert.fail('expected a ConfigError');
 }
