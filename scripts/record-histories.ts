@@ -8,14 +8,16 @@
 // writes NAME<S>.pb, to record a path again after a change (e.g. `--suffix .after-closing-notice`).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { parseArgs } from 'node:util';
 import proto from '@temporalio/proto';
-import { pendingApprovals, runStatus, signalDecision } from '../client';
+import { auditTrail, pendingApprovals, runStatus, signalDecision } from '../client';
 import { loadPolicyFile } from '../src/node/policy-file';
 import { PolicySchema, type Policy } from '../src/shared/policy/schema';
 import type { ApprovalRequest } from '../src/shared/run-state';
 import type { ScenarioTurn } from '../src/shared/model/types';
-import { closeSharedEnv, repoRoot, waitFor } from '../test/support/env';
+import { closeSharedEnv, repoRoot, sharedEnv, waitFor } from '../test/support/env';
+import { connectClient } from '../src/node/client/connect';
 import { approveAs, decideAs, resumeAs, stopAs } from '../test/support/decisions';
 import { answer, call, withWorker, type Harness, type StartOverrides } from '../test/support/harness';
 
@@ -252,6 +254,22 @@ const recordings: Record<string, Recording> = {
       await approve(h, id, (await first(h, id))[0]!, 'sam');
     },
   },
+  // A waiting run receives refused signals of 1.5 MB each until its history passes 4 MiB, then the approval.
+  'large-signals-while-waiting': {
+    turns: [call('issue_refund', refund(100)), answer('refunded')],
+    act: async (h, id) => {
+      const [r] = await first(h, id);
+      // One at a time: each is refused in a workflow task of its own, so the history grows task by task.
+      for (let i = 1; i <= 3; i += 1) {
+        await signalDecision(h.client, id, { filler: 'x'.repeat(1_500_000) });
+        await waitFor(async () => {
+          const refused = (await auditTrail(h.client, id)).filter((e) => e.kind === 'decision_refused');
+          return refused.length >= i || (await runStatus(h.client, id)).earlierRuns.length > 0 ? true : undefined;
+        }, `refusal ${i}`);
+      }
+      await approve(h, id, r!, 'alice');
+    },
+  },
   'continued-as-new-mid-turn': {
     turns: [call('issue_refund', refund(6000, 2)), answer('refunded')],
     input: { policy: example, continueAsNewAfterEvents: 80 },
@@ -271,15 +289,20 @@ const recordings: Record<string, Recording> = {
   },
 };
 
+// Histories above 1 MiB are written gzipped (`.pb.gz`): the flood recordings are megabytes of repeated filler.
+const GZIP_ABOVE_BYTES = 2 ** 20;
+
 async function main(): Promise<void> {
   mkdirSync(outDir, { recursive: true });
   const names = values.only !== undefined ? [values.only] : Object.keys(recordings);
+  // Histories are read over a connection of our own: the test environment's takes messages up to 4 MiB only.
+  const { client: reader } = await connectClient({ address: (await sharedEnv()).address }, { payloadKeys: null });
   await withWorker(async (h) => {
     for (const name of names) {
       const rec = recordings[name];
       if (rec === undefined) throw new Error(`no recording named ${name}`);
       const base = `${name}${values.suffix}`;
-      if (existsSync(join(outDir, `${base}.pb`)) || existsSync(join(outDir, `${base}.1.pb`))) {
+      if (['.pb', '.1.pb', '.pb.gz', '.1.pb.gz'].some((ext) => existsSync(join(outDir, `${base}${ext}`)))) {
         process.stdout.write(`kept ${base}: already recorded\n`);
         continue;
       }
@@ -293,9 +316,11 @@ async function main(): Promise<void> {
       const { earlierRuns } = await runStatus(h.client, run.workflowId);
       const segments = [...earlierRuns, undefined];
       for (const [i, runId] of segments.entries()) {
-        const history = await h.client.workflow.getHandle(run.workflowId, runId).fetchHistory();
+        const history = await reader.workflow.getHandle(run.workflowId, runId).fetchHistory();
         const file = join(outDir, segments.length > 1 ? `${base}.${i + 1}.pb` : `${base}.pb`);
-        writeFileSync(file, proto.temporal.api.history.v1.History.encode(history).finish());
+        const bytes = proto.temporal.api.history.v1.History.encode(history).finish();
+        if (bytes.length > GZIP_ABOVE_BYTES) writeFileSync(`${file}.gz`, gzipSync(bytes));
+        else writeFileSync(file, bytes);
         // Runs check their own workflow id (signatures bind it): the replay test replays each under its own.
         const idsFile = join(outDir, 'workflow-ids.json');
         const ids = existsSync(idsFile) ? (JSON.parse(readFileSync(idsFile, 'utf8')) as Record<string, string>) : {};
@@ -305,6 +330,7 @@ async function main(): Promise<void> {
       }
     }
   });
+  await reader.connection.close();
   await closeSharedEnv();
 }
 

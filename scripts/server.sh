@@ -73,5 +73,11 @@ for queue in transfer timer visibility; do
   user_has_key --dynamic-config-value "$key" || defaults+=(--dynamic-config-value "$key=1000")
 done
 
+# Decoded payloads in the Web UI when payloads are encrypted: point it at `hitl codec-server`. (The dev server's UI
+# has no switch to turn its write actions off; docker-compose.yml's UI has them off. Keep this UI on 127.0.0.1.)
+if [[ -n "${HITL_CODEC_ENDPOINT:-}" ]]; then
+  user_has --ui-codec-endpoint || defaults+=(--ui-codec-endpoint "$HITL_CODEC_ENDPOINT")
+fi
+
 printf 'server: %s server start-dev %s\n' "$cli" "${defaults[*]} ${user_args[*]-}" >&2
 exec "$cli" server start-dev "${defaults[@]}" ${user_args[@]+"${user_args[@]}"}

@@ -11,6 +11,7 @@ import './clients-and-durability.test';
 import './policy.test';
 import './policy-file.test';
 import './codec.test';
+import './hostile-input.test';
 import './policy-gates.test';
 import './interruptions.test';
 import './server-restart.test';

@@ -30,6 +30,8 @@ export const PATCHES = {
   rebuildOnEdit: 'rebuild-on-edit',
   /** 2026-12-01: idempotency keys are derived from the run, the call's position and its arguments, not drawn at random. */
   derivedIdempotencyKeys: 'derived-idempotency-keys',
+  /** 2026-12-01: a run continues as new once its history reaches 2 MiB, whatever its event count (the dev server suggests it at about 4 MB). */
+  continueOnHistorySize: 'continue-on-history-size',
 } as const;
 
 /** One of {@link PATCHES}. */

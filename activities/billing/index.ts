@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { FailureType } from '../../src/shared/errors';
 import { formatZodError } from '../../src/shared/zod-format';
+import { MAX_TOOL_RESULT_BYTES } from '../../src/shared/model/limits';
 import {
   deleteCustomer,
   findCustomers,
@@ -66,7 +67,7 @@ export function createBillingActivities(db: BillingDb): BillingActivities {
   const read =
     <S extends z.ZodType>(tool: ToolDefinition<S>, run: (args: z.infer<S>) => unknown): ToolActivity =>
     (input) =>
-      settle(() => ({ data: run(parseArgs(tool, input.args)), replayed: false }));
+      settle(() => ({ data: boundResult(tool.name, run(parseArgs(tool, input.args))), replayed: false }));
   const write =
     <S extends z.ZodType>(tool: ToolDefinition<S>, run: (args: z.infer<S>, key: string) => unknown): ToolActivity =>
     (input) =>
@@ -85,6 +86,20 @@ export function createBillingActivities(db: BillingDb): BillingActivities {
     issue_refund: write(issueRefund, (a, key) => recordRefund(db, a, key)),
     delete_customer: write(deleteCustomer, (a, key) => removeCustomer(db, a, key)),
   };
+}
+
+/**
+ * A read's result, if it is within {@link MAX_TOOL_RESULT_BYTES} as JSON; else the model is told to ask for less.
+ * @throws ApplicationFailure `ToolRefused` (non-retryable) naming the size and the limit
+ */
+function boundResult(tool: string, data: unknown): unknown {
+  const bytes = Buffer.byteLength(JSON.stringify(data) ?? '');
+  if (bytes <= MAX_TOOL_RESULT_BYTES) return data;
+  throw ApplicationFailure.create({
+    type: FailureType.ToolRefused,
+    nonRetryable: true,
+    message: `${tool} would return ${bytes} bytes; the limit is ${MAX_TOOL_RESULT_BYTES} bytes: ask for less (a narrower search, fewer rows)`,
+  });
 }
 
 // better-sqlite3 is synchronous; the executor turns a throw into a rejection.

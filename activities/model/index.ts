@@ -5,6 +5,7 @@ import { formatZodError } from '../../src/shared/zod-format';
 import type { ModelActivities } from '../../src/shared/activity-types';
 import { createOpenAIModel } from './openai';
 import { callScriptedModel } from './scripted';
+import { boundModelTurn } from '../../src/shared/model/limits';
 import { openTranscriptStore, type TranscriptStore } from '../../src/node/transcript-store';
 
 /** Model used by the `openai` provider when neither the run's settings, the options nor `HITL_MODEL` name one. */
@@ -94,11 +95,10 @@ export function createModelActivities(options?: ModelActivitiesOptions): ModelAc
               FailureType.ScenarioExhausted,
             );
           }
-          return callScriptedModel(scenario, messages);
+          return boundModelTurn(callScriptedModel(scenario, messages));
         case 'openai':
-          return await openai(
-            { workflowId: input.workflowId, step: input.step, messages, tools: input.tools },
-            settings,
+          return boundModelTurn(
+            await openai({ workflowId: input.workflowId, step: input.step, messages, tools: input.tools }, settings),
           );
       }
     },

@@ -2,9 +2,30 @@ import { z } from 'zod';
 import { normalizeName } from './identity/names';
 import { SignatureSchema } from './identity/signatures';
 import { formatZodError } from './zod-format';
+import { MAX_TOOL_ARGUMENT_BYTES } from './model/limits';
+import { utf8Length } from './hash';
 
 /** A person's name in a message: at most 100 characters, normalised (NFKC, case-folded) for every comparison. */
 const PersonName = (what: string) => z.string().trim().min(1, `${what} is required`).max(100).transform(normalizeName);
+
+/** Bytes of a value as JSON, or `Infinity` when it cannot be written as JSON (a cycle, nesting too deep). */
+function jsonBytes(value: unknown): number {
+  try {
+    return utf8Length(JSON.stringify(value) ?? '');
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
+
+/**
+ * Tool arguments a person sends (an edit, a plan step): an object of at most {@link MAX_TOOL_ARGUMENT_BYTES} bytes as
+ * JSON, the same limit a model's arguments have; the tool's own schema checks the rest.
+ */
+const PersonArgs = z
+  .record(z.string().max(100), z.unknown())
+  .refine((args) => jsonBytes(args) <= MAX_TOOL_ARGUMENT_BYTES, {
+    message: `the arguments are over the limit of ${MAX_TOOL_ARGUMENT_BYTES} bytes as JSON`,
+  });
 
 /**
  * The decisions a reviewer can take on an approval request: `approve`, `reject` (with a reason), `edit` (approve new
@@ -37,7 +58,7 @@ export const DecisionSchema = z
       .optional(),
     reason: z.string().trim().min(1).max(4_000).optional(),
     message: z.string().trim().min(1).max(8_000).optional(),
-    args: z.record(z.string(), z.unknown()).optional(),
+    args: PersonArgs.optional(),
     signature: SignatureSchema.optional(),
   })
   .superRefine((d, ctx) => {
@@ -96,7 +117,7 @@ export const ResumeSchema = z.strictObject({
   signature: SignatureSchema.optional(),
   reason: z.string().trim().min(1).max(4_000).optional(),
   steps: z
-    .array(z.strictObject({ tool: z.string().min(1).max(100), args: z.record(z.string(), z.unknown()) }))
+    .array(z.strictObject({ tool: z.string().min(1).max(100), args: PersonArgs }))
     .max(100)
     .optional(),
 });

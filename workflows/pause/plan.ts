@@ -6,7 +6,7 @@ import type { ResolvedGate } from '../../src/shared/policy/evaluate';
 import type { Policy } from '../../src/shared/policy/schema';
 import type { GateKind, PlanStep } from '../../src/shared/run-state';
 import { findTool } from '../../src/shared/tools/catalog';
-import { parseToolCall } from '../../src/shared/tools/parse-call';
+import { parseProposedCall } from '../../src/shared/tools/parse-call';
 import type { PauseOutcome } from './pauses';
 
 /** Plan review's instruction to the model, sent before its first call. */
@@ -32,7 +32,7 @@ export function planSteps(
 ): PlanStep[] {
   const steps: PlanStep[] = [];
   for (const call of calls) {
-    const parsed = parseToolCall(call.name, call.arguments);
+    const parsed = parseProposedCall(call);
     if (parsed.ok) steps.push(planStep(parsed.tool.name, parsed.args, gateOf(parsed.tool.name, parsed.args)));
   }
   return steps;

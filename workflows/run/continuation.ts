@@ -1,4 +1,5 @@
 import { workflowInfo } from '@temporalio/workflow';
+import { hasPatch, PATCHES } from '../patches';
 import { utf8Length } from '../../src/shared/hash';
 import type { ToolResultContent } from '../../src/shared/model/tool-result';
 import type { TranscriptRef } from '../../src/shared/model/transcript';
@@ -202,10 +203,20 @@ export function restoreTurn(carried: CarriedTurn): TurnInProgress {
 }
 
 /**
- * Whether the run should continue as new now: Temporal suggests it, or the history has `thresholdEvents` events.
+ * History size (bytes) at which a run continues as new, whatever its event count: far below Temporal's 50 MB limit
+ * (at which the server terminates a run), so a flood of large signals (each up to the 2 MB payload limit, all written
+ * to history even when the run refuses them) meets a run that has already moved on.
+ */
+export const CONTINUE_AS_NEW_HISTORY_BYTES = 2 * 2 ** 20;
+
+/**
+ * Whether the run should continue as new now: Temporal suggests it, the history has `thresholdEvents` events, or it
+ * has {@link CONTINUE_AS_NEW_HISTORY_BYTES} bytes (patched: `continueOnHistorySize`, asked only once that size is
+ * reached, so runs that never reach it carry no marker).
  * @param thresholdEvents - the run input's `continueAsNewAfterEvents`
  */
 export function continueAsNewDue(thresholdEvents: number): boolean {
   const info = workflowInfo();
-  return info.continueAsNewSuggested || info.historyLength >= thresholdEvents;
+  if (info.continueAsNewSuggested || info.historyLength >= thresholdEvents) return true;
+  return info.historySize >= CONTINUE_AS_NEW_HISTORY_BYTES && hasPatch(PATCHES.continueOnHistorySize);
 }

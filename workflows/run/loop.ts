@@ -16,7 +16,7 @@ import type { ModelCallSettings, ModelSettings, ToolCall } from '../../src/share
 import type { WorkflowRunInput } from '../../src/shared/run-input';
 import type { ApprovalRequest } from '../../src/shared/run-state';
 import { findTool, toolNames } from '../../src/shared/tools/catalog';
-import { parseToolCall } from '../../src/shared/tools/parse-call';
+import { parseProposedCall } from '../../src/shared/tools/parse-call';
 import type { agentRun } from '../agent-run';
 import type { ApprovalGate } from '../gate/approval-gate';
 import type { Verdict } from '../gate/closure';
@@ -211,7 +211,7 @@ export class AgentLoop {
   async #handleCall(call: ToolCall, turn: TurnInProgress, position: CallPosition): Promise<ToolResultContent> {
     const { workflowId, state, gate: approvals, tools } = this.#d;
     const { policy, progress, audit } = state;
-    const parsed = parseToolCall(call.name, call.arguments);
+    const parsed = parseProposedCall(call);
     if (!parsed.ok) {
       audit.append({ kind: 'tool_call_invalid', actor: 'agent', tool: call.name, detail: parsed.reason });
       const outcome = { toolCallId: call.id, tool: call.name, args: parsed.args, status: 'invalid' as const };

@@ -9,6 +9,11 @@ export interface ToolCall {
   name: string;
   /** Raw JSON text of the arguments; may be malformed. */
   arguments: string;
+  /**
+   * Set by the model activity when it would not pass the call on (arguments over the size limit, too many calls in one
+   * turn): the call's error for the model. The arguments are then `{}`. See `boundModelTurn`.
+   */
+  refusal?: string;
 }
 
 /** One message of the conversation, in a provider-neutral shape close to OpenAI chat completions. */

@@ -1,4 +1,7 @@
 import { formatZodError } from '../zod-format';
+import { MAX_TOOL_ARGUMENT_BYTES, oversizedArguments } from '../model/limits';
+import { utf8Length } from '../hash';
+import type { ToolCall } from '../model/types';
 import { findTool, toolNames, type CatalogTool } from './catalog';
 
 /** Longest piece of unparsable argument text quoted back in a refusal. */
@@ -30,6 +33,9 @@ export function parseToolCall(name: string, rawArgs: unknown): ParsedCall {
     return { ok: false, reason: `unknown tool "${name}"; available: ${toolNames.join(', ')}`, args: rawArgs };
   }
   let value = rawArgs;
+  if (typeof rawArgs === 'string' && utf8Length(rawArgs) > MAX_TOOL_ARGUMENT_BYTES) {
+    return { ok: false, reason: oversizedArguments(utf8Length(rawArgs)), args: rawArgs.slice(0, QUOTED_TEXT) };
+  }
   if (typeof rawArgs === 'string') {
     try {
       value = JSON.parse(rawArgs);
@@ -42,4 +48,15 @@ export function parseToolCall(name: string, rawArgs: unknown): ParsedCall {
     return { ok: false, reason: `invalid arguments for ${tool.name}: ${formatZodError(parsed.error)}`, args: value };
   }
   return { ok: true, tool, args: parsed.data as Record<string, unknown> };
+}
+
+/**
+ * Checks a call a model proposed: a call the model activity refused (see `boundModelTurn`) is invalid with that
+ * reason; any other goes through {@link parseToolCall}.
+ * @param call - the proposed call
+ * @returns as {@link parseToolCall}
+ */
+export function parseProposedCall(call: ToolCall): ParsedCall {
+  if (call.refusal !== undefined) return { ok: false, reason: call.refusal, args: {} };
+  return parseToolCall(call.name, call.arguments);
 }
