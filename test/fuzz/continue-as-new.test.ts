@@ -23,7 +23,8 @@ describe('fuzz: decisions and the audit trail across a continue-as-new', () => {
       // Refused signals, one at a time, each handled before the next, push the history past 50 events; the quiet run
       // then continues as new right after handling one, and its new segment has no audit entry of its own.
       for (let i = 1; i <= 60; i++) {
-        await signalDecision(h.client, run.workflowId, { garbage: i });
+        // Each names its own request id: refusals are recorded one by one for the first few per request id.
+        await signalDecision(h.client, run.workflowId, { garbage: i, requestId: `garbage-${i}` });
         await waitFor(async () => {
           const trail = await wholeAuditTrail(h.client, run.workflowId);
           return trail.filter((e) => e.kind === 'decision_refused').length === i ? true : undefined;
@@ -80,7 +81,8 @@ describe('fuzz: decisions and the audit trail across a continue-as-new', () => {
         // than the threshold (it sees the signal and the task's own two events): the run does not continue yet.
         let length = await historyLength();
         for (let i = 1; length + 3 < threshold; i++) {
-          await signalDecision(h.client, run.workflowId, { garbage: i });
+          // Each names its own request id: refusals are recorded one by one for the first few per request id.
+          await signalDecision(h.client, run.workflowId, { garbage: i, requestId: `garbage-${i}` });
           await waitFor(async () => {
             const trail = await wholeAuditTrail(h.client, run.workflowId);
             return trail.filter((e) => e.kind === 'decision_refused').length === i ? true : undefined;

@@ -66,7 +66,7 @@ export class DecisionPath {
       this.#gate.apply(checked.value);
       return;
     }
-    const named = requestIdOf(payload);
+    const named = refusalKey(payload);
     const key = this.#refusals.has(named) || this.#refusals.size < COUNTED_REQUEST_IDS ? named : '(others)';
     const count = (this.#refusals.get(key) ?? 0) + 1;
     this.#refusals.set(key, count);
@@ -89,8 +89,11 @@ export class DecisionPath {
   }
 }
 
-/** The request id a refused payload names, cut to size and escaped; `(none)` when it names none. */
-function requestIdOf(payload: unknown): string {
+/**
+ * The request id a refused payload names, cut to 80 characters with its controls shown; `(none)` when it names none.
+ * Refusals are counted per this key.
+ */
+export function refusalKey(payload: unknown): string {
   if (payload !== null && typeof payload === 'object' && 'requestId' in payload) {
     const id = payload.requestId;
     if (typeof id === 'string' && id.trim() !== '') return showControls(id.trim().slice(0, 80));

@@ -8,7 +8,7 @@ export const MAX_TOOL_ARGUMENT_BYTES = 16 * 1024;
  * Largest result a read tool returns (bytes of UTF-8 JSON); a larger one is refused so the model asks for less. Results
  * above 4 KiB are kept in the transcript store and referenced from the run, so this bounds the transcript, not history.
  */
-export const MAX_TOOL_RESULT_BYTES = 256 * 1024;
+export const MAX_TOOL_RESULT_BYTES = 2 ** 20;
 
 /** Largest assistant text kept from one model turn (bytes of UTF-8); the rest is cut with a note. */
 export const MAX_MODEL_TEXT_BYTES = 32 * 1024;
