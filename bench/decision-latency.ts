@@ -19,7 +19,7 @@ import { PolicySchema } from '../src/shared/policy/schema';
 import { decisionOn } from '../test/support/decisions';
 import { closeSharedEnv, repoRoot, sharedEnv, tempDir, waitFor } from '../test/support/env';
 import { withWorker } from '../test/support/harness';
-import { quantile, recordBenchmark } from './support';
+import { ONE_REFUND_MODEL, quantile, recordBenchmark } from './support';
 
 const { values } = parseArgs({
   options: {
@@ -68,16 +68,7 @@ async function main(): Promise<void> {
         {
           goal: 'bench',
           requestedBy: 'bench',
-          model: {
-            provider: 'scripted',
-            scenario: {
-              goal: 'bench',
-              turns: [
-                { toolCalls: [{ name: 'issue_refund', arguments: { invoiceId: 1, amountCents: 1, reason: 'bench' } }] },
-                { content: 'done' },
-              ],
-            },
-          },
+          model: ONE_REFUND_MODEL,
         },
         { taskQueue: h.taskQueue, ...(signed ? { key: benchKey.key } : {}) },
       );

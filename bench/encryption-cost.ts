@@ -14,7 +14,7 @@ import { withWorker, type Harness } from '../test/support/harness';
 import { testKey } from '../test/support/keys';
 import { connectHistoryClient } from './peers/common';
 import { runTemporalSteps } from './peers/temporal-steps';
-import { quantile, recordBenchmark } from './support';
+import { ONE_REFUND_MODEL, quantile, recordBenchmark } from './support';
 
 const { values } = parseArgs({
   options: {
@@ -33,16 +33,7 @@ async function decisionMs(h: Harness): Promise<number> {
     {
       goal: 'bench',
       requestedBy: 'alice',
-      model: {
-        provider: 'scripted',
-        scenario: {
-          goal: 'bench',
-          turns: [
-            { toolCalls: [{ name: 'issue_refund', arguments: { invoiceId: 1, amountCents: 1, reason: 'bench' } }] },
-            { content: 'done' },
-          ],
-        },
-      },
+      model: ONE_REFUND_MODEL,
     },
     { taskQueue: h.taskQueue, key: testKey('alice') },
   );

@@ -2,6 +2,7 @@ import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ModelSettings } from '../src/shared/model/types';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
@@ -42,3 +43,15 @@ export function recordBenchmark(title: string, command: string, table: string[],
       (notes.length > 0 ? `\n${notes.join(' ')}\n` : ''),
   );
 }
+
+/** The scripted model of a run that asks for one 1-cent refund (a hard gate under the default policy), then ends. */
+export const ONE_REFUND_MODEL: ModelSettings = {
+  provider: 'scripted',
+  scenario: {
+    goal: 'bench',
+    turns: [
+      { toolCalls: [{ name: 'issue_refund', arguments: { invoiceId: 1, amountCents: 1, reason: 'bench' } }] },
+      { content: 'done' },
+    ],
+  },
+};
