@@ -3,6 +3,7 @@ import type { StopRequest } from '../../src/shared/decision';
 import { DEFAULT_SYSTEM_PROMPT, type WorkflowRunInput } from '../../src/shared/run-input';
 import type { AgentRunResult, ApprovalRequest, AuditEntry, RunStatus, ToolOutcome } from '../../src/shared/run-state';
 import { ApprovalGate } from '../gate/approval-gate';
+import { verdictOf } from '../gate/closure';
 import { DecisionPath } from '../gate/decision-path';
 import { Notifier } from '../gate/notifier';
 import { Interruptions } from '../pause/interruptions';
@@ -205,6 +206,11 @@ export class AgentRun {
 
   #finishStopped(stop: StopRequest): void {
     const closed = this.#gate.stopAll(stop.by, stop.reason);
+    const at = new Date().toISOString();
+    for (const request of [...this.stopper.closed, ...closed]) {
+      const verdict = verdictOf(request, { kind: 'stopped', by: stop.by, reason: stop.reason, at });
+      if (verdict.kind === 'settled') this.#state.progress.recordOnce(verdict.settled);
+    }
     this.#state.audit.append({
       kind: 'run_stopped',
       actor: stop.by,

@@ -287,7 +287,11 @@ export class AgentLoop {
         turn.waiting.delete(request.toolCallId);
       }
       if (verdict.kind === 'settled') {
-        const result = state.progress.record(verdict.settled);
+        // A stop records the outcome of the requests it closes itself (the waiter may be cancelled before it sees it).
+        const result =
+          verdict.closure.kind === 'stopped'
+            ? state.progress.recordOnce(verdict.settled)
+            : state.progress.record(verdict.settled);
         await gate.announceClosure(request, verdict.closure);
         return result;
       }

@@ -72,6 +72,18 @@ export class RunProgress {
     return settled.result;
   }
 
+  /**
+   * Records a call that settled without running because its request was closed by a stop, unless its outcome is
+   * already recorded: both the request's waiter and the stop path record it (whichever of the closure and the
+   * cancellation of the loop reaches the waiter first decides whether the waiter still can), and it counts once.
+   * @returns what the model reads
+   */
+  recordOnce(settled: Settled): ToolResultContent {
+    const id = settled.outcome.toolCallId;
+    if (this.outcomes.some((o) => o.toolCallId === id)) return settled.result;
+    return this.record(settled);
+  }
+
   /** Counts an approval (an approved request or an approved plan step) before its call runs. */
   countApproval(edited: boolean): void {
     this.counts.approvals += 1;

@@ -4,6 +4,7 @@ import { formatZodError } from '../../src/shared/zod-format';
 import { stopStatement } from '../../src/shared/identity/statements';
 import { eligibleApprovers } from '../../src/shared/policy/authority';
 import type { ApprovalGate } from '../gate/approval-gate';
+import type { ApprovalRequest } from '../../src/shared/run-state';
 import type { RunAuthority } from './authority';
 import { ValidatedUpdates } from '../validated-update';
 import type { RunProgress } from './progress';
@@ -21,6 +22,8 @@ export class Stopper {
   readonly #gate: ApprovalGate;
   readonly #updates: ValidatedUpdates<Pick<StopRequest, 'by' | 'reason'>>;
   #scope: CancellationScope | undefined;
+  /** The requests a stop closed, so the run can record their outcomes (see {@link Stopper.closed}). */
+  readonly #closed: ApprovalRequest[] = [];
 
   constructor(progress: RunProgress, gate: ApprovalGate, authority: RunAuthority) {
     this.#progress = progress;
@@ -69,8 +72,14 @@ export class Stopper {
   request(stop: Pick<StopRequest, 'by' | 'reason'>): { stopped: true; closedRequests: number } {
     this.#progress.stop = { by: stop.by, reason: stop.reason };
     const closed = this.#gate.stopAll(stop.by, stop.reason);
+    this.#closed.push(...closed);
     this.#scope?.cancel();
     return { stopped: true, closedRequests: closed.length };
+  }
+
+  /** The requests closed by {@link Stopper.request} (the gate's own records). */
+  get closed(): readonly ApprovalRequest[] {
+    return this.#closed;
   }
 
   /** Ends the run from a pause (a `stop` or `abort` answer, or the pause's deadline), as `hitl stop` does. */
