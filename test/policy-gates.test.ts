@@ -8,7 +8,7 @@ import { CancelledFailure } from '@temporalio/common';
 import { WorkflowFailedError } from '@temporalio/client';
 import { countOutbox, countRefunds } from '../activities/billing/index';
 import { auditTrail, decide, UpdateRefusedError, pendingApprovals, signalDecision } from '../client';
-import { AgentStatusKey } from '../src/shared/messages';
+import { AgentStatusKey, outcomesQuery } from '../src/shared/messages';
 import { loadPolicyFile } from '../src/node/policy-file';
 import { PolicySchema, type Policy } from '../src/shared/policy/schema';
 import type { AgentRunResult } from '../src/shared/run-state';
@@ -326,7 +326,9 @@ describe('approval policy', () => {
         assert.equal(result.outcomes[0]?.status, 'stopped');
         assert.deepEqual(await pendingApprovals(h.client, run.workflowId), []);
         const trail = await auditTrail(h.client, run.workflowId);
-        assert.ok(trail.some((e) => e.kind === 'run_stopped' && e.actor === 'ada'));
+        assert.ok(
+          trail.some((e) => e.kind === 'run_stopped' && e.actor === 'ada' && /1 pending request/.test(e.detail)),
+        );
         const d = await h.client.workflow.getHandle(run.workflowId).describe();
         assert.equal(d.typedSearchAttributes.get(AgentStatusKey), 'Stopped');
         assert.equal(countRefunds(h.db), 0);
@@ -350,6 +352,12 @@ describe('approval policy', () => {
         assert.deepEqual(await pendingApprovals(h.client, run.workflowId), []);
         const trail = await auditTrail(h.client, run.workflowId);
         assert.ok(trail.some((e) => e.kind === 'run_stopped' && /cancelled through Temporal/.test(e.detail)));
+        // The cancellation reaches the request's waiter before the request closes: the stop path records its outcome.
+        const outcomes = await handle.query(outcomesQuery);
+        assert.deepEqual(
+          outcomes.map((o) => [o.tool, o.status]),
+          [['issue_refund', 'stopped']],
+        );
       },
       { policy: asWorkerPolicy(example) },
     );

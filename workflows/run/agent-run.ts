@@ -205,9 +205,10 @@ export class AgentRun {
   }
 
   #finishStopped(stop: StopRequest): void {
-    const closed = this.#gate.stopAll(stop.by, stop.reason);
+    // The `stop` update closed the open requests already; a cancellation through Temporal closes them here.
+    const closed = [...this.stopper.closed, ...this.#gate.stopAll(stop.by, stop.reason)];
     const at = new Date().toISOString();
-    for (const request of [...this.stopper.closed, ...closed]) {
+    for (const request of closed) {
       const verdict = verdictOf(request, { kind: 'stopped', by: stop.by, reason: stop.reason, at });
       if (verdict.kind === 'settled') this.#state.progress.recordOnce(verdict.settled);
     }
