@@ -15,6 +15,8 @@ import { createBillingPrechecks } from './activities/billing/prechecks';
 import { createModelActivities } from './activities/model/index';
 import { openTranscriptStore, type TranscriptStore } from './src/node/transcript-store';
 import { createRunSupportActivities } from './activities/run-support';
+import { createAuditActivities } from './activities/audit-store';
+import { openSqliteAuditStore, type AuditStore } from './src/node/audit/sqlite-store';
 import { connectionConfig, workerConfig } from './src/node/config';
 import { ConfigError, HitlError } from './src/shared/errors';
 import { precheckNames, toolNames } from './src/shared/tools/catalog';
@@ -61,6 +63,11 @@ export interface CreateWorkerOptions {
    */
   transcripts?: TranscriptStore;
   /**
+   * Where audit entries are kept beyond the workflow's history (default: the SQLite file named by `HITL_AUDIT_DB`,
+   * else `.data/audit.sqlite`, opened when the worker is created).
+   */
+  auditStore?: AuditStore;
+  /**
    * The keys payloads are encrypted with (`null`: plain payloads). Default: the file named by `HITL_PAYLOAD_KEYS`,
    * else plain. Clients need the same keys.
    */
@@ -79,7 +86,7 @@ export interface CreateWorkerOptions {
  *
  * @param options - see {@link CreateWorkerOptions}
  * @returns a worker; call `run()` (or `runUntil()` in tests)
- * @throws ConfigError when the billing database or the transcript store cannot be opened, or the policy file is
+ * @throws ConfigError when the billing database, the transcript store or the audit store cannot be opened, or the policy file is
  *   invalid (the message names the file, the line and the key)
  * @example
  * const connection = await NativeConnection.connect({ address: '127.0.0.1:7233' });
@@ -96,7 +103,9 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
   const stateKey = options.stateKey ?? loadStateKey();
   const db = options.billingDb ?? openBillingDb();
   const transcripts = options.transcripts ?? options.model?.transcripts ?? openTranscriptStore();
+  const auditStore = options.auditStore ?? openSqliteAuditStore();
   const activities = {
+    ...createAuditActivities(auditStore),
     ...createModelActivities({ ...options.model, transcripts }),
     ...createBillingActivities(db),
     ...createBillingPrechecks(db),
@@ -133,6 +142,7 @@ export const REQUIRED_ACTIVITIES: readonly string[] = [
   'sealState',
   'openState',
   'notify',
+  'storeAuditRecords',
 ];
 
 /**

@@ -19,6 +19,7 @@ import './long-runs.test';
 import './authority.test';
 import './identity.test';
 import './continuation.test';
+import './audit-store.test';
 import './replay.test';
 import './fuzz/decisions.test';
 import './fuzz/prompt-injection.test';

@@ -5,6 +5,8 @@ import { ConfigError } from '../src/shared/errors';
 import { createBillingActivities } from '../activities/billing/index';
 import { createBillingPrechecks } from '../activities/billing/prechecks';
 import { createModelActivities } from '../activities/model/index';
+import { createAuditActivities } from '../activities/audit-store';
+import { openSqliteAuditStore } from '../src/node/audit/sqlite-store';
 import { createRunSupportActivities } from '../activities/run-support';
 import { openTranscriptStore } from '../src/node/transcript-store';
 import { DEFAULT_POLICY } from '../src/shared/policy/default-policy';
@@ -44,9 +46,10 @@ describe('configuration', () => {
     }
   });
 
-  it('refuses to start a worker that lacks an activity its workflows schedule, naming it', () => {
+  it('refuses to start a worker that lacks an activity its workflows schedule, naming it', async () => {
     const { db } = freshBillingDb();
     const transcripts = openTranscriptStore(':memory:');
+    const audit = openSqliteAuditStore(':memory:');
     const all = {
       ...createModelActivities({ transcripts }),
       ...createBillingActivities(db),
@@ -56,6 +59,7 @@ describe('configuration', () => {
         registry: EMPTY_REGISTRY,
         stateKey: new Uint8Array(32),
       }),
+      ...createAuditActivities(audit),
     };
     assert.doesNotThrow(() => requireActivities(all));
     const withoutPrecheck: Record<string, unknown> = { ...all };
@@ -63,5 +67,6 @@ describe('configuration', () => {
     assert.throws(() => requireActivities(withoutPrecheck), /no activity for precheck_issue_refund/);
     db.close();
     transcripts.close();
+    await audit.close();
   });
 });

@@ -101,9 +101,11 @@ describe('the run status search attribute', () => {
       await pushUntilContinued(h.client, run.workflowId);
       await approveAs(h.client, run.workflowId, request!, 'sam');
       await run.result();
-      const [first, second] = await runHistories(h.client, run.workflowId);
+      const [first, ...later] = await runHistories(h.client, run.workflowId);
       assert.deepEqual(statusWrites(first ?? []), ['AwaitingApproval'], 'the first segment');
-      assert.deepEqual(statusWrites(second ?? []), ['Running', 'Completed'], 'the continued segment');
+      // The run may continue once more after the approval (its history is past 50 events again): a later segment
+      // inherits Running and writes only Completed.
+      assert.deepEqual(later.flatMap(statusWrites), ['Running', 'Completed'], 'the continued segments');
     });
   });
 });

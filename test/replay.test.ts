@@ -84,6 +84,8 @@ const GUARD_PROOFS: Record<PatchId, { breaks: string; spares?: string }> = {
   [PATCHES.derivedIdempotencyKeys]: { breaks: 'plan-review', spares: 'hard-approved' },
   // Refused 1.5 MB signals: the run continued as new when Temporal suggested it (past 4 MB); now already past 2 MiB.
   [PATCHES.continueOnHistorySize]: { breaks: 'large-signals-while-waiting.1', spares: 'hard-approved' },
+  // Writing the audit store schedules an activity after each entry: any run recorded before it breaks.
+  [PATCHES.auditStore]: { breaks: 'hard-approved' },
 };
 
 describe('replaying recorded histories', () => {

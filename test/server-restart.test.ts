@@ -14,7 +14,7 @@ import { createWorker } from '../worker';
 import { OwnDevServer } from './support/dev-server';
 import { approveAs } from './support/decisions';
 import { sharedEnv, tempDir, waitFor } from './support/env';
-import { answer, call, freshBillingDb, sharedTranscripts } from './support/harness';
+import { answer, call, freshBillingDb, sharedAuditStore, sharedTranscripts } from './support/harness';
 
 describe('durable timers across a server crash', () => {
   it('escalates a request whose deadline passed while the server and the worker were down, then runs it once', async () => {
@@ -43,6 +43,7 @@ describe('durable timers across a server crash', () => {
         billingDb: billing.db,
         workflowBundle: bundle,
         transcripts: sharedTranscripts(),
+        auditStore: sharedAuditStore().store,
         policies: PolicyBook.of(policy, 'test'),
         registry: TEST_REGISTRY,
         stateKey: TEST_STATE_KEY,

@@ -32,6 +32,11 @@ export const PATCHES = {
   derivedIdempotencyKeys: 'derived-idempotency-keys',
   /** 2026-12-01: a run continues as new once its history reaches 2 MiB, whatever its event count (the dev server suggests it at about 4 MB). */
   continueOnHistorySize: 'continue-on-history-size',
+  /**
+   * 2026-12-01: every audit entry is hashed into the workflow's chain and written to the audit store (activity
+   * `storeAuditRecords`), and a run's last entry (`audit_closed`) closes the chain.
+   */
+  auditStore: 'audit-store',
 } as const;
 
 /** One of {@link PATCHES}. */

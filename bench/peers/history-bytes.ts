@@ -4,11 +4,12 @@
 // the number of steps.
 //   tsx bench/peers/history-bytes.ts [--quick] [--steps 10,100,1000]
 import { PolicyBook } from '../../src/node/policy-book';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { nanoid } from 'nanoid';
 import { openTranscriptStore } from '../../src/node/transcript-store';
+import { openSqliteAuditStore } from '../../src/node/audit/sqlite-store';
 import { DEFAULT_POLICY } from '../../src/shared/policy/default-policy';
 import { closeSharedEnv, sharedEnv, tempDir } from '../../test/support/env';
 import { freshBillingDb } from '../../test/support/harness';
@@ -42,6 +43,7 @@ async function ourRun(steps: number, histories: Client) {
     billingDb: billing.db,
     workflowBundle: bundle,
     transcripts,
+    auditStore: openSqliteAuditStore(join(dirname(transcriptFile), 'audit.sqlite')),
     policies: PolicyBook.of(DEFAULT_POLICY, 'built-in default'),
   });
   // maxSteps well above the scripted turns, so the cap never ends a run early (1,100 for 1,000 steps).

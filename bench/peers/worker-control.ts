@@ -54,6 +54,7 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
     // Where a worker keeps runs' conversations, if it keeps them in a transcript store: beside the billing database,
     // so every worker process of one benchmark (a restart included) finds them, and nothing lands in .data/.
     HITL_TRANSCRIPT_DB: join(dirname(options.billingDbPath), 'transcripts.sqlite'),
+    HITL_AUDIT_DB: join(dirname(options.billingDbPath), 'audit.sqlite'),
   });
   await proc.waitForLine((line) => line === 'ready', 'ready');
   return proc;

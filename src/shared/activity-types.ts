@@ -1,3 +1,4 @@
+import type { AuditRecord } from './audit/chain';
 import type { TranscriptAppend } from './model/transcript';
 import type { CallModelInput, ModelTurn } from './model/types';
 import type { ApproverRegistry } from './identity/signatures';
@@ -64,6 +65,28 @@ export interface RunAuthority {
 
 /** The answer to a continued run's check of the state it carries. */
 export type OpenedState = { ok: true; registry: ApproverRegistry } | { ok: false; reason: string };
+
+/** What the audit store answered for a batch of records. */
+export interface StoredAudit {
+  /** Records written now. */
+  stored: number;
+  /** Records the store already had, identical (a batch sent again). */
+  present: number;
+}
+
+/** The audit store activity. Implemented in `activities/audit-store.ts`. */
+export interface AuditActivities {
+  /**
+   * Writes audit records to the audit store (SQLite or PostgreSQL), in one transaction, idempotently by (workflow id,
+   * run id, seq): a record the store already has is skipped when identical.
+   * @param records - one run's records, oldest first (at most `AUDIT_BATCH`)
+   * @returns how many were written and how many were there already
+   * @throws ApplicationFailure `AuditConflict` (non-retryable): the store holds another record under the same key
+   * @throws ApplicationFailure `InvalidAuditRecord` (non-retryable): a record's hash does not match its content
+   * @throws (retryable) any error reaching the store, e.g. `SQLITE_BUSY` or a refused connection
+   */
+  storeAuditRecords(records: AuditRecord[]): Promise<StoredAudit>;
+}
 
 /** Run-support activities. Implemented in `activities/run-support.ts`. */
 export interface RunActivities {

@@ -47,6 +47,10 @@ export const FailureType = {
   UnknownTool: 'UnknownTool',
   /** The transcript store lacks messages the workflow says it stored (another host's store?). Retried. */
   TranscriptMissing: 'TranscriptMissing',
+  /** The audit store holds a different record under the same (workflow id, run id, seq): altered, or a bug. Terminal. */
+  AuditConflict: 'AuditConflict',
+  /** An audit record sent to the store does not match its own hash. Terminal. */
+  InvalidAuditRecord: 'InvalidAuditRecord',
   /** The transcript store holds other messages than the workflow built. Terminal. */
   TranscriptMismatch: 'TranscriptMismatch',
 } as const;
@@ -67,6 +71,9 @@ export class ConfigError extends HitlError {}
 
 /** Input from a person or a client (CLI arguments, scenario file, decision payload) is invalid. */
 export class InputError extends HitlError {}
+
+/** The audit store's hash chain does not hold: an entry was altered, removed, inserted or reordered. */
+export class AuditChainBroken extends HitlError {}
 
 /**
  * The run refused an update (a decision, a pause answer or a stop) in its validator: nothing changed and nothing was

@@ -158,7 +158,9 @@ export type AuditKind =
   | 'invariant_refused'
   | 'run_stopped'
   | 'run_continued'
-  | 'run_completed';
+  | 'run_completed'
+  /** The last entry of a workflow's audit chain: the run has ended; nothing may follow it in the audit store. */
+  | 'audit_closed';
 
 /** One append-only audit entry. `seq` increases by one per entry. */
 export interface AuditEntry {

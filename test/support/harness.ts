@@ -15,6 +15,7 @@ import { createWorker, workflowsPath } from '../../worker';
 import { encodedFailuresPath, encryptingDataConverter } from '../../src/node/codec/data-converter';
 import type { PayloadKeys } from '../../src/node/codec/payload-keys';
 import { PolicyBook, pinOf } from '../../src/node/policy-book';
+import { openSqliteAuditStore, type AuditStore } from '../../src/node/audit/sqlite-store';
 import type { ApproverRegistry } from '../../src/shared/identity/signatures';
 import { hasTestKey, TEST_REGISTRY, TEST_STATE_KEY, testKey } from './keys';
 import { quietBundlerLogger, sharedEnv, tempDir, waitFor } from './env';
@@ -40,6 +41,20 @@ function openShared(): { store: TranscriptStore; path: string } {
 export function sharedTranscripts(): TranscriptStore {
   transcripts ??= openShared();
   return transcripts.store;
+}
+
+let audit: { store: AuditStore; path: string } | undefined;
+
+/**
+ * The audit store of this test process: one SQLite file in a temp directory, shared by every worker the tests start
+ * (unless a test gives its own), as workers on one host share theirs.
+ */
+export function sharedAuditStore(): { store: AuditStore; path: string } {
+  if (audit === undefined) {
+    const path = join(tempDir('hitl-audit-'), 'audit.sqlite');
+    audit = { store: openSqliteAuditStore(path), path };
+  }
+  return audit;
 }
 
 /** The file of {@link sharedTranscripts}. */
@@ -86,6 +101,8 @@ export interface WithWorkerOptions {
   /** The approver registry (default: the test people's keys, {@link TEST_REGISTRY}). */
   registry?: ApproverRegistry;
   billing?: { db: BillingDb; path: string };
+  /** The audit store (default: {@link sharedAuditStore}). */
+  auditStore?: AuditStore;
   model?: ModelActivitiesOptions;
   /**
    * Encrypt payloads with these keys: the worker (with a bundle whose failures are encoded) and the harness's client
@@ -123,6 +140,7 @@ export async function withWorker<T>(fn: (h: Harness) => Promise<T>, options: Wit
     workflowBundle: options.payloadKeys !== undefined ? await encodedFailuresBundle() : bundle,
     payloadKeys: options.payloadKeys ?? null,
     transcripts: options.model?.transcripts ?? sharedTranscripts(),
+    auditStore: options.auditStore ?? sharedAuditStore().store,
     ...(options.model !== undefined ? { model: options.model } : {}),
     policies,
     registry: options.registry ?? TEST_REGISTRY,

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { repoRoot, sharedEnv, tempDir } from './env';
 
 /** Where and how a {@link WorkerProcess} runs. */
@@ -86,6 +86,8 @@ export class WorkerProcess {
         HITL_BILLING_DB: o.billingDbPath,
         HITL_CHAOS_BUNDLE: o.bundlePath,
         HITL_TRANSCRIPT_DB: this.#transcriptDb,
+        // The audit store beside it: every process of a test writes one store, and nothing lands in .data/.
+        HITL_AUDIT_DB: join(dirname(this.#transcriptDb), 'audit.sqlite'),
         HITL_LOG_LEVEL: 'warn',
         ...o.env,
       },

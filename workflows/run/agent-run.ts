@@ -102,6 +102,7 @@ export class AgentRun {
     try {
       // Inside the try: a run refused at its start (unknown policy, a start that must be signed) ends as Failed.
       await this.#begin();
+      this.#state.outbox?.start();
       this.#status.publish();
       await this.stopper.run(() => this.#loop.run(this.#carried));
     } catch (err) {
@@ -110,10 +111,12 @@ export class AgentRun {
       if (isCancellation(err) || err instanceof RunStopped) {
         const stop = progress.stop ?? { by: 'system', reason: 'the workflow was cancelled through Temporal' };
         this.#finishStopped(stop);
+        await this.#closeRecord('stopped');
         if (progress.stop === undefined) throw err;
         return this.#result(`Stopped by ${stop.by}: ${stop.reason}`);
       }
       this.#status.end('failed', 'Failed');
+      await this.#closeRecord('failed');
       throw err;
     }
     const answer = progress.answer ?? `Stopped after ${input.maxSteps} model calls without a final answer.`;
@@ -125,7 +128,24 @@ export class AgentRun {
       actor: 'system',
       detail: `completed after ${progress.step} model calls: ${c.executed} executed, ${c.approvals} approved, ${c.rejections} rejected, ${c.expiries} expired, ${c.denied} denied`,
     });
+    await this.#closeRecord('completed');
     return this.#result(answer);
+  }
+
+  /**
+   * Closes the workflow's audit chain with its last entry and waits until the audit store has every entry (runs
+   * that write the store; a store that is down holds the run here, durably, until it is back).
+   * @param how - how the run ended, for the entry's text
+   */
+  async #closeRecord(how: 'completed' | 'stopped' | 'failed'): Promise<void> {
+    const { audit, outbox } = this.#state;
+    if (outbox === undefined) return;
+    audit.append({
+      kind: 'audit_closed',
+      actor: 'system',
+      detail: `the run ${how}; this entry closes its audit chain, ${audit.nextSeq()} entries in all`,
+    });
+    await outbox.drained();
   }
 
   /**

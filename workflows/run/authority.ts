@@ -115,6 +115,11 @@ export class RunAuthority {
     return this.#pinned?.policy.version ?? 'not loaded';
   }
 
+  /** The pinned policy's version, or undefined before the run has pinned one. */
+  get pinnedVersion(): string | undefined {
+    return this.#pinned?.policy.version;
+  }
+
   /** The policy's name and the SHA-256 of its canonical form, when pinned from the worker. */
   get pinned(): { name?: string; sha256?: string } {
     const p = this.#pinned;

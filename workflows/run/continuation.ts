@@ -1,4 +1,5 @@
-import { workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
+import { FailureType } from '../../src/shared/errors';
 import { hasPatch, PATCHES } from '../patches';
 import { utf8Length } from '../../src/shared/hash';
 import type { ToolResultContent } from '../../src/shared/model/tool-result';
@@ -11,7 +12,9 @@ import type { OutcomeCounts, RunPhase } from '../../src/shared/run-state';
 import type { GateState } from '../gate/approval-gate';
 import { Interruptions, type InterruptionsState } from '../pause/interruptions';
 import { ApprovedPlan, type ApprovedPlanStep } from '../pause/plan';
+import { GENESIS_HASH, type AuditRecord } from '../../src/shared/audit/chain';
 import { AuditLog } from './audit-log';
+import { AuditOutbox, brokenCarriedChain } from './audit-outbox';
 import { Conversation } from './conversation';
 import { TurnInProgress } from './mid-turn';
 import { RunProgress } from './progress';
@@ -86,6 +89,19 @@ export interface CarriedState {
    * so no client can forge or alter what a run carries (absent before 2026-12-01).
    */
   seal?: string;
+  /**
+   * The audit store's outbox: records not yet stored and the chain's head. Outside the seal (the run's last entry,
+   * `run_continued`, is written after sealing); checked on arrival by recomputing the records' chain.
+   */
+  audit?: CarriedAudit;
+}
+
+/** What a run carries of its audit chain. */
+export interface CarriedAudit {
+  /** `hash` of the segment's last record. */
+  head: string;
+  /** Records not yet in the audit store, oldest first. */
+  outbox: AuditRecord[];
 }
 
 /** The state of a run that is carried across continue-as-new, as live objects. */
@@ -98,6 +114,8 @@ export interface ContinuableState {
   interruptions: Interruptions;
   plan: ApprovedPlan;
   conversation: Conversation;
+  /** The audit store's outbox (runs started since the audit store; see `PATCHES.auditStore`). */
+  outbox?: AuditOutbox;
 }
 
 /**
@@ -159,7 +177,7 @@ export function carry(
  */
 export function restore(input: WorkflowRunInput, carried: CarriedState | undefined): ContinuableState {
   if (carried === undefined) {
-    return {
+    return withAuditStore({
       earlierRuns: [],
       policy: new RunAuthority(input.requestedBy, input.approvalTimeoutMs),
       progress: new RunProgress(),
@@ -168,25 +186,59 @@ export function restore(input: WorkflowRunInput, carried: CarriedState | undefin
       interruptions: new Interruptions(undefined),
       plan: new ApprovedPlan(),
       conversation: Conversation.empty(workflowInfo().firstExecutionRunId),
-    };
+    });
   }
-  return {
-    earlierRuns: [...carried.earlierRuns],
-    policy: new RunAuthority(input.requestedBy, input.approvalTimeoutMs, {
-      policy: carried.policy,
-      source: carried.policySource,
-      autoLogged: carried.autoLogged,
-      ...(carried.policyName !== undefined ? { name: carried.policyName } : {}),
-      ...(carried.policySha256 !== undefined ? { sha256: carried.policySha256 } : {}),
-      ...(carried.registry !== undefined ? { registry: carried.registry } : {}),
-      ...(carried.requestedBy !== undefined ? { requestedBy: carried.requestedBy } : {}),
-    }),
-    progress: new RunProgress({ step: carried.step, counts: carried.counts }),
-    audit: new AuditLog(carried.auditSeq),
-    interruptions: new Interruptions(carried.policy.interruptions, carried.interruptions),
-    plan: new ApprovedPlan(carried.plan),
-    conversation: new Conversation(carried.transcript, carried.unsent),
-  };
+  return withAuditStore(
+    {
+      earlierRuns: [...carried.earlierRuns],
+      policy: new RunAuthority(input.requestedBy, input.approvalTimeoutMs, {
+        policy: carried.policy,
+        source: carried.policySource,
+        autoLogged: carried.autoLogged,
+        ...(carried.policyName !== undefined ? { name: carried.policyName } : {}),
+        ...(carried.policySha256 !== undefined ? { sha256: carried.policySha256 } : {}),
+        ...(carried.registry !== undefined ? { registry: carried.registry } : {}),
+        ...(carried.requestedBy !== undefined ? { requestedBy: carried.requestedBy } : {}),
+      }),
+      progress: new RunProgress({ step: carried.step, counts: carried.counts }),
+      audit: new AuditLog(carried.auditSeq),
+      interruptions: new Interruptions(carried.policy.interruptions, carried.interruptions),
+      plan: new ApprovedPlan(carried.plan),
+      conversation: new Conversation(carried.transcript, carried.unsent),
+    },
+    carried.audit,
+  );
+}
+
+/**
+ * Attaches the audit store to a run that writes it (runs started since `PATCHES.auditStore`): every entry is chained
+ * from the carried head (a new run starts from {@link GENESIS_HASH}) and queued for the store, after what the earlier
+ * segment had not stored yet.
+ * @throws ApplicationFailure `InvalidCarriedState` when the carried records do not chain up to the carried head
+ */
+function withAuditStore(state: ContinuableState, carried?: CarriedAudit): ContinuableState {
+  if (!hasPatch(PATCHES.auditStore)) return state;
+  const head = carried?.head ?? GENESIS_HASH;
+  const queued = carried?.outbox ?? [];
+  const broken = brokenCarriedChain(queued, head);
+  if (broken !== undefined) throw ApplicationFailure.nonRetryable(broken, FailureType.InvalidCarriedState);
+  const outbox = new AuditOutbox(queued);
+  const { workflowId, runId } = workflowInfo();
+  state.audit.attach({
+    head,
+    push: (record) => outbox.push(record),
+    stamp: () => {
+      const version = state.policy.pinnedVersion;
+      const { sha256 } = state.policy.pinned;
+      return {
+        workflowId,
+        runId,
+        ...(version !== undefined ? { policyVersion: version } : {}),
+        ...(sha256 !== undefined ? { policySha256: sha256 } : {}),
+      };
+    },
+  });
+  return { ...state, outbox };
 }
 
 /**

@@ -43,6 +43,9 @@ import type { StatusBoard } from './status';
 import type { Stopper } from './stopper';
 import type { ToolRun, ToolRunner } from './tool-runner';
 
+/** How long a run about to continue as new waits for the audit store's batch in flight (ms). */
+const AUDIT_SETTLE_MS = 10_000;
+
 const MODEL_ACTIVITY_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 12 },
@@ -365,6 +368,11 @@ export class AgentLoop {
   async #continueAsNew(turn?: TurnInProgress): Promise<void> {
     const { input, state, gate, status } = this.#d;
     await condition(allHandlersFinished);
+    const outbox = state.outbox;
+    if (outbox !== undefined && outbox.sending && !outbox.held) {
+      // Once: let the audit store's batch in flight land first. The caller checks again whether the run may continue.
+      return outbox.settle(AUDIT_SETTLE_MS);
+    }
     if (carriedBytes(state.conversation.unsent, turn) > CARRY_STORE_BYTES && hasPatch(PATCHES.storeLargeCarry)) {
       // Decisions may arrive while the results are stored: the caller checks again whether the run may continue.
       return this.#storeBeforeContinuing(turn);
@@ -382,6 +390,8 @@ export class AgentLoop {
     }
     const info = workflowInfo();
     const open = gate.pending().length;
+    // What is queued for the audit store goes with the run (its last entry too), sent again by the next segment.
+    state.outbox?.hold();
     state.audit.append({
       kind: 'run_continued',
       actor: 'system',
@@ -392,7 +402,14 @@ export class AgentLoop {
     });
     // The next segment gets the scenario from the transcript store, not from its input.
     const next: WorkflowRunInput = { ...input, model: callSettings(input.model) };
-    return continueAsNew<typeof agentRun>(next, seal !== undefined ? { ...carried, seal } : carried);
+    const head = state.audit.head;
+    const audit =
+      state.outbox !== undefined && head !== undefined ? { head, outbox: state.outbox.pending() } : undefined;
+    return continueAsNew<typeof agentRun>(next, {
+      ...carried,
+      ...(seal !== undefined ? { seal } : {}),
+      ...(audit !== undefined ? { audit } : {}),
+    });
   }
 
   /**

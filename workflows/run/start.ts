@@ -83,9 +83,12 @@ export function refuseUntrustedContinuation(): void {
   }
 }
 
-/** The digest a seal covers: the SHA-256 of the carried state's canonical JSON, without the seal. */
+/**
+ * The digest a seal covers: the SHA-256 of the carried state's canonical JSON, without the seal and the audit outbox
+ * (written after sealing; it checks itself by its hash chain).
+ */
 export function carriedDigest(carried: CarriedState): string {
-  return valueHash({ ...carried, seal: undefined });
+  return valueHash({ ...carried, seal: undefined, audit: undefined });
 }
 
 /**

@@ -2,7 +2,6 @@ import { fileURLToPath } from 'node:url';
 import { WorkflowFailedError } from '@temporalio/client';
 import { Command, Option } from 'commander';
 import {
-  auditTrail,
   listPausedRuns,
   listPendingApprovals,
   loadScenario,
@@ -19,9 +18,10 @@ import { addDecisionCommands } from './decision-commands';
 import { note, parseStepsJson, print, signingKey, withClient } from './io';
 import { addKeyCommands } from './key-commands';
 import { addCodecCommands } from './codec-commands';
+import { addAuditCommands } from './audit-commands';
 import type { ModelSettings } from '../../shared/model/types';
 import { parseDuration } from './duration';
-import { decisionCommands, formatAudit, formatPendingLine, formatResult, formatShow } from './format';
+import { decisionCommands, formatPendingLine, formatResult, formatShow } from './format';
 import { renderPause, resumeCommands } from '../../shared/render/pause';
 import { displayJson, escapeTerminal } from '../../shared/render/escape';
 import type { PauseAction } from '../../shared/run-state';
@@ -223,17 +223,7 @@ export function buildProgram(): Command {
       });
     });
 
-  program
-    .command('audit')
-    .description("print a run's audit trail")
-    .argument('<workflowId>')
-    .option('--json', 'print JSON')
-    .action(async (workflowId: string, opts: { json?: boolean }, cmd: Command) => {
-      await withClient(cmd, async (client) => {
-        const entries = await auditTrail(client, workflowId);
-        print(opts.json === true ? displayJson(entries, 2) : formatAudit(entries));
-      });
-    });
+  addAuditCommands(program);
 
   program.addOption(new Option('--no-color', 'accepted for compatibility; output has no colour').hideHelp());
   return program;
