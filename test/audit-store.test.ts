@@ -229,14 +229,19 @@ describe('audit store', () => {
         namespace: h.client.options.namespace,
         workflowExecution: { workflowId },
       });
-      await waitFor(async () => {
-        try {
-          await h.client.workflow.getHandle(workflowId).describe();
-          return undefined;
-        } catch {
-          return true;
-        }
-      }, 'the workflow to be deleted');
+      // Deletion runs in the server's background; a loaded server (the whole suite on 2 cores) takes a while.
+      await waitFor(
+        async () => {
+          try {
+            await h.client.workflow.getHandle(workflowId).describe();
+            return undefined;
+          } catch {
+            return true;
+          }
+        },
+        'the workflow to be deleted',
+        90_000,
+      );
       const fromTemporal = await hitl(['--address', address, 'audit', workflowId, '--from', 'temporal']);
       assert.notEqual(fromTemporal.code, 0, 'Temporal no longer has the run');
       const shown = await hitl(['--address', address, 'audit', workflowId, '--json', '--db', shared.path]);

@@ -5,7 +5,8 @@ import { auditTrailQuery } from '../../src/shared/messages';
 import { approveAs } from '../support/decisions';
 import { answer, call, withWorker } from '../support/harness';
 import { waitFor } from '../support/env';
-import { wholeAuditTrail } from '../support/run-history';
+import { stillHistoryLength, wholeAuditTrail } from '../support/run-history';
+import { RECORDED_REFUSALS } from '../../workflows/gate/decision-path';
 import { examplePolicy } from '../support/policies';
 
 // Regressions found by the decision fuzzer around continue-as-new.
@@ -20,8 +21,11 @@ describe('fuzz: decisions and the audit trail across a continue-as-new', () => {
         { policy: examplePolicy, continueAsNewAfterEvents: 50 },
       );
       await h.pending(run.workflowId);
-      // Refused signals, one at a time, each handled before the next, push the history past 50 events; the quiet run
-      // then continues as new right after handling one, and its new segment has no audit entry of its own.
+      const { runId: firstRunId } = await h.client.workflow.getHandle(run.workflowId).describe();
+      const firstRun = h.client.workflow.getHandle(run.workflowId, firstRunId);
+      // Refused signals, one at a time, each handled (and its audit entry stored) before the next, push the history
+      // past 50 events; the quiet run then continues as new right after one, and its new segment has no audit entry
+      // of its own.
       for (let i = 1; i <= 60; i++) {
         // Each names its own request id: refusals are recorded one by one for the first few per request id.
         await signalDecision(h.client, run.workflowId, { garbage: i, requestId: `garbage-${i}` });
@@ -29,7 +33,14 @@ describe('fuzz: decisions and the audit trail across a continue-as-new', () => {
           const trail = await wholeAuditTrail(h.client, run.workflowId);
           return trail.filter((e) => e.kind === 'decision_refused').length === i ? true : undefined;
         }, `signal ${i} handled`);
-        if ((await runStatus(h.client, run.workflowId)).earlierRuns.length > 0) break;
+        // Storing the refusal's audit entry takes a workflow task of its own, which may be the one that continues.
+        // Both read the first Temporal run: a check of the newest run could read the new one, still, just after the
+        // first continued, and the next signal would land there.
+        const continued = await waitFor(async () => {
+          if ((await firstRun.describe()).status.name === 'CONTINUED_AS_NEW') return true;
+          return (await stillHistoryLength(h.client, run.workflowId, firstRunId)) !== undefined ? false : undefined;
+        }, `the history after signal ${i} to be still`);
+        if (continued) break;
       }
       const newest = await h.client.workflow.getHandle(run.workflowId).query(auditTrailQuery);
       assert.deepEqual(newest, [], 'precondition: the newest segment has no entry yet');
@@ -54,43 +65,44 @@ describe('fuzz: decisions and the audit trail across a continue-as-new', () => {
     await withWorker(async (h) => {
       const seen: string[] = [];
       const missed: string[] = [];
-      // The history must cross the run's continueAsNewAfterEvents exactly in the task that takes the approval. A
-      // handled signal adds 4 events, so one of four thresholds in a row is missed; the others are aimed. A run's
-      // history can stand an event higher or lower once its request is pending (activity completions batch
-      // differently), which can miss one more: eight thresholds in a row, at least three aimed. The
-      // thresholds start a few events above where a run's history stands once its request is pending.
-      const probe = await h.startScripted(
-        [call('issue_refund', { invoiceId: 49, amountCents: 100, reason: 'probe' }), answer('done')],
-        { policy: examplePolicy },
-      );
-      await h.pending(probe.workflowId);
-      const first = Math.max(
-        50,
-        Number((await h.client.workflow.getHandle(probe.workflowId).describe()).historyLength) + 6,
-      );
-      for (let threshold = first; threshold < first + 8; threshold++) {
+      // The history must cross the run's continueAsNewAfterEvents exactly in the task that takes the approval. The
+      // history is padded with refused signals that add no audit entry (so no audit store write): past the first
+      // RECORDED_REFUSALS per request id, a refusal is only counted. Such a signal adds 4 events, so one of four
+      // thresholds in a row is missed; the others are aimed. A run's history can stand an event higher or lower once
+      // its request is pending, which can miss one more: eight thresholds in a row, at least three aimed.
+      const pad = 'padding';
+      /** Starts a run, waits for its request, and uses up the refusals recorded for `pad`, each stored. */
+      const padded = async (invoiceId: number, threshold?: number) => {
         const run = await h.startScripted(
-          [
-            call('issue_refund', { invoiceId: 3 + (threshold % 40), amountCents: 50, reason: 'duplicate' }),
-            answer('refunded'),
-          ],
-          { policy: examplePolicy, continueAsNewAfterEvents: threshold },
+          [call('issue_refund', { invoiceId, amountCents: 50, reason: 'duplicate' }), answer('refunded')],
+          { policy: examplePolicy, ...(threshold !== undefined ? { continueAsNewAfterEvents: threshold } : {}) },
         );
         const [req] = await h.pending(run.workflowId);
         assert.ok(req);
-        const handle = h.client.workflow.getHandle(run.workflowId);
-        const historyLength = async () => Number((await handle.describe()).historyLength);
-        // Refused signals, each handled before the next, while the next one's task would still see fewer events
-        // than the threshold (it sees the signal and the task's own two events): the run does not continue yet.
-        let length = await historyLength();
-        for (let i = 1; length + 3 < threshold; i++) {
-          // Each names its own request id: refusals are recorded one by one for the first few per request id.
-          await signalDecision(h.client, run.workflowId, { garbage: i, requestId: `garbage-${i}` });
+        for (let i = 1; i <= RECORDED_REFUSALS; i++) {
+          await signalDecision(h.client, run.workflowId, { garbage: i, requestId: pad });
           await waitFor(async () => {
             const trail = await wholeAuditTrail(h.client, run.workflowId);
             return trail.filter((e) => e.kind === 'decision_refused').length === i ? true : undefined;
-          }, `signal ${i} handled`);
-          length = await historyLength();
+          }, `recorded refusal ${i}`);
+        }
+        const length = await waitFor(() => stillHistoryLength(h.client, run.workflowId), 'a still history');
+        return { run, req, length };
+      };
+      const probe = await padded(2);
+      const first = Math.max(50, probe.length + 6);
+      for (let threshold = first; threshold < first + 8; threshold++) {
+        const { run, req, length: padLength } = await padded(3 + (threshold % 40), threshold);
+        // Counted refusals, each handled before the next, while the next one's task would still see fewer events
+        // than the threshold (it sees the signal and the task's own two events): the run does not continue yet.
+        let length = padLength;
+        for (let i = 1; length + 3 < threshold; i++) {
+          await signalDecision(h.client, run.workflowId, { garbage: i, requestId: pad });
+          const before = length;
+          length = await waitFor(async () => {
+            const now = await stillHistoryLength(h.client, run.workflowId);
+            return now !== undefined && now > before ? now : undefined;
+          }, `counted refusal ${i} handled`);
         }
         // The approval's task sees the history plus its own two events.
         if (length + 2 < threshold) {

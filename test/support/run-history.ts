@@ -62,3 +62,21 @@ export async function wholeAuditTrail(client: Client, workflowId: string): Promi
     if (after.earlierRuns.length === before.earlierRuns.length) return trails.flat();
   }
 }
+
+/**
+ * The length of a Temporal run's history once it is still: no workflow task and no activity pending, so no event is
+ * on its way unless someone sends one; undefined while something is. A run that writes the audit store schedules an
+ * activity after each audit entry, so a test aiming at a history length waits for this before it counts.
+ * @param client - a connected client
+ * @param workflowId - the workflow
+ * @param runId - the Temporal run (default: the newest)
+ */
+export async function stillHistoryLength(
+  client: Client,
+  workflowId: string,
+  runId?: string,
+): Promise<number | undefined> {
+  const d = await client.workflow.getHandle(workflowId, runId).describe();
+  const busy = d.raw.pendingWorkflowTask != null || (d.raw.pendingActivities?.length ?? 0) > 0;
+  return busy || d.status.name !== 'RUNNING' ? undefined : Number(d.historyLength);
+}

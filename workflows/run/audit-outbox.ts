@@ -28,6 +28,8 @@ export class AuditOutbox {
   readonly #queue: AuditRecord[];
   #sending = false;
   #held = false;
+  /** A settle gave up on the batch in flight (the store is down); cleared when that send ends. */
+  #stalled = false;
   /** Nothing is sent before the run has checked what it carried (see {@link AuditOutbox.start}). */
   #started = false;
 
@@ -56,26 +58,31 @@ export class AuditOutbox {
     this.#held = true;
   }
 
-  /** Whether sends are held ({@link AuditOutbox.hold}, {@link AuditOutbox.settle}). */
-  get held(): boolean {
-    return this.#held;
-  }
-
-  /** Whether a batch is on its way to the store. */
-  get sending(): boolean {
-    return this.#sending;
+  /**
+   * Whether a run about to continue as new should first wait for the batch in flight ({@link AuditOutbox.settle}):
+   * a batch is in flight and no settle has given up on it.
+   */
+  get unsettled(): boolean {
+    return this.#sending && !this.#stalled;
   }
 
   /**
    * Holds new sends and waits, at most `timeoutMs`, for the batch in flight to be stored: a run about to continue
    * as new, so the send's completion does not arrive while the run is continuing (the server would refuse the
-   * continue-as-new for the new event and the task would be retried). A store that is down is not waited for
-   * longer: the batch goes with the run and is sent again.
+   * continue-as-new for the new event and the task would be retried). Then sends go on (what was queued meanwhile
+   * too: the caller checks again, and waits again while a send is in flight). A store that is down is not waited
+   * for again while that batch is in flight: the batch goes with the run and is sent again.
    * @param timeoutMs - the longest wait (ms)
    */
   async settle(timeoutMs: number): Promise<void> {
     this.#held = true;
-    await condition(() => !this.#sending, timeoutMs);
+    const stored = await condition(() => !this.#sending, timeoutMs);
+    this.#held = false;
+    if (!stored) {
+      this.#stalled = true;
+      return;
+    }
+    this.#kick();
   }
 
   /** The records not yet stored, oldest first. */
@@ -112,6 +119,7 @@ export class AuditOutbox {
       }
     } finally {
       this.#sending = false;
+      this.#stalled = false;
     }
   }
 }

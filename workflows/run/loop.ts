@@ -369,8 +369,8 @@ export class AgentLoop {
     const { input, state, gate, status } = this.#d;
     await condition(allHandlersFinished);
     const outbox = state.outbox;
-    if (outbox !== undefined && outbox.sending && !outbox.held) {
-      // Once: let the audit store's batch in flight land first. The caller checks again whether the run may continue.
+    if (outbox?.unsettled === true) {
+      // Let the audit store's batch in flight land first. The caller checks again whether the run may continue.
       return outbox.settle(AUDIT_SETTLE_MS);
     }
     if (carriedBytes(state.conversation.unsent, turn) > CARRY_STORE_BYTES && hasPatch(PATCHES.storeLargeCarry)) {
