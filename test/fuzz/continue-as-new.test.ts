@@ -90,7 +90,9 @@ describe('fuzz: decisions and the audit trail across a continue-as-new', () => {
         return { run, req, length };
       };
       const probe = await padded(2);
-      const first = Math.max(50, probe.length + 6);
+      // A margin over the probe: a run's history may stand a few events higher than another's (a loaded server times
+      // out a workflow task now and then), and the counted refusals, 4 events each, close the rest of the gap.
+      const first = Math.max(50, probe.length + 20);
       for (let threshold = first; threshold < first + 8; threshold++) {
         const { run, req, length: padLength } = await padded(3 + (threshold % 40), threshold);
         // Counted refusals, each handled before the next, while the next one's task would still see fewer events
@@ -109,7 +111,10 @@ describe('fuzz: decisions and the audit trail across a continue-as-new', () => {
           missed.push(`threshold ${threshold}: history at ${length} events`);
           continue;
         }
-        assert.equal((await runStatus(h.client, run.workflowId)).earlierRuns.length, 0, 'precondition: one segment');
+        if ((await runStatus(h.client, run.workflowId)).earlierRuns.length > 0) {
+          missed.push(`threshold ${threshold}: the run continued before the approval`);
+          continue;
+        }
         const receipt = await approveAs(h.client, run.workflowId, req, 'sam');
         assert.equal(receipt.closed, true, 'the approval was taken');
         // The bug showed as a new request for the approved call instead of an end to the run.

@@ -69,20 +69,16 @@ export class AuditOutbox {
   /**
    * Holds new sends and waits, at most `timeoutMs`, for the batch in flight to be stored: a run about to continue
    * as new, so the send's completion does not arrive while the run is continuing (the server would refuse the
-   * continue-as-new for the new event and the task would be retried). Then sends go on (what was queued meanwhile
-   * too: the caller checks again, and waits again while a send is in flight). A store that is down is not waited
-   * for again while that batch is in flight: the batch goes with the run and is sent again.
+   * continue-as-new for the new event and the task would be retried). What was queued meanwhile is not sent yet: the
+   * run continuing now carries it, and a run that goes on instead sends it with its next entry. A store that is down
+   * is not waited for again while that batch is in flight: the batch goes with the run and is sent again.
    * @param timeoutMs - the longest wait (ms)
    */
   async settle(timeoutMs: number): Promise<void> {
     this.#held = true;
     const stored = await condition(() => !this.#sending, timeoutMs);
     this.#held = false;
-    if (!stored) {
-      this.#stalled = true;
-      return;
-    }
-    this.#kick();
+    if (!stored) this.#stalled = true;
   }
 
   /** The records not yet stored, oldest first. */
