@@ -20,6 +20,7 @@ import './authority.test';
 import './identity.test';
 import './continuation.test';
 import './audit-store.test';
+import './audit-stats.test';
 import './replay.test';
 import './fuzz/decisions.test';
 import './fuzz/prompt-injection.test';

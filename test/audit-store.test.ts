@@ -21,8 +21,9 @@ const exec = promisify(execFile);
 
 /** The fields of an entry the run's own trail and the store share. */
 function entryOf(r: AuditEntry): AuditEntry {
-  const { seq, at, kind, actor, requestId, tool, argsHash, detail } = r;
+  const { seq, at, kind, actor, requestId, tool, argsHash, detail, facts } = r;
   return {
+    ...(facts !== undefined ? { facts } : {}),
     seq,
     at,
     kind,

@@ -162,6 +162,29 @@ export type AuditKind =
   /** The last entry of a workflow's audit chain: the run has ended; nothing may follow it in the audit store. */
   | 'audit_closed';
 
+/**
+ * What an audit entry states as data besides its sentence, for the audit store and `hitl stats` (which never parse
+ * `detail`: part of it comes from the model). Entries of runs from before 2026-12-01 have none.
+ */
+export interface AuditFacts {
+  /** `approval_requested`, `approval_reopened`, `approval_escalated`, `approval_expired`: the request's gate. */
+  gate?: 'soft' | 'hard';
+  /** `approval_requested`: why the policy chose that gate, in one sentence. */
+  because?: string;
+  /** `approval_requested`: the name of the tool's policy rule that matched (absent: the tool's own gate). */
+  rule?: string;
+  /** `decision`: what the decider chose. */
+  decision?: 'approve' | 'reject' | 'edit' | 'respond';
+  /** `decision`: the person whose signature was verified (absent when the decision was unsigned). */
+  signer?: string;
+  /** `decision`: the groups of the request's stage the decider belongs to (empty when the stage names none). */
+  groups?: string[];
+  /** `decision`: whether the decision closed the request. */
+  closed?: boolean;
+  /** `approval_escalated`: the stage the request moved to (0 is the first). */
+  stage?: number;
+}
+
 /** One append-only audit entry. `seq` increases by one per entry. */
 export interface AuditEntry {
   seq: number;
@@ -175,6 +198,8 @@ export interface AuditEntry {
   argsHash?: string;
   /** One readable sentence. */
   detail: string;
+  /** What the entry states as data (request, decision and escalation entries; see {@link AuditFacts}). */
+  facts?: AuditFacts;
 }
 
 /** Where a run is. */

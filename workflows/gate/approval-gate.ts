@@ -4,6 +4,7 @@ import type { Decision } from '../../src/shared/decision';
 import { FailureType } from '../../src/shared/errors';
 import { eligibleApprovers } from '../../src/shared/policy/authority';
 import type { ResolvedGate } from '../../src/shared/policy/evaluate';
+import type { Policy } from '../../src/shared/policy/schema';
 import type { ApprovalRequest, DecisionReceipt, ResolvedEffect } from '../../src/shared/run-state';
 import { findTool } from '../../src/shared/tools/catalog';
 import { hasPatch, PATCHES } from '../patches';
@@ -158,6 +159,7 @@ export class ApprovalGate {
       detail:
         `${request.summary} [${request.gate} gate: ${gate.because}]; deadline ${request.deadline}` +
         (effect !== undefined ? `; touches: ${effect.lines.join('; ')}` : ''),
+      facts: { gate: request.gate, because: gate.because, ...(gate.rule !== undefined ? { rule: gate.rule } : {}) },
     });
     status.publish();
     const soft = request.gate === 'soft';
@@ -189,6 +191,7 @@ export class ApprovalGate {
         tool: request.tool,
         argsHash: request.argsHash,
         detail: `no decision before the deadline ${closure.at}: the call was denied and did not run`,
+        facts: { gate: request.gate },
       });
     }
     return verdictOf(request, closure);
@@ -229,6 +232,7 @@ export class ApprovalGate {
       tool: request.tool,
       argsHash: request.argsHash,
       detail: `${request.summary}: back to its deciders, ${difference}; touches now: ${effect.lines.join('; ')}`,
+      facts: { gate: request.gate },
     });
     status.publish();
     await notifier.send(
@@ -268,6 +272,8 @@ export class ApprovalGate {
   #applyOne({ decision: d, request, edit, identity }: Accepted): DecisionReceipt {
     const at = new Date().toISOString();
     const who = identity.subject;
+    // Read before an edit rebuilds the request: the stage the decider was deciding at.
+    const groups = deciderGroups(this.#deps.policy.policy, request, who);
     let closure: Closure | undefined;
     if (d.decision === 'reject') closure = { kind: 'rejected', by: who, reason: d.reason ?? '', at };
     else if (d.decision === 'respond') closure = { kind: 'responded', by: who, message: d.message ?? '', at };
@@ -306,6 +312,12 @@ export class ApprovalGate {
       tool: request.tool,
       argsHash: request.argsHash,
       detail: `${request.summary}: ${decisionInWords(d, request, receipt)}`,
+      facts: {
+        decision: d.decision,
+        ...(identity.signed ? { signer: who } : {}),
+        groups,
+        closed: receipt.closed,
+      },
     });
     return receipt;
   }
@@ -426,10 +438,20 @@ export class ApprovalGate {
       tool: view.tool,
       argsHash: view.argsHash,
       detail: `no decision in time: escalated to ${stage?.groups.join(', ') || 'anyone'} until ${view.deadline}`,
+      facts: { gate: view.gate, stage: view.stage },
     });
     status.publish();
     await notifier.send('escalated', view, `escalated to you: ${view.summary}; deadline ${view.deadline}`);
   }
+}
+
+/**
+ * The groups of a request's current stage that the decider belongs to (for `hitl stats`: approvals per group).
+ * @returns group names, sorted; empty when the stage names no groups
+ */
+function deciderGroups(policy: Policy, request: ApprovalRequest, who: string): string[] {
+  const stage = request.stages[request.stage];
+  return (stage?.groups ?? []).filter((g) => Object.hasOwn(policy.groups, g) && policy.groups[g]?.includes(who)).sort();
 }
 
 /** A decision in words for its audit entry, e.g. `approved (1 more approval(s) needed)`. */

@@ -6,7 +6,8 @@ import Database from 'better-sqlite3';
 import { recordHash, type AuditRecord } from '../../shared/audit/chain';
 import type { StoredAudit } from '../../shared/activity-types';
 import { ConfigError, FailureType } from '../../shared/errors';
-import type { AuditKind } from '../../shared/run-state';
+import type { AuditFacts, AuditKind } from '../../shared/run-state';
+import { canonicalJson } from '../../shared/hash';
 
 /** Environment variable naming the audit store's SQLite file. */
 export const AUDIT_DB_ENV = 'HITL_AUDIT_DB';
@@ -55,6 +56,7 @@ CREATE TABLE IF NOT EXISTS hitl_audit (
   prev_hash      TEXT    NOT NULL,
   hash           TEXT    NOT NULL,
   stored_at      TEXT    NOT NULL,
+  facts          TEXT,
   PRIMARY KEY (workflow_id, run_id, seq)
 );
 CREATE INDEX IF NOT EXISTS hitl_audit_at ON hitl_audit (at);
@@ -79,11 +81,13 @@ interface Row {
   policy_sha256: string | null;
   prev_hash: string;
   hash: string;
+  /** {@link AuditFacts} as canonical JSON. */
+  facts: string | null;
 }
 
 const COLUMNS =
   'workflow_id, run_id, seq, at, kind, actor, request_id, tool, args_hash, detail, policy_version, policy_sha256, ' +
-  'prev_hash, hash';
+  'prev_hash, hash, facts';
 
 /**
  * The audit store's file: the argument, else `HITL_AUDIT_DB`, else {@link DEFAULT_AUDIT_DB_PATH}.
@@ -116,6 +120,9 @@ export function openSqliteAuditStore(
       db = new Database(file);
       db.pragma('journal_mode = WAL');
       db.exec(SCHEMA);
+      const columns = db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('hitl_audit')").all();
+      // A store written before entries carried facts gets the column (ALTER TABLE is not refused by the triggers).
+      if (!columns.some((c) => c.name === 'facts')) db.exec('ALTER TABLE hitl_audit ADD COLUMN facts TEXT');
     }
     db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 2000}`);
   } catch (err) {
@@ -126,7 +133,7 @@ export function openSqliteAuditStore(
   );
   existing.pluck();
   const insert = db.prepare<unknown[]>(
-    `INSERT INTO hitl_audit (${COLUMNS}, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO hitl_audit (${COLUMNS}, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const byWorkflow = db.prepare<[string], Row>(
     `SELECT ${COLUMNS} FROM hitl_audit WHERE workflow_id = ? ORDER BY seq, rowid`,
@@ -172,6 +179,7 @@ export function openSqliteAuditStore(
         r.policySha256 ?? null,
         r.prev,
         r.hash,
+        r.facts !== undefined ? canonicalJson(r.facts) : null,
         now,
       );
       stored += 1;
@@ -209,5 +217,6 @@ export function fromRow(row: Row): AuditRecord {
     ...(row.policy_sha256 !== null ? { policySha256: row.policy_sha256 } : {}),
     prev: row.prev_hash,
     hash: row.hash,
+    ...(row.facts !== null ? { facts: JSON.parse(row.facts) as AuditFacts } : {}),
   };
 }

@@ -5,6 +5,7 @@ import { auditTrail } from '../client/index';
 import { auditStorePath, openSqliteAuditStore, type AuditStore } from '../audit/sqlite-store';
 import { verifyChain, type ChainReport } from '../audit/verify';
 import type { AuditRecord } from '../../shared/audit/chain';
+import type { AuditFacts } from '../../shared/run-state';
 import { AuditChainBroken, InputError } from '../../shared/errors';
 import { displayJson, escapeTerminal } from '../../shared/render/escape';
 import { parseDuration } from './duration';
@@ -24,10 +25,24 @@ export const EXPORT_COLUMNS = [
   'argsHash',
   'policyVersion',
   'policySha256',
+  'gate',
+  'rule',
+  'decision',
+  'signer',
+  'groups',
   'detail',
   'prev',
   'hash',
 ] as const;
+
+/** The export columns read from an entry's facts. */
+const FACT_COLUMNS: Readonly<Record<string, true>> = {
+  gate: true,
+  rule: true,
+  decision: true,
+  signer: true,
+  groups: true,
+};
 
 /**
  * Adds `hitl audit ID`, `hitl audit verify [ID|--all]` and `hitl audit export`.
@@ -116,7 +131,7 @@ export function addAuditCommands(program: Command): void {
  * @returns what `fn` returns; undefined when the store's file does not exist and `required` is false
  * @throws InputError when the file does not exist and `required` is true
  */
-async function withStore<T>(
+export async function withStore<T>(
   db: string | undefined,
   required: boolean,
   fn: (store: AuditStore) => Promise<T>,
@@ -135,7 +150,7 @@ async function withStore<T>(
 }
 
 /** `--since`: a duration back from now, or an ISO-8601 time. */
-function sinceTime(text: string): string {
+export function sinceTime(text: string): string {
   if (/^\d{4}-\d{2}-\d{2}/.test(text)) {
     const t = new Date(text);
     if (Number.isNaN(t.getTime())) throw new InputError(`"${text}" is not an ISO-8601 time`);
@@ -151,8 +166,8 @@ function sinceTime(text: string): string {
 function toCsv(records: readonly AuditRecord[]): string {
   const rows = records.map((r) =>
     EXPORT_COLUMNS.map((c) => {
-      const v = r[c];
-      const text = v === undefined ? '' : String(v);
+      const v = c in FACT_COLUMNS ? r.facts?.[c as keyof AuditFacts] : r[c as Exclude<typeof c, keyof AuditFacts>];
+      const text = v === undefined ? '' : Array.isArray(v) ? v.join(' ') : String(v);
       return /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
     }),
   );

@@ -19,6 +19,7 @@ import { note, parseStepsJson, print, signingKey, withClient } from './io';
 import { addKeyCommands } from './key-commands';
 import { addCodecCommands } from './codec-commands';
 import { addAuditCommands } from './audit-commands';
+import { addStatsCommand } from './stats-command';
 import type { ModelSettings } from '../../shared/model/types';
 import { parseDuration } from './duration';
 import { decisionCommands, formatPendingLine, formatResult, formatShow } from './format';
@@ -224,6 +225,7 @@ export function buildProgram(): Command {
     });
 
   addAuditCommands(program);
+  addStatsCommand(program);
 
   program.addOption(new Option('--no-color', 'accepted for compatibility; output has no colour').hideHelp());
   return program;

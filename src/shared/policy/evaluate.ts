@@ -62,6 +62,8 @@ export interface ResolvedGate {
   reminderBeforeMs: number;
   /** What decided, in one sentence, e.g. `issue_refund rule 'large refund' (amountCents >= 5000)`. */
   because: string;
+  /** The name of the tool's rule that matched (absent: the tool's own gate, or an unlisted tool). */
+  rule?: string;
 }
 
 const OP_TEXT: Readonly<Record<Condition['op'], string>> = {
@@ -182,9 +184,11 @@ export function resolveGate(
   const entry = Object.hasOwn(policy.tools, tool.name) ? policy.tools[tool.name] : undefined;
   let settings: LayeredSettings;
   let kind: GateKind;
+  let ruleName: string | undefined;
   const reasons: string[] = [];
   if (entry !== undefined) {
     const rule = entry.rules?.find((r) => whenHolds(r.when, args));
+    ruleName = rule?.name;
     settings = layerSettings(policy, entry, rule);
     kind = settings.gate;
     reasons.push(
@@ -235,5 +239,6 @@ export function resolveGate(
     separationOfDuties: settings.separationOfDuties,
     reminderBeforeMs: policy.defaults.reminderBefore,
     because: reasons.join('; '),
+    ...(ruleName !== undefined ? { rule: ruleName } : {}),
   };
 }
