@@ -255,9 +255,11 @@ describe('audit store', () => {
       const lines = exported.stdout.trim().split('\n');
       assert.equal(
         lines[0],
-        'workflowId,runId,seq,at,kind,actor,requestId,tool,argsHash,policyVersion,policySha256,detail,prev,hash',
+        'workflowId,runId,seq,at,kind,actor,requestId,tool,argsHash,policyVersion,policySha256,gate,rule,decision,signer,groups,detail,prev,hash',
       );
       assert.equal(lines.filter((l) => l.startsWith(`${workflowId},`)).length, records.length);
+      // The decision's facts: no gate or rule on a decision entry, then the decision, its verified signer, her group.
+      assert.ok(lines.some((l) => l.startsWith(`${workflowId},`) && l.includes(',,,approve,sue,support,')));
       const jsonl = await hitl(['audit', 'export', '--db', shared.path]);
       const mine = jsonl.stdout
         .trim()
