@@ -72,6 +72,13 @@ export class ConfigError extends HitlError {}
 /** Input from a person or a client (CLI arguments, scenario file, decision payload) is invalid. */
 export class InputError extends HitlError {}
 
+/**
+ * The audit store cannot be reached, or refused a statement for a reason other than the records (connection refused,
+ * authentication, permissions, a timeout). The message names the store with its password masked. Retried: the
+ * records wait in the run's outbox.
+ */
+export class AuditStoreUnavailable extends HitlError {}
+
 /** The audit store's hash chain does not hold: an entry was altered, removed, inserted or reordered. */
 export class AuditChainBroken extends HitlError {}
 

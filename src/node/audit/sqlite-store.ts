@@ -9,7 +9,7 @@ import { ConfigError, FailureType } from '../../shared/errors';
 import type { AuditFacts, AuditKind } from '../../shared/run-state';
 import { canonicalJson } from '../../shared/hash';
 
-/** Environment variable naming the audit store's SQLite file. */
+/** Environment variable naming the audit store: a SQLite file, or a PostgreSQL URL (see `openAuditStore`). */
 export const AUDIT_DB_ENV = 'HITL_AUDIT_DB';
 
 /** The store used when neither an option nor `HITL_AUDIT_DB` names one. */
@@ -17,7 +17,7 @@ export const DEFAULT_AUDIT_DB_PATH = fileURLToPath(new URL('../../../.data/audit
 
 /** The audit store: append-only, outside Temporal, so the record outlives the workflow's history. */
 export interface AuditStore {
-  /** Where it is, for messages (a file path). */
+  /** Where it is, for messages: a file path, or a PostgreSQL URL with its password masked. */
   readonly location: string;
   /**
    * Writes records in one transaction; a record already stored under the same (workflow id, run id, seq) is skipped
