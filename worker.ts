@@ -16,7 +16,8 @@ import { createModelActivities } from './activities/model/index';
 import { openTranscriptStore, type TranscriptStore } from './src/node/transcript-store';
 import { createRunSupportActivities } from './activities/run-support';
 import { createAuditActivities } from './activities/audit-store';
-import { openSqliteAuditStore, type AuditStore } from './src/node/audit/sqlite-store';
+import { openAuditStore } from './src/node/audit/open-store';
+import type { AuditStore } from './src/node/audit/sqlite-store';
 import { connectionConfig, workerConfig } from './src/node/config';
 import { ConfigError, HitlError } from './src/shared/errors';
 import { precheckNames, toolNames } from './src/shared/tools/catalog';
@@ -63,8 +64,8 @@ export interface CreateWorkerOptions {
    */
   transcripts?: TranscriptStore;
   /**
-   * Where audit entries are kept beyond the workflow's history (default: the SQLite file named by `HITL_AUDIT_DB`,
-   * else `.data/audit.sqlite`, opened when the worker is created).
+   * Where audit entries are kept beyond the workflow's history. Default: `openAuditStore()`, i.e. what
+   * `HITL_AUDIT_DB` names (a SQLite file, or a `postgres://` URL, connected on first use), else `.data/audit.sqlite`.
    */
   auditStore?: AuditStore;
   /**
@@ -86,8 +87,10 @@ export interface CreateWorkerOptions {
  *
  * @param options - see {@link CreateWorkerOptions}
  * @returns a worker; call `run()` (or `runUntil()` in tests)
- * @throws ConfigError when the billing database, the transcript store or the audit store cannot be opened, or the policy file is
- *   invalid (the message names the file, the line and the key)
+ * @throws ConfigError when the billing database, the transcript store or the audit store cannot be opened (a
+ *   PostgreSQL store's URL is malformed), or the policy file is invalid (the message names the file, the line and
+ *   the key). A PostgreSQL audit store that is down is not an error here: the runs hold their entries until it is
+ *   back.
  * @example
  * const connection = await NativeConnection.connect({ address: '127.0.0.1:7233' });
  * const worker = await createWorker({ connection });
@@ -103,7 +106,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
   const stateKey = options.stateKey ?? loadStateKey();
   const db = options.billingDb ?? openBillingDb();
   const transcripts = options.transcripts ?? options.model?.transcripts ?? openTranscriptStore();
-  const auditStore = options.auditStore ?? openSqliteAuditStore();
+  const auditStore = options.auditStore ?? openAuditStore();
   const activities = {
     ...createAuditActivities(auditStore),
     ...createModelActivities({ ...options.model, transcripts }),
@@ -186,8 +189,9 @@ async function main(): Promise<void> {
         `(set ${PAYLOAD_KEYS_ENV} to a key file made with \`hitl payload-keys add\`)`,
     );
   }
+  const auditStore = openAuditStore();
   const connection = await NativeConnection.connect({ address: cfg.address });
-  const worker = await createWorker({ connection, policies, registry, payloadKeys });
+  const worker = await createWorker({ connection, policies, registry, payloadKeys, auditStore });
   logger.info(
     {
       address: cfg.address,
@@ -199,12 +203,14 @@ async function main(): Promise<void> {
         payloadKeys !== null
           ? `encrypted with key ${payloadKeys.current} (${payloadKeys.keys.size} key(s) from ${payloadKeys.source})`
           : 'plain',
+      auditStore: auditStore.location,
     },
     'worker started',
   );
   // Worker.run() resolves after a graceful shutdown, which the SDK starts on SIGINT and SIGTERM.
   await worker.run();
   await connection.close();
+  await auditStore.close();
   logger.info('worker stopped');
 }
 

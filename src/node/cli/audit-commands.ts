@@ -2,11 +2,14 @@ import { existsSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { stringify } from 'csv-stringify/sync';
 import { auditTrail } from '../client/index';
-import { auditStorePath, openSqliteAuditStore, type AuditStore } from '../audit/sqlite-store';
+import { auditStoreLocation, openAuditStore, type AuditStoreLocation } from '../audit/open-store';
+import { postgresAuditSchemaSql } from '../audit/postgres-schema';
+import { refuseSchemeTypo } from '../audit/postgres-url';
+import { openSqliteAuditStore, type AuditStore } from '../audit/sqlite-store';
 import { verifyChain, type ChainReport } from '../audit/verify';
 import type { AuditRecord } from '../../shared/audit/chain';
 import type { AuditFacts } from '../../shared/run-state';
-import { AuditChainBroken, InputError } from '../../shared/errors';
+import { AuditChainBroken, AuditStoreUnavailable, ConfigError, InputError } from '../../shared/errors';
 import { displayJson, escapeTerminal } from '../../shared/render/escape';
 import { parseDuration } from './duration';
 import { formatAudit } from './format';
@@ -45,7 +48,7 @@ const FACT_COLUMNS: Readonly<Record<string, true>> = {
 };
 
 /**
- * Adds `hitl audit ID`, `hitl audit verify [ID|--all]` and `hitl audit export`.
+ * Adds `hitl audit ID`, `hitl audit verify [ID|--all]`, `hitl audit export` and `hitl audit postgres-schema`.
  * @param program - the CLI's root command
  */
 export function addAuditCommands(program: Command): void {
@@ -54,7 +57,10 @@ export function addAuditCommands(program: Command): void {
     .description("print a run's audit trail (from the audit store; from Temporal while the store has none of it)")
     .argument('<workflowId>')
     .option('--json', 'print JSON')
-    .option('--db <file>', 'the audit store (default: HITL_AUDIT_DB, else .data/audit.sqlite)')
+    .option(
+      '--db <file|url>',
+      'the audit store: a SQLite file or a postgres:// URL (default: HITL_AUDIT_DB, else .data/audit.sqlite)',
+    )
     .option('--from <source>', 'store or temporal (default: the store, else Temporal)')
     .action(async (workflowId: string, opts: { json?: boolean; db?: string; from?: string }, cmd: Command) => {
       if (opts.from !== undefined && opts.from !== 'store' && opts.from !== 'temporal') {
@@ -104,6 +110,17 @@ export function addAuditCommands(program: Command): void {
     });
 
   audit
+    .command('postgres-schema')
+    .description(
+      'print the SQL an administrator runs once to create the PostgreSQL audit table, its append-only triggers and ' +
+        "a writer role's grants (INSERT and SELECT only)",
+    )
+    .option('--writer <role>', 'the role workers connect as (it must exist)')
+    .action((opts: { writer?: string }) => {
+      process.stdout.write(postgresAuditSchemaSql(opts.writer));
+    });
+
+  audit
     .command('export')
     .description('every audit entry since a time, for a compliance review')
     .option('--since <when>', 'a duration back from now (30d, 12h) or an ISO-8601 time (default: everything)')
@@ -128,15 +145,20 @@ export function addAuditCommands(program: Command): void {
 
 /**
  * Opens the audit store read-only and runs `fn`.
- * @returns what `fn` returns; undefined when the store's file does not exist and `required` is false
- * @throws InputError when the file does not exist and `required` is true
+ * @returns what `fn` returns; undefined when the store's file does not exist (or the PostgreSQL store cannot be
+ *   read) and `required` is false
+ * @throws InputError when the file does not exist and `required` is true; ConfigError or AuditStoreUnavailable when
+ *   the PostgreSQL store cannot be read and `required` is true
  */
 export async function withStore<T>(
   db: string | undefined,
   required: boolean,
   fn: (store: AuditStore) => Promise<T>,
 ): Promise<T | undefined> {
-  const file = auditStorePath(db);
+  const where = auditStoreLocation(db, '--db');
+  if (where.postgres) return withPostgresStore(where, required, fn);
+  refuseSchemeTypo(where.value, where.source);
+  const file = where.value;
   if (!existsSync(file)) {
     if (required) throw new InputError(`no audit store at ${file} (set HITL_AUDIT_DB or --db)`);
     return undefined;
@@ -144,6 +166,27 @@ export async function withStore<T>(
   const store = openSqliteAuditStore(file, { readonly: true });
   try {
     return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * {@link withStore} for a PostgreSQL URL. The CLI never creates the table (it reads), and gives up on a connection
+ * after 5 seconds.
+ */
+async function withPostgresStore<T>(
+  where: AuditStoreLocation,
+  required: boolean,
+  fn: (store: AuditStore) => Promise<T>,
+): Promise<T | undefined> {
+  const store = openAuditStore(where.value, { source: where.source, createSchema: false, connectTimeoutMs: 5_000 });
+  try {
+    return await fn(store);
+  } catch (err) {
+    if (required || !(err instanceof AuditStoreUnavailable || err instanceof ConfigError)) throw err;
+    note(`cannot read the audit store: ${err.message}`);
+    return undefined;
   } finally {
     await store.close();
   }
