@@ -1,6 +1,7 @@
 // The test entry point: every suite runs in this one process so they share one dev server and one workflow bundle.
 import { after } from 'node:test';
 import { closeSharedEnv } from './support/env';
+import { stopSharedPostgres } from './support/postgres';
 
 import './config.test';
 import './render.test';
@@ -21,6 +22,7 @@ import './identity.test';
 import './continuation.test';
 import './audit-store.test';
 import './audit-stats.test';
+import './audit-store-postgres.test';
 import './replay.test';
 import './fuzz/decisions.test';
 import './fuzz/prompt-injection.test';
@@ -30,4 +32,5 @@ import './fuzz/rendering.test';
 
 after(async () => {
   await closeSharedEnv();
+  await stopSharedPostgres();
 });

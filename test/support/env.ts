@@ -76,10 +76,12 @@ export function sharedEnv(): Promise<SharedEnv> {
   return shared;
 }
 
-/** Stops the shared server if it was started. */
+/** Stops the shared server if it was started. Safe to call again (a suite run alone and test/all.ts both call it). */
 export async function closeSharedEnv(): Promise<void> {
   if (shared === undefined) return;
-  const { env } = await shared;
+  const started = shared;
+  shared = undefined;
+  const { env } = await started;
   await env.teardown();
 }
 
