@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS hitl_audit (
   policy_sha256  text,
   prev_hash      text        NOT NULL,
   hash           text        NOT NULL,
+  facts          text,
   stored_at      timestamptz NOT NULL DEFAULT now(),
   arrival        bigint      GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME hitl_audit_arrival_seq),
   PRIMARY KEY (workflow_id, run_id, seq)

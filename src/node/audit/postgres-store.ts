@@ -7,6 +7,7 @@ import { logger } from '../logger';
 import { ensurePostgresSchema } from './postgres-schema';
 import { checkPostgresUrl, maskPostgresUrl } from './postgres-url';
 import { fromRow, type AuditStore } from './sqlite-store';
+import { canonicalJson } from '../../shared/hash';
 
 /** Options of {@link openPostgresAuditStore}. */
 export interface PostgresAuditStoreOptions {
@@ -44,6 +45,7 @@ const COLUMNS = [
   'policy_sha256',
   'prev_hash',
   'hash',
+  'facts',
 ] as const;
 
 const SELECT_COLUMNS = COLUMNS.join(', ');
@@ -79,6 +81,8 @@ interface Row {
   policy_sha256: string | null;
   prev_hash: string;
   hash: string;
+  /** The entry's facts as canonical JSON. */
+  facts: string | null;
 }
 
 type Key = Pick<Row, 'workflow_id' | 'run_id' | 'seq'>;
@@ -282,5 +286,6 @@ function toRow(r: AuditRecord): Row {
     policy_sha256: r.policySha256 ?? null,
     prev_hash: r.prev,
     hash: r.hash,
+    facts: r.facts !== undefined ? canonicalJson(r.facts) : null,
   };
 }
