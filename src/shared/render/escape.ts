@@ -8,6 +8,8 @@
 //             equal JSON, so it can be copied into `--args`
 //   Markdown  the terminal escaping, then Markdown's punctuation backslash-escaped; code (arguments, commands) in a code
 //             span whose fence is longer than any backtick run inside, where the Web UI changes no quote
+//   HTML      the terminal escaping, then `&`, `<`, `>`, `"` and `'` as character references (text and attribute
+//             values); JSON inside a `<script>` element with `<`, `>`, `&`, U+2028/U+2029 as JSON escapes
 //
 // Sandbox-safe: it runs in workflow code (the Web UI's details) as well as in the CLI.
 
@@ -26,6 +28,17 @@ const SHORT: Readonly<Record<string, string>> = { '\\': '\\\\', '\n': '\\n', '\r
 const MARKDOWN_PUNCTUATION = /[\\`*_{}[\]()#+\-!|$<>~&]/g;
 // Words a POSIX shell reads as they are: no quoting, globbing, expansion or separator.
 const SHELL_PLAIN = /^[\w@%+=:,./-]+$/;
+
+const HTML_SPECIAL = /[&<>"']/g;
+const HTML_REFERENCES: Readonly<Record<string, string>> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
+// What could end a `<script>` element or open a comment inside it; `&` so no entity-looking text survives either.
+const SCRIPT_SPECIAL = /[<>&]/g;
 
 function hex(code: number, width: number): string {
   return code.toString(16).padStart(width, '0');
@@ -150,4 +163,28 @@ export function partsForTerminal(parts: readonly Part[]): string {
  */
 export function partsForMarkdown(parts: readonly Part[]): string {
   return parts.map((p) => (typeof p === 'string' ? escapeMarkdown(p) : markdownCode(p.code))).join('');
+}
+
+/**
+ * Escapes text for HTML, in an element's text or in a quoted attribute value: {@link escapeTerminal} first (a bidi
+ * override would reorder what follows it, a control character would hide), then `&`, `<`, `>`, `"` and `'` as
+ * character references, so no markup, entity or attribute end survives.
+ * @param text - untrusted text (a tool name, a rule, a person, advice quoting them)
+ * @returns HTML text that shows the text, with its control characters as escapes
+ * @example escapeHtml('<img src=x onerror=alert(1)>') // '&lt;img src=x onerror=alert(1)&gt;'
+ */
+export function escapeHtml(text: string): string {
+  return escapeTerminal(text).replace(HTML_SPECIAL, (ch) => HTML_REFERENCES[ch] ?? ch);
+}
+
+/**
+ * JSON to embed in an HTML `<script type="application/json">` element and read back with `JSON.parse` of its text:
+ * {@link displayJson}, then `<`, `>` and `&` as JSON escapes (`\u003c`), so no string in it can close the element
+ * (`</script>`), open a comment (`<!--`) or change how the HTML parser reads the rest. U+2028/U+2029 are escaped by
+ * {@link displayJson}. It parses to the same value.
+ * @param value - a JSON value
+ * @returns JSON text with none of `<`, `>`, `&`, U+2028, U+2029 raw
+ */
+export function jsonForHtmlScript(value: unknown): string {
+  return displayJson(value).replace(SCRIPT_SPECIAL, (ch) => `\\u${hex(ch.charCodeAt(0), 4)}`);
 }
