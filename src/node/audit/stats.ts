@@ -198,6 +198,53 @@ export function auditStats(
   };
 }
 
+/** The closing decisions of one tool on one day. */
+export interface DecisionDay {
+  /** The UTC day the closing decisions were made (`YYYY-MM-DD`). */
+  day: string;
+  /** Closing decisions made that day. */
+  decisions: number;
+  /** Their median time from request to decision (ms), nearest rank. */
+  medianMs: number;
+}
+
+/** One tool's time to decision over time. */
+export interface DecisionSeries {
+  tool: string;
+  /** Days with at least one closing decision, oldest first. */
+  days: DecisionDay[];
+}
+
+/**
+ * Time to decision over time: the requests a decision closed, per tool (all its gates and rules together), bucketed by
+ * the UTC day of the closing decision, with the median time from request to decision of each day. Requests that
+ * expired, proceeded or are still open have no decision time and are left out, as in {@link auditStats}.
+ * @param records - audit records (e.g. the store's records since a time)
+ * @param options - `tool`: only this tool's requests
+ * @returns one series per tool, by tool name; a tool with no closing decision has none
+ */
+export function decisionTimesByDay(records: readonly AuditRecord[], options: { tool?: string } = {}): DecisionSeries[] {
+  const byTool = new Map<string, Map<string, number[]>>();
+  for (const s of requestStories(records)) {
+    if (s.decisionMs === undefined || (options.tool !== undefined && s.tool !== options.tool)) continue;
+    const closedAt = Date.parse(s.requestedAt) + s.decisionMs;
+    // A time the store holds is ISO-8601; one that is not has no day to go under.
+    if (!Number.isFinite(closedAt)) continue;
+    const day = new Date(closedAt).toISOString().slice(0, 10);
+    const days = byTool.get(s.tool) ?? new Map<string, number[]>();
+    byTool.set(s.tool, days);
+    days.set(day, [...(days.get(day) ?? []), s.decisionMs]);
+  }
+  return [...byTool.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([tool, days]) => ({
+      tool,
+      days: [...days.entries()]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([day, times]) => ({ day, decisions: times.length, medianMs: percentile(times, 0.5) ?? 0 })),
+    }));
+}
+
 /**
  * The nearest-rank percentile of a list of numbers.
  * @param values - any order
