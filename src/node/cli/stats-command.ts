@@ -1,7 +1,9 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { suggestPolicy } from '../audit/suggest-policy';
-import { auditStats, type AuditStats, type GateStats } from '../audit/stats';
+import { auditStats, decisionTimesByDay, type AuditStats, type GateStats } from '../audit/stats';
+import { chartJsBundle, statsReportHtml } from '../audit/stats-report';
 import { recommend, RecommendationSettingsSchema, type Recommendation } from '../audit/recommend';
 import { InputError } from '../../shared/errors';
 import { displayJson, escapeTerminal as t } from '../../shared/render/escape';
@@ -10,8 +12,8 @@ import { sinceTime, withStore } from './audit-commands';
 import { note, print } from './io';
 
 /**
- * Adds `hitl stats [--since 30d] [--tool T] [--json] [--min-requests N]`: the decisions people made, read from the
- * audit store, and the recommendations they support.
+ * Adds `hitl stats [--since 30d] [--tool T] [--json] [--html FILE] [--min-requests N]`: the decisions people made, read
+ * from the audit store, and the recommendations they support; `--html` writes them as a self-contained page with charts.
  * @param program - the CLI's root command
  */
 export function addStatsCommand(program: Command): void {
@@ -21,11 +23,15 @@ export function addStatsCommand(program: Command): void {
     .option('--since <when>', 'a duration back from now (30d, 12h) or an ISO-8601 time', '30d')
     .option('--tool <tool>', 'only this tool')
     .option('--json', 'print JSON')
+    .option('--html <file>', 'write a self-contained HTML report with charts to FILE instead of printing the text')
     .option('--db <file>', 'the audit store (default: HITL_AUDIT_DB, else .data/audit.sqlite)')
     .option('--min-requests <n>', 'decided requests a row needs before it recommends anything', '20')
     .option('--suggest-policy', 'print the gate changes it recommends as a diff of the policy file (writes nothing)')
     .option('--policy <file>', 'the policy file for --suggest-policy (default: HITL_POLICY)')
     .action(async (opts: StatsOptions) => {
+      if (opts.html !== undefined && opts.suggestPolicy === true) {
+        throw new InputError('--html and --suggest-policy do not go together');
+      }
       const settings = RecommendationSettingsSchema.safeParse({ minRequests: Number(opts.minRequests) });
       if (!settings.success) throw new InputError(`--min-requests: ${formatZodError(settings.error)}`);
       const since = sinceTime(opts.since);
@@ -36,6 +42,19 @@ export function addStatsCommand(program: Command): void {
         printSuggestion(opts.policy ?? process.env.HITL_POLICY, recommendations);
         return;
       }
+      if (opts.html !== undefined) {
+        const series = decisionTimesByDay(records, opts.tool !== undefined ? { tool: opts.tool } : {});
+        const html = statsReportHtml({
+          stats,
+          recommendations,
+          series,
+          chartJs: chartJsBundle(),
+          generatedAt: new Date().toISOString(),
+        });
+        writeReport(opts.html, html);
+        note(`report written to ${resolve(opts.html)} (${stats.requests} request(s); open it in a browser)`);
+        if (opts.json !== true) return;
+      }
       print(opts.json === true ? displayJson({ ...stats, recommendations }, 2) : formatStats(stats, recommendations));
     });
 }
@@ -44,10 +63,20 @@ interface StatsOptions {
   since: string;
   tool?: string;
   json?: boolean;
+  html?: string;
   db?: string;
   minRequests: string;
   suggestPolicy?: boolean;
   policy?: string;
+}
+
+/** `--html FILE`: the report, or an InputError naming the file when it cannot be written. */
+function writeReport(file: string, html: string): void {
+  try {
+    writeFileSync(file, html, 'utf8');
+  } catch (err) {
+    throw new InputError(`--html: cannot write ${file}: ${(err as Error).message}`);
+  }
 }
 
 /** `--suggest-policy`: the diff, what it changes, and what it could not. */
