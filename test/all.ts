@@ -23,6 +23,7 @@ import './continuation.test';
 import './audit-store.test';
 import './audit-stats.test';
 import './audit-store-postgres.test';
+import './audit-stats-report.test';
 import './replay.test';
 import './fuzz/decisions.test';
 import './fuzz/prompt-injection.test';
