@@ -180,7 +180,17 @@ describe('hitl stats --html report', () => {
       );
       await page.setViewport({ width: 1200, height: 900 });
       await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
-      await page.waitForFunction(`document.body.dataset.chartsReady === 'true'`, { timeout: 20_000 });
+      try {
+        await page.waitForFunction(`document.body.dataset.chartsReady === 'true'`, { timeout: 15_000 });
+      } catch (err) {
+        const seen = await page.evaluate(
+          `JSON.stringify({ csp: window.cspViolations, scripts: document.scripts.length, pwned: window.pwned })`,
+        );
+        assert.fail(
+          `the charts never drew (${String(err)}): page errors ${JSON.stringify(errors)}, dialogs ` +
+            `${JSON.stringify(dialogs)}, in the page ${String(seen)}`,
+        );
+      }
       const probe = (await page.evaluate(PAGE_PROBE)) as PageProbe;
       const shot = join(outDir, 'stats.png');
       await page.screenshot({ path: shot, fullPage: true });
