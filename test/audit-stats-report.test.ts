@@ -135,6 +135,15 @@ describe('hitl stats --html report', () => {
     // The page's own three scripts and nothing a name could add.
     assert.equal(html.match(/<script\b/gi)?.length, 3);
     assert.equal(html.match(/<\/script/gi)?.length, 3);
+    const empty = statsReportHtml({
+      stats: auditStats([]),
+      recommendations: [],
+      series: [],
+      chartJs: chartJsBundle(),
+      generatedAt: '2026-12-03T00:00:00.000Z',
+    });
+    assert.doesNotMatch(empty, /<canvas/);
+    assert.match(empty, /no approval requests in the window/);
   });
 
   describe('in Chromium', () => {
