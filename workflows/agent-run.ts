@@ -55,9 +55,9 @@ export async function agentRun(rawInput: WorkflowRunInput, carried?: CarriedStat
   setHandler(auditTrailQuery, () => run.auditTrail());
   setHandler(outcomesQuery, () => run.outcomes());
   setHandler(statusQuery, () => run.status());
-  setHandler(resumeUpdate, (p) => run.pauses.answer(p), { validator: (p) => run.pauses.validate(p) });
-  setHandler(decisionSignal, (p) => run.decisions.receive(p));
-  setHandler(decideUpdate, (p) => run.decisions.decide(p), { validator: (p) => run.decisions.validate(p) });
-  setHandler(stopUpdate, (p) => run.stopper.stop(p), { validator: (p) => run.stopper.validate(p) });
+  setHandler(resumeUpdate, (p) => run.answerPause(p), { validator: (p) => run.pauses.validate(p) });
+  setHandler(decisionSignal, (p) => run.receiveDecision(p));
+  setHandler(decideUpdate, (p) => run.decide(p), { validator: (p) => run.decisions.validate(p) });
+  setHandler(stopUpdate, (p) => run.stop(p), { validator: (p) => run.stopper.validate(p) });
   return run.run();
 }

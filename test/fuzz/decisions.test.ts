@@ -76,7 +76,7 @@ describe('fuzz: bad decision payloads through the signal and the update', () => 
               total += batch.payloads.length;
             },
           ),
-          { numRuns, endOnFailure: true, ...(seed !== undefined ? { seed } : {}) },
+          { numRuns, endOnFailure: true, includeErrorInReport: true, ...(seed !== undefined ? { seed } : {}) },
         );
         segments += await closeTarget(h, target);
         resent += target.resent;

@@ -121,7 +121,12 @@ describe('fuzz: signed decisions', () => {
             sent += attempts.length;
             if (await tryOne(h, attempts)) ran += 1;
           }),
-          { numRuns: RUNS, endOnFailure: true, ...(SEED !== undefined ? { seed: SEED } : {}) },
+          {
+            numRuns: RUNS,
+            endOnFailure: true,
+            includeErrorInReport: true,
+            ...(SEED !== undefined ? { seed: SEED } : {}),
+          },
         );
       },
       { policy: { policy: examplePolicy, source: 'policies/example.yaml' }, registry },

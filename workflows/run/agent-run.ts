@@ -1,7 +1,14 @@
 import { ContinueAsNew, isCancellation, workflowInfo } from '@temporalio/workflow';
 import type { StopRequest } from '../../src/shared/decision';
 import { DEFAULT_SYSTEM_PROMPT, type WorkflowRunInput } from '../../src/shared/run-input';
-import type { AgentRunResult, ApprovalRequest, AuditEntry, RunStatus, ToolOutcome } from '../../src/shared/run-state';
+import type {
+  AgentRunResult,
+  ApprovalRequest,
+  AuditEntry,
+  DecisionReceipt,
+  RunStatus,
+  ToolOutcome,
+} from '../../src/shared/run-state';
 import { ApprovalGate } from '../gate/approval-gate';
 import { verdictOf } from '../gate/closure';
 import { DecisionPath } from '../gate/decision-path';
@@ -9,6 +16,7 @@ import { Notifier } from '../gate/notifier';
 import { Interruptions } from '../pause/interruptions';
 import { Pauses } from '../pause/pauses';
 import { restore, type CarriedState, type ContinuableState } from './continuation';
+import { ContinueWatch } from './continue-watch';
 import { InFlight } from './in-flight';
 import { AgentLoop } from './loop';
 import { StatusBoard } from './status';
@@ -37,6 +45,7 @@ export class AgentRun {
   readonly #gate: ApprovalGate;
   readonly #status: StatusBoard;
   readonly #loop: AgentLoop;
+  readonly #watch: ContinueWatch;
 
   /**
    * Builds the run's state, fresh or from what an earlier segment carried. The carried requests are open again
@@ -51,7 +60,10 @@ export class AgentRun {
     this.#proving = proving;
     const state = restore(input, carried);
     this.#state = state;
-    const inFlight = new InFlight();
+    const watch = new ContinueWatch(input.continueAsNewAfterEvents);
+    this.#watch = watch;
+    const inFlight = new InFlight(() => watch.observe());
+    state.outbox?.onAnswer(() => watch.observe());
     this.#status = new StatusBoard(this.#workflowId, input.goal, state.progress, carried?.phase);
     this.pauses = new Pauses(state.policy, state.audit, this.#status);
     const tools = new ToolRunner({
@@ -85,9 +97,37 @@ export class AgentRun {
       tools,
       status: this.#status,
       inFlight,
+      watch,
       stopper: this.stopper,
       proving,
     });
+  }
+
+  // The message handlers. Each signal and accepted update is in the history, so the run reads the history's length
+  // first (a validator does not: a rejected update is not in the history; see ContinueWatch).
+
+  /** Update `resume`: a person's answer to the open pause (see `Pauses.answer`). */
+  answerPause(payload: unknown): { pauseId: string; action: string } {
+    this.#watch.observe();
+    return this.pauses.answer(payload);
+  }
+
+  /** Signal `decision`: a decision, checked and taken or refused (see `DecisionPath.receive`). */
+  receiveDecision(payload: unknown): void {
+    this.#watch.observe();
+    this.decisions.receive(payload);
+  }
+
+  /** Update `decide`: a decision its validator accepted (see `DecisionPath.decide`). */
+  decide(payload: unknown): DecisionReceipt {
+    this.#watch.observe();
+    return this.decisions.decide(payload);
+  }
+
+  /** Update `stop`: a person stops the run (see `Stopper.stop`). */
+  stop(payload: unknown): { stopped: true; closedRequests: number } {
+    this.#watch.observe();
+    return this.stopper.stop(payload);
   }
 
   /**

@@ -32,6 +32,7 @@ export class AuditOutbox {
   #stalled = false;
   /** Nothing is sent before the run has checked what it carried (see {@link AuditOutbox.start}). */
   #started = false;
+  #answered: () => void = () => undefined;
 
   /** @param carried - records an earlier segment had not stored yet, oldest first */
   constructor(carried: readonly AuditRecord[] = []) {
@@ -51,6 +52,14 @@ export class AuditOutbox {
   start(): void {
     this.#started = true;
     this.#kick();
+  }
+
+  /**
+   * Sets what to call each time the store's activity has answered (stored the batch or refused it): its completion
+   * is in the history.
+   */
+  onAnswer(listener: () => void): void {
+    this.#answered = listener;
   }
 
   /** Stops starting sends: the run is about to continue as new, and what is queued goes with it. */
@@ -107,7 +116,9 @@ export class AuditOutbox {
           // Not cancellable: a cancelled run still writes its record, including the entry saying it was stopped.
           await CancellationScope.nonCancellable(() => storeAuditRecords(batch));
           this.#queue.splice(0, batch.length);
+          this.#answered();
         } catch (err) {
+          this.#answered();
           // Only a refusal the activity marks non-retryable ends up here: keep the records and try again later.
           log.warn('the audit store refused a batch; it stays queued', { error: String(err), first: batch[0]?.seq });
           await CancellationScope.nonCancellable(() => sleep(AFTER_REFUSAL));

@@ -4,6 +4,12 @@
  */
 export class InFlight {
   #count = 0;
+  readonly #settled: () => void;
+
+  /** @param settled - called after each tracked activity settles (its completion is in the history) */
+  constructor(settled: () => void = () => undefined) {
+    this.#settled = settled;
+  }
 
   /** Whether nothing is in flight. */
   get idle(): boolean {
@@ -18,6 +24,7 @@ export class InFlight {
     this.#count += 1;
     return work.finally(() => {
       this.#count -= 1;
+      this.#settled();
     });
   }
 }

@@ -36,6 +36,7 @@ import {
   type ContinuableState,
 } from './continuation';
 import { toolMessage } from './conversation';
+import type { ContinueWatch } from './continue-watch';
 import type { InFlight } from './in-flight';
 import { carriedDigest, sealCarried } from './start';
 import { settleTurn, TurnInProgress, type MidTurnState } from './mid-turn';
@@ -78,6 +79,8 @@ export interface LoopDeps {
   tools: ToolRunner;
   status: StatusBoard;
   inFlight: InFlight;
+  /** Whether the history is long enough, as of the last recorded event (read in the mid-turn predicate). */
+  watch: ContinueWatch;
   stopper: Stopper;
   /** Whether the run seals what it carries across continue-as-new (every run started since 2026-12-01). */
   proving: boolean;
@@ -100,7 +103,7 @@ export class AgentLoop {
       inFlight: deps.inFlight,
       paused: () => deps.pauses.current() !== undefined,
       requestQuiet: (id) => deps.gate.quiet(id),
-      continueDue: () => this.#continueDue(),
+      continueDue: () => !deps.state.progress.ending && deps.watch.due,
     };
   }
 
