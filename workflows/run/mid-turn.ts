@@ -38,7 +38,10 @@ export interface MidTurnState {
   paused(): boolean;
   /** Whether a request is open with no timer due. */
   requestQuiet(requestId: string): boolean;
-  /** Whether the history is long enough (or Temporal suggests it) and the run is not ending. */
+  /**
+   * Whether the history is long enough (or Temporal suggests it) and the run is not ending, as of the last event the
+   * history records (see invariant 6 of {@link settleTurn}).
+   */
   continueDue(): boolean;
 }
 
@@ -64,6 +67,9 @@ export function mayContinueMidTurn(turn: TurnInProgress, state: MidTurnState): b
  *    move on instead of carrying a request whose decision it has seen. (That re-check is the fix of the approval lost
  *    in the task that continued as new; test/fuzz/continue-as-new.test.ts keeps it fixed.)
  * 5. What it carries is read after the handlers finished (`continueAsNew` builds it then).
+ * 6. The predicate changes only with events the history records: whether a continue-as-new is due is read when one
+ *    arrives (`ContinueWatch`), not in the predicate, which also runs in the task of a rejected update that the server
+ *    forgets; a command begun there would leave a task that replay cannot repeat. (Time only makes a request unquiet.)
  *
  * @param turn - the turn
  * @param work - settles when every call of the turn has; rejects with the first failure
