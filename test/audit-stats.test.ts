@@ -191,6 +191,11 @@ describe('audit stats', () => {
     assert.equal(row(HABITS.approvesEverything.tool)?.approved, perHabit);
     assert.equal(row(HABITS.editsAmounts.tool)?.edited, perHabit);
     assert.equal(row(HABITS.letsExpire.tool)?.expired, perHabit);
+    // The seeded calls touch rows that exist: every approved call ran, none was stopped by its precheck.
+    assert.deepEqual(
+      out.gates.map((g) => [g.tool, g.precheckStopped]),
+      out.gates.map((g) => [g.tool, 0]),
+    );
     assert.deepEqual(
       out.people.map((p) => [p.person, p.approved, p.edited]),
       [

@@ -36,24 +36,33 @@ export async function seedReviewedRuns(h: Harness, perHabit: number): Promise<Re
   const jobs = (Object.keys(HABITS) as (keyof typeof HABITS)[]).flatMap((habit) =>
     Array.from({ length: perHabit }, (_, i) => ({ habit, i })),
   );
+  // Calls name customers and invoices that exist, so no precheck stops an approved call for want of one.
+  const count = (table: 'Customer' | 'Invoice') => Number(h.db.prepare(`SELECT COUNT(*) FROM ${table}`).pluck().get());
+  const sizes = { customers: count('Customer'), invoices: count('Invoice') };
   for (let start = 0; start < jobs.length; start += AT_ONCE) {
     await Promise.all(
       jobs.slice(start, start + AT_ONCE).map(async ({ habit, i }) => {
-        ids[habit].push(await seedOne(h, habit, i));
+        ids[habit].push(await seedOne(h, habit, i, sizes));
       }),
     );
   }
   return ids;
 }
 
-async function seedOne(h: Harness, habit: keyof typeof HABITS, i: number): Promise<string> {
+async function seedOne(
+  h: Harness,
+  habit: keyof typeof HABITS,
+  i: number,
+  sizes: { customers: number; invoices: number },
+): Promise<string> {
   const { tool, reviewer } = HABITS[habit];
+  const customerId = 1 + (i % sizes.customers);
   const args =
     tool === 'send_email'
-      ? { customerIds: [1 + (i % 50)], subject: 'Your invoice', body: 'Your invoice is attached.' }
+      ? { customerIds: [customerId], subject: 'Your invoice', body: 'Your invoice is attached.' }
       : tool === 'issue_refund'
-        ? { invoiceId: 1 + (i % 200), amountCents: 40, reason: 'duplicate charge' }
-        : { customerId: 1 + (i % 50), reason: 'asked to be forgotten' };
+        ? { invoiceId: 1 + (i % sizes.invoices), amountCents: 40, reason: 'duplicate charge' }
+        : { customerId, reason: 'asked to be forgotten' };
   const run = await h.startScripted([call(tool, args), answer('done')], {
     policy: SEED_POLICY,
     requestedBy: 'tester',
