@@ -1,21 +1,18 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { openSqliteAuditStore } from '../src/node/audit/sqlite-store';
 import { auditStats, percentile } from '../src/node/audit/stats';
 import { recommend, type Recommendation } from '../src/node/audit/recommend';
 import { suggestPolicy } from '../src/node/audit/suggest-policy';
 import type { AuditRecord } from '../src/shared/audit/chain';
 import type { AuditEntry } from '../src/shared/run-state';
-import { repoRoot, tempDir } from './support/env';
+import { hitl } from './support/cli';
+import { tempDir } from './support/env';
 import { withWorker } from './support/harness';
 import { HABITS, SEED_POLICY, seedReviewedRuns } from './support/seeded-reviewers';
-
-const exec = promisify(execFile);
 
 /** A record for the figures (the chain fields do not matter to them). */
 function rec(
@@ -50,16 +47,6 @@ function story(
 
 const approve = (by: string, closed = true, groups = ['finance']) =>
   ({ kind: 'decision', actor: by, facts: { decision: 'approve', signer: by, groups, closed } }) as const;
-
-async function hitl(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [join(repoRoot, 'bin/hitl.mjs'), ...args]);
-    return { stdout, stderr, code: 0 };
-  } catch (err) {
-    const e = err as { stdout?: string; stderr?: string; code?: number };
-    return { stdout: e.stdout ?? '', stderr: e.stderr ?? '', code: typeof e.code === 'number' ? e.code : 1 };
-  }
-}
 
 describe('audit stats', () => {
   it('tells how each request ended and how long its decision took, from facts and never from the sentences', () => {

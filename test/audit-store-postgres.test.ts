@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { ApplicationFailure } from '@temporalio/common';
 import { runResult, runStatus } from '../client';
 import { openAuditStore } from '../src/node/audit/open-store';
@@ -17,13 +15,12 @@ import { AuditStoreUnavailable, ConfigError, FailureType } from '../src/shared/e
 import type { AuditEntry } from '../src/shared/run-state';
 import { approveAs } from './support/decisions';
 import { freePort } from './support/dev-server';
-import { closeSharedEnv, repoRoot, tempDir, waitFor } from './support/env';
+import { hitl } from './support/cli';
+import { closeSharedEnv, tempDir, waitFor } from './support/env';
 import { answer, call, withWorker, type Harness } from './support/harness';
 import { examplePolicy } from './support/policies';
 import { runSql, sharedPostgres, stopSharedPostgres, type PostgresServer } from './support/postgres';
-import { wholeAuditTrail } from './support/run-history';
-
-const exec = promisify(execFile);
+import { entryOf, wholeAuditTrail } from './support/run-history';
 
 // Run alone, this file stops what it started; in test/all.ts these run once more, after every suite, as no-ops.
 after(async () => {
@@ -101,37 +98,6 @@ async function writerStore(
   await runSql(adminUrl, postgresAuditSchemaSql(role));
   const writerUrl = server.url({ user: role, password, database });
   return { store: openPostgresAuditStore(writerUrl), writerUrl, adminUrl, password };
-}
-
-/** Runs the `hitl` CLI; resolves with its output and exit code whatever the code. */
-async function hitl(
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-): Promise<{ stdout: string; stderr: string; code: number }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [join(repoRoot, 'bin/hitl.mjs'), ...args], {
-      env: { ...process.env, ...env },
-    });
-    return { stdout, stderr, code: 0 };
-  } catch (err) {
-    const e = err as { stdout?: string; stderr?: string; code?: number };
-    return { stdout: e.stdout ?? '', stderr: e.stderr ?? '', code: typeof e.code === 'number' ? e.code : 1 };
-  }
-}
-
-/** The fields of an entry the run's own trail and the store share. */
-function entryOf(r: AuditEntry): AuditEntry {
-  const { seq, at, kind, actor, requestId, tool, argsHash, detail } = r;
-  return {
-    seq,
-    at,
-    kind,
-    actor,
-    detail,
-    ...(requestId !== undefined ? { requestId } : {}),
-    ...(tool !== undefined ? { tool } : {}),
-    ...(argsHash !== undefined ? { argsHash } : {}),
-  };
 }
 
 /** Starts a run whose hard-gated refund sue approves; returns its id once the run has decided. */

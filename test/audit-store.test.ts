@@ -1,39 +1,21 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { ApplicationFailure } from '@temporalio/common';
 import Database from 'better-sqlite3';
 import { runResult, runStatus } from '../client';
 import { openSqliteAuditStore, type AuditStore } from '../src/node/audit/sqlite-store';
+import { AUDIT_COLUMN_LIST, AUDIT_COLUMNS, toRow } from '../src/node/audit/rows';
 import { verifyChain } from '../src/node/audit/verify';
 import { CHAIN_CLOSED, GENESIS_HASH, recordHash, type AuditRecord } from '../src/shared/audit/chain';
 import { FailureType } from '../src/shared/errors';
 import type { AuditEntry } from '../src/shared/run-state';
 import { approveAs } from './support/decisions';
-import { repoRoot, sharedEnv, tempDir, waitFor } from './support/env';
+import { hitl } from './support/cli';
+import { sharedEnv, tempDir, waitFor } from './support/env';
 import { answer, call, sharedAuditStore, withWorker, type Harness } from './support/harness';
 import { examplePolicy } from './support/policies';
-import { wholeAuditTrail } from './support/run-history';
-
-const exec = promisify(execFile);
-
-/** The fields of an entry the run's own trail and the store share. */
-function entryOf(r: AuditEntry): AuditEntry {
-  const { seq, at, kind, actor, requestId, tool, argsHash, detail, facts } = r;
-  return {
-    ...(facts !== undefined ? { facts } : {}),
-    seq,
-    at,
-    kind,
-    actor,
-    detail,
-    ...(requestId !== undefined ? { requestId } : {}),
-    ...(tool !== undefined ? { tool } : {}),
-    ...(argsHash !== undefined ? { argsHash } : {}),
-  };
-}
+import { entryOf, wholeAuditTrail } from './support/run-history';
 
 /** A run that asks for a hard-gated refund (sue approves it) and ends with an answer. */
 async function approvedRefund(h: Harness, overrides: { continueAsNewAfterEvents?: number } = {}): Promise<string> {
@@ -273,6 +255,64 @@ describe('audit store', () => {
     });
   });
 
+  it('shows strings from the store as text in hitl audit, hitl stats and the CSV export: no control, no fake line, no formula', async () => {
+    // Whoever writes the store's strings (a model's reason, a client's name, a tool's output) may aim them at the
+    // reader: terminal sequences that hide or rewrite what is shown, a newline that starts a fake line, a formula.
+    const path = join(tempDir('hitl-audit-hostile-'), 'audit.sqlite');
+    const store = openSqliteAuditStore(path);
+    const now = new Date().toISOString();
+    const requestId = 'req\n1 approved by ada';
+    const entries: Omit<AuditRecord, 'seq' | 'prev' | 'hash' | 'workflowId' | 'runId'>[] = [
+      {
+        at: now,
+        kind: 'approval_requested',
+        actor: 'agent',
+        requestId,
+        tool: 'issue_refund\u001b[2K',
+        detail: 'Refund $49.99\r$0.49\u001b[8m hidden',
+        facts: { gate: 'hard', because: 'x', rule: '\u001b[31mred rule' },
+      },
+      {
+        at: now,
+        kind: 'decision',
+        actor: '=HYPERLINK("http://example.invalid","open")',
+        requestId,
+        tool: 'issue_refund\u001b[2K',
+        detail: 'approved\ntool_executed: refund sent',
+        facts: { decision: 'approve', signer: 'eve\u001b[2K', groups: ['finance\nfake'], closed: true },
+      },
+    ];
+    let prev = GENESIS_HASH;
+    const records = entries.map((e, i) => {
+      const unhashed = { ...e, seq: i + 1, workflowId: 'wf-hostile', runId: 'run-1', prev };
+      const record = { ...unhashed, hash: recordHash(unhashed) };
+      prev = record.hash;
+      return record;
+    });
+    await store.append(records);
+    await store.close();
+    const hasControl = (text: string) =>
+      [...text].some((c) => (c.charCodeAt(0) < 0x20 && c !== '\n') || c.charCodeAt(0) === 0x7f);
+    const shown = await hitl(['audit', 'wf-hostile', '--db', path]);
+    const stats = await hitl(['stats', '--db', path, '--min-requests', '1']);
+    for (const [what, out] of [
+      ['hitl audit', shown],
+      ['hitl stats', stats],
+    ] as const) {
+      assert.equal(out.code, 0, `${what}: ${out.stderr}`);
+      assert.ok(!hasControl(out.stdout), `${what} prints no control character`);
+      assert.ok(
+        out.stdout.split('\n').every((l) => !/^\s*(tool_executed|1 approved|fake)/.test(l)),
+        `${what} starts no line with text from the store:\n${out.stdout}`,
+      );
+    }
+    assert.match(shown.stdout, /\\x1b\[8m/, 'the hidden-text sequence is shown as an escape');
+    const csv = await hitl(['audit', 'export', '--since', '1h', '--format', 'csv', '--db', path]);
+    assert.equal(csv.code, 0, csv.stderr);
+    assert.doesNotMatch(csv.stdout, /(^|,)"?=/m, 'no cell starts with a formula');
+    assert.match(csv.stdout, /'=HYPERLINK/, 'the formula is kept as text');
+  });
+
   it('goes on while the store is down, and writes every queued entry once, in order, when it is back', async () => {
     const path = join(tempDir('hitl-audit-outage-'), 'audit.sqlite');
     const store = openSqliteAuditStore(path, { busyTimeoutMs: 50 });
@@ -329,36 +369,10 @@ function chained(entries: Pick<AuditEntry, 'kind' | 'detail'>[]): AuditRecord[] 
   });
 }
 
+/** Writes a record straight into the SQLite file, behind the store's checks (the triggers refuse only UPDATE and DELETE). */
 function insert(db: Database.Database, r: AuditRecord): void {
+  const row = toRow(r);
   db.prepare(
-    `INSERT INTO hitl_audit (workflow_id, run_id, seq, at, kind, actor, request_id, tool, args_hash, detail,
-       policy_version, policy_sha256, prev_hash, hash, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  ).run(
-    r.workflowId,
-    r.runId,
-    r.seq,
-    r.at,
-    r.kind,
-    r.actor,
-    r.requestId ?? null,
-    r.tool ?? null,
-    r.argsHash ?? null,
-    r.detail,
-    r.policyVersion ?? null,
-    r.policySha256 ?? null,
-    r.prev,
-    r.hash,
-    new Date().toISOString(),
-  );
-}
-
-/** Runs the `hitl` CLI; resolves with its output and exit code whatever the code. */
-async function hitl(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [join(repoRoot, 'bin/hitl.mjs'), ...args]);
-    return { stdout, stderr, code: 0 };
-  } catch (err) {
-    const e = err as { stdout?: string; stderr?: string; code?: number };
-    return { stdout: e.stdout ?? '', stderr: e.stderr ?? '', code: typeof e.code === 'number' ? e.code : 1 };
-  }
+    `INSERT INTO hitl_audit (${AUDIT_COLUMN_LIST}, stored_at) VALUES (${AUDIT_COLUMNS.map(() => '?').join(', ')}, ?)`,
+  ).run(...AUDIT_COLUMNS.map((c) => row[c]), new Date().toISOString());
 }

@@ -37,6 +37,23 @@ async function padded(h: Harness, invoiceId: number, threshold?: number) {
   return { run, req, length };
 }
 
+/**
+ * Sends counted refusals to a still run, each handled before the next, while the next one's task would still see
+ * fewer events than `threshold` (it sees the history plus 3: the signal and the task's own two events).
+ * @returns the still history's length after the last
+ */
+async function padBelow(h: Harness, workflowId: string, length: number, threshold: number): Promise<number> {
+  for (let i = 1; length + 3 < threshold; i++) {
+    await signalDecision(h.client, workflowId, { garbage: i, requestId: pad });
+    const before = length;
+    length = await waitFor(async () => {
+      const now = await stillHistoryLength(h.client, workflowId);
+      return now !== undefined && now > before ? now : undefined;
+    }, `counted refusal ${i} handled`);
+  }
+  return length;
+}
+
 describe('fuzz: decisions and the audit trail across a continue-as-new', () => {
   // Right after a run continued as new, its newest segment has no audit entry of its own, and the client's auditTrail
   // took that for a run that never continued and returned nothing (fixed in dc31bf2).
@@ -101,17 +118,8 @@ describe('fuzz: decisions and the audit trail across a continue-as-new', () => {
       const first = Math.max(50, probe.length + 20);
       for (let threshold = first; threshold < first + 8; threshold++) {
         const { run, req, length: padLength } = await padded(h, 3 + (threshold % 40), threshold);
-        // Counted refusals, each handled before the next, while the next one's task would still see fewer events
-        // than the threshold (it sees the signal and the task's own two events): the run does not continue yet.
-        let length = padLength;
-        for (let i = 1; length + 3 < threshold; i++) {
-          await signalDecision(h.client, run.workflowId, { garbage: i, requestId: pad });
-          const before = length;
-          length = await waitFor(async () => {
-            const now = await stillHistoryLength(h.client, run.workflowId);
-            return now !== undefined && now > before ? now : undefined;
-          }, `counted refusal ${i} handled`);
-        }
+        // Counted refusals up to the threshold: the run does not continue yet.
+        const length = await padBelow(h, run.workflowId, padLength, threshold);
         // The approval's task sees the history plus its own two events.
         if (length + 2 < threshold) {
           missed.push(`threshold ${threshold}: history at ${length} events`);
@@ -166,16 +174,7 @@ describe('fuzz: decisions and the audit trail across a continue-as-new', () => {
       // thresholds in a row is missed, and a history that stands an event higher or lower can miss one more.
       for (let threshold = first; threshold < first + 6 && aimed.length < 3; threshold++) {
         const { run, req, length: padLength } = await padded(h, 3 + (threshold % 40), threshold);
-        let length = padLength;
-        // A counted refusal's task sees the history plus 3 events (the signal and the task's own two).
-        for (let i = 1; length + 3 < threshold; i++) {
-          await signalDecision(h.client, run.workflowId, { garbage: i, requestId: pad });
-          const before = length;
-          length = await waitFor(async () => {
-            const now = await stillHistoryLength(h.client, run.workflowId);
-            return now !== undefined && now > before ? now : undefined;
-          }, `counted refusal ${i} handled`);
-        }
+        const length = await padBelow(h, run.workflowId, padLength, threshold);
         if (length + 2 < threshold || length - 1 >= threshold) {
           missed.push(`threshold ${threshold}: history at ${length} events`);
           continue;

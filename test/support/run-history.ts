@@ -80,3 +80,22 @@ export async function stillHistoryLength(
   const busy = d.raw.pendingWorkflowTask != null || (d.raw.pendingActivities?.length ?? 0) > 0;
   return busy || d.status.name !== 'RUNNING' ? undefined : Number(d.historyLength);
 }
+
+/**
+ * The fields of an audit entry that the run's own trail and the audit store share (the store adds the chain and the
+ * run ids), to compare one with the other.
+ */
+export function entryOf(r: AuditEntry): AuditEntry {
+  const { seq, at, kind, actor, requestId, tool, argsHash, detail, facts } = r;
+  return {
+    ...(facts !== undefined ? { facts } : {}),
+    seq,
+    at,
+    kind,
+    actor,
+    detail,
+    ...(requestId !== undefined ? { requestId } : {}),
+    ...(tool !== undefined ? { tool } : {}),
+    ...(argsHash !== undefined ? { argsHash } : {}),
+  };
+}

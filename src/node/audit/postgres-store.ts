@@ -1,13 +1,21 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { DatabaseError, Pool, type PoolClient } from 'pg';
-import { recordHash, type AuditRecord } from '../../shared/audit/chain';
+import type { AuditRecord } from '../../shared/audit/chain';
 import type { StoredAudit } from '../../shared/activity-types';
 import { AuditStoreUnavailable, ConfigError, FailureType } from '../../shared/errors';
 import { logger } from '../logger';
 import { ensurePostgresSchema } from './postgres-schema';
 import { checkPostgresUrl, maskPostgresUrl } from './postgres-url';
-import { fromRow, type AuditStore } from './sqlite-store';
-import { canonicalJson } from '../../shared/hash';
+import {
+  AUDIT_COLUMN_LIST,
+  AUDIT_COLUMNS,
+  auditConflict,
+  fromRow,
+  refuseMismatchedHash,
+  toRow,
+  type AuditRow,
+} from './rows';
+import type { AuditStore } from './sqlite-store';
 
 /** Options of {@link openPostgresAuditStore}. */
 export interface PostgresAuditStoreOptions {
@@ -30,33 +38,13 @@ export interface PostgresAuditStoreOptions {
   source?: string;
 }
 
-const COLUMNS = [
-  'workflow_id',
-  'run_id',
-  'seq',
-  'at',
-  'kind',
-  'actor',
-  'request_id',
-  'tool',
-  'args_hash',
-  'detail',
-  'policy_version',
-  'policy_sha256',
-  'prev_hash',
-  'hash',
-  'facts',
-] as const;
-
-const SELECT_COLUMNS = COLUMNS.join(', ');
-
 // One statement per batch: the records as parallel arrays, inserted in batch order (so `arrival` follows it); a key
 // the table has already is left alone and missing from RETURNING.
 const INSERT_SQL = `
-INSERT INTO hitl_audit (${SELECT_COLUMNS})
-SELECT ${SELECT_COLUMNS}
-FROM unnest(${COLUMNS.map((c, i) => `$${i + 1}::${c === 'seq' ? 'integer' : 'text'}[]`).join(', ')})
-  WITH ORDINALITY AS r(${SELECT_COLUMNS}, n)
+INSERT INTO hitl_audit (${AUDIT_COLUMN_LIST})
+SELECT ${AUDIT_COLUMN_LIST}
+FROM unnest(${AUDIT_COLUMNS.map((c, i) => `$${i + 1}::${c === 'seq' ? 'integer' : 'text'}[]`).join(', ')})
+  WITH ORDINALITY AS r(${AUDIT_COLUMN_LIST}, n)
 ORDER BY n
 ON CONFLICT (workflow_id, run_id, seq) DO NOTHING
 RETURNING workflow_id, run_id, seq`;
@@ -66,26 +54,7 @@ SELECT workflow_id, run_id, seq, a.hash
 FROM hitl_audit AS a JOIN unnest($1::text[], $2::text[], $3::integer[]) AS k(workflow_id, run_id, seq)
   USING (workflow_id, run_id, seq)`;
 
-interface Row {
-  workflow_id: string;
-  run_id: string;
-  seq: number;
-  at: string;
-  kind: string;
-  actor: string;
-  request_id: string | null;
-  tool: string | null;
-  args_hash: string | null;
-  detail: string;
-  policy_version: string | null;
-  policy_sha256: string | null;
-  prev_hash: string;
-  hash: string;
-  /** The entry's facts as canonical JSON. */
-  facts: string | null;
-}
-
-type Key = Pick<Row, 'workflow_id' | 'run_id' | 'seq'>;
+type Key = Pick<AuditRow, 'workflow_id' | 'run_id' | 'seq'>;
 
 const keyOf = (r: AuditRecord): string => JSON.stringify([r.workflowId, r.runId, r.seq]);
 const keyOfRow = (r: Key): string => JSON.stringify([r.workflow_id, r.run_id, r.seq]);
@@ -188,9 +157,10 @@ export function openPostgresAuditStore(url: string, options: PostgresAuditStoreO
     },
     records: async (workflowId) =>
       (
-        await query<Row>(`SELECT ${SELECT_COLUMNS} FROM hitl_audit WHERE workflow_id = $1 ORDER BY seq, arrival`, [
-          workflowId,
-        ])
+        await query<AuditRow>(
+          `SELECT ${AUDIT_COLUMN_LIST} FROM hitl_audit WHERE workflow_id = $1 ORDER BY seq, arrival`,
+          [workflowId],
+        )
       ).map(fromRow),
     workflowIds: async () =>
       (
@@ -201,7 +171,9 @@ export function openPostgresAuditStore(url: string, options: PostgresAuditStoreO
       ).map((r) => r.workflow_id),
     recordsSince: async (since) =>
       (
-        await query<Row>(`SELECT ${SELECT_COLUMNS} FROM hitl_audit WHERE at >= $1 ORDER BY at, arrival`, [since ?? ''])
+        await query<AuditRow>(`SELECT ${AUDIT_COLUMN_LIST} FROM hitl_audit WHERE at >= $1 ORDER BY at, arrival`, [
+          since ?? '',
+        ])
       ).map(fromRow),
     close: async () => {
       if (closed) return;
@@ -213,26 +185,13 @@ export function openPostgresAuditStore(url: string, options: PostgresAuditStoreO
 
 /** Refuses a record the store must not take: one that does not match its hash, or text PostgreSQL cannot hold. */
 function check(r: AuditRecord): void {
-  if (recordHash(r) !== r.hash) {
-    throw ApplicationFailure.nonRetryable(
-      `audit record ${r.workflowId} #${r.seq} does not match its hash`,
-      FailureType.InvalidAuditRecord,
-    );
-  }
+  refuseMismatchedHash(r);
   if (Object.values(r).some((v) => typeof v === 'string' && v.includes('\u0000'))) {
     throw ApplicationFailure.nonRetryable(
       `audit record ${r.workflowId} #${r.seq} holds a NUL character, which PostgreSQL text cannot store`,
       FailureType.InvalidAuditRecord,
     );
   }
-}
-
-function conflict(r: AuditRecord, had: string | undefined): ApplicationFailure {
-  return ApplicationFailure.nonRetryable(
-    `the audit store holds another record ${r.workflowId} #${r.seq} (run ${r.runId}): hash ` +
-      `${had?.slice(0, 12) ?? '(none)'}…, not ${r.hash.slice(0, 12)}…`,
-    FailureType.AuditConflict,
-  );
 }
 
 /** Writes a batch inside the caller's transaction: a key already stored (or sent twice) must hold the same record. */
@@ -243,14 +202,14 @@ async function write(client: PoolClient, records: readonly AuditRecord[]): Promi
   for (const r of records) {
     const earlier = first.get(keyOf(r));
     if (earlier === undefined) first.set(keyOf(r), r);
-    else if (earlier.hash !== r.hash) throw conflict(r, earlier.hash);
+    else if (earlier.hash !== r.hash) throw auditConflict(r, earlier.hash);
     else present += 1;
   }
   const fresh = [...first.values()];
   const rows = fresh.map(toRow);
   const inserted = await client.query<Key>(
     INSERT_SQL,
-    COLUMNS.map((c) => rows.map((row) => row[c])),
+    AUDIT_COLUMNS.map((c) => rows.map((row) => row[c])),
   );
   const stored = new Set(inserted.rows.map(keyOfRow));
   const skipped = fresh.filter((r) => !stored.has(keyOf(r)));
@@ -263,29 +222,9 @@ async function write(client: PoolClient, records: readonly AuditRecord[]): Promi
     const hashes = new Map(had.rows.map((row) => [keyOfRow(row), row.hash]));
     for (const r of skipped) {
       const hash = hashes.get(keyOf(r));
-      if (hash !== r.hash) throw conflict(r, hash);
+      if (hash !== r.hash) throw auditConflict(r, hash);
       present += 1;
     }
   }
   return { stored: stored.size, present };
-}
-
-function toRow(r: AuditRecord): Row {
-  return {
-    workflow_id: r.workflowId,
-    run_id: r.runId,
-    seq: r.seq,
-    at: r.at,
-    kind: r.kind,
-    actor: r.actor,
-    request_id: r.requestId ?? null,
-    tool: r.tool ?? null,
-    args_hash: r.argsHash ?? null,
-    detail: r.detail,
-    policy_version: r.policyVersion ?? null,
-    policy_sha256: r.policySha256 ?? null,
-    prev_hash: r.prev,
-    hash: r.hash,
-    facts: r.facts !== undefined ? canonicalJson(r.facts) : null,
-  };
 }

@@ -1,13 +1,19 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ApplicationFailure } from '@temporalio/common';
 import Database from 'better-sqlite3';
-import { recordHash, type AuditRecord } from '../../shared/audit/chain';
+import type { AuditRecord } from '../../shared/audit/chain';
 import type { StoredAudit } from '../../shared/activity-types';
-import { ConfigError, FailureType } from '../../shared/errors';
-import type { AuditFacts, AuditKind } from '../../shared/run-state';
-import { canonicalJson } from '../../shared/hash';
+import { ConfigError } from '../../shared/errors';
+import {
+  AUDIT_COLUMN_LIST,
+  AUDIT_COLUMNS,
+  auditConflict,
+  fromRow,
+  refuseMismatchedHash,
+  toRow,
+  type AuditRow,
+} from './rows';
 
 /** Environment variable naming the audit store: a SQLite file, or a PostgreSQL URL (see `openAuditStore`). */
 export const AUDIT_DB_ENV = 'HITL_AUDIT_DB';
@@ -66,29 +72,6 @@ CREATE TRIGGER IF NOT EXISTS hitl_audit_no_delete BEFORE DELETE ON hitl_audit
 BEGIN SELECT RAISE(ABORT, 'hitl_audit is append-only: DELETE refused'); END;
 `;
 
-interface Row {
-  workflow_id: string;
-  run_id: string;
-  seq: number;
-  at: string;
-  kind: string;
-  actor: string;
-  request_id: string | null;
-  tool: string | null;
-  args_hash: string | null;
-  detail: string;
-  policy_version: string | null;
-  policy_sha256: string | null;
-  prev_hash: string;
-  hash: string;
-  /** {@link AuditFacts} as canonical JSON. */
-  facts: string | null;
-}
-
-const COLUMNS =
-  'workflow_id, run_id, seq, at, kind, actor, request_id, tool, args_hash, detail, policy_version, policy_sha256, ' +
-  'prev_hash, hash, facts';
-
 /**
  * The audit store's file: the argument, else `HITL_AUDIT_DB`, else {@link DEFAULT_AUDIT_DB_PATH}.
  * @param path - an explicit file
@@ -133,55 +116,30 @@ export function openSqliteAuditStore(
   );
   existing.pluck();
   const insert = db.prepare<unknown[]>(
-    `INSERT INTO hitl_audit (${COLUMNS}, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO hitl_audit (${AUDIT_COLUMN_LIST}, stored_at) VALUES (${AUDIT_COLUMNS.map(() => '?').join(', ')}, ?)`,
   );
-  const byWorkflow = db.prepare<[string], Row>(
-    `SELECT ${COLUMNS} FROM hitl_audit WHERE workflow_id = ? ORDER BY seq, rowid`,
+  const byWorkflow = db.prepare<[string], AuditRow>(
+    `SELECT ${AUDIT_COLUMN_LIST} FROM hitl_audit WHERE workflow_id = ? ORDER BY seq, rowid`,
   );
   const ids = db.prepare<[], string>('SELECT workflow_id FROM hitl_audit GROUP BY workflow_id ORDER BY MIN(rowid)');
   ids.pluck();
-  const since = db.prepare<[string], Row>(`SELECT ${COLUMNS} FROM hitl_audit WHERE at >= ? ORDER BY at, rowid`);
+  const since = db.prepare<[string], AuditRow>(
+    `SELECT ${AUDIT_COLUMN_LIST} FROM hitl_audit WHERE at >= ? ORDER BY at, rowid`,
+  );
   const write = db.transaction((records: readonly AuditRecord[]): StoredAudit => {
     let stored = 0;
     let present = 0;
     const now = new Date().toISOString();
     for (const r of records) {
-      if (recordHash(r) !== r.hash) {
-        throw ApplicationFailure.nonRetryable(
-          `audit record ${r.workflowId} #${r.seq} does not match its hash`,
-          FailureType.InvalidAuditRecord,
-        );
-      }
+      refuseMismatchedHash(r);
       const had = existing.get(r.workflowId, r.runId, r.seq);
       if (had !== undefined) {
-        if (had !== r.hash) {
-          throw ApplicationFailure.nonRetryable(
-            `the audit store holds another record ${r.workflowId} #${r.seq} (run ${r.runId}): hash ${had.slice(0, 12)}…, ` +
-              `not ${r.hash.slice(0, 12)}…`,
-            FailureType.AuditConflict,
-          );
-        }
+        if (had !== r.hash) throw auditConflict(r, had);
         present += 1;
         continue;
       }
-      insert.run(
-        r.workflowId,
-        r.runId,
-        r.seq,
-        r.at,
-        r.kind,
-        r.actor,
-        r.requestId ?? null,
-        r.tool ?? null,
-        r.argsHash ?? null,
-        r.detail,
-        r.policyVersion ?? null,
-        r.policySha256 ?? null,
-        r.prev,
-        r.hash,
-        r.facts !== undefined ? canonicalJson(r.facts) : null,
-        now,
-      );
+      const row = toRow(r);
+      insert.run(...AUDIT_COLUMNS.map((c) => row[c]), now);
       stored += 1;
     }
     return { stored, present };
@@ -197,26 +155,5 @@ export function openSqliteAuditStore(
       db.close();
       return Promise.resolve();
     },
-  };
-}
-
-/** A stored row as a record, without the columns that were null. */
-export function fromRow(row: Row): AuditRecord {
-  return {
-    seq: row.seq,
-    at: row.at,
-    kind: row.kind as AuditKind,
-    actor: row.actor,
-    ...(row.request_id !== null ? { requestId: row.request_id } : {}),
-    ...(row.tool !== null ? { tool: row.tool } : {}),
-    ...(row.args_hash !== null ? { argsHash: row.args_hash } : {}),
-    detail: row.detail,
-    workflowId: row.workflow_id,
-    runId: row.run_id,
-    ...(row.policy_version !== null ? { policyVersion: row.policy_version } : {}),
-    ...(row.policy_sha256 !== null ? { policySha256: row.policy_sha256 } : {}),
-    prev: row.prev_hash,
-    hash: row.hash,
-    ...(row.facts !== null ? { facts: JSON.parse(row.facts) as AuditFacts } : {}),
   };
 }
