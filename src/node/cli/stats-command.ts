@@ -128,7 +128,9 @@ function formatRow(row: GateStats): string[] {
   const time =
     row.medianDecisionMs !== undefined
       ? `time to decision: median ${duration(row.medianDecisionMs)}, p90 ${duration(row.p90DecisionMs ?? 0)}`
-      : 'time to decision: no decision yet';
+      : e.open > 0
+        ? 'time to decision: none decided yet'
+        : 'time to decision: none (no person closed one of these requests)';
   return [
     `${t(row.tool)}  ${row.gate} gate  ${row.rule !== '' ? `rule '${t(row.rule)}'` : "the tool's own gate"}`,
     `  ${row.requests} request(s): ${e.approved} approved unedited, ${e.edited} edited, ${e.rejected} rejected, ` +
