@@ -79,7 +79,9 @@ export function createRunSupportActivities(options: RunSupportOptions): RunActiv
         requestId: notification.requestId,
         to: notification.to,
       });
-      return Promise.resolve();
+      return Promise.resolve({
+        deliveries: [{ channel: 'log', type: 'log' as const, ok: true, to: notification.to, attempts: 1, ms: 0 }],
+      });
     },
   };
 }

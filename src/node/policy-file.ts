@@ -97,7 +97,7 @@ interface Located {
 const MAX_LISTED = 20;
 
 /** The error for a file's problems: one `file:line:col: message` line each, in file order. */
-function invalid(file: string, problems: readonly Located[], cause?: unknown): ConfigError {
+function invalid(file: string, problems: readonly Located[], cause?: unknown, what = 'policy file'): ConfigError {
   const order = (pos: string) => pos.split(':').map(Number);
   const sorted = [...problems].sort((a, b) => {
     const [la = 0, ca = 0] = order(a.at);
@@ -107,7 +107,7 @@ function invalid(file: string, problems: readonly Located[], cause?: unknown): C
   const lines = sorted.slice(0, MAX_LISTED).map((p) => `${file}:${p.at}: ${p.text}`);
   if (sorted.length > MAX_LISTED) lines.push(`(and ${sorted.length - MAX_LISTED} more)`);
   const count = `${problems.length} problem(s)`;
-  return new ConfigError(`invalid policy file ${file} (${count}):\n${lines.join('\n')}`, { cause });
+  return new ConfigError(`invalid ${what} ${file} (${count}):\n${lines.join('\n')}`, { cause });
 }
 
 function at(lines: LineCounter, offset: number): string {
@@ -297,10 +297,22 @@ function yamlProblems(doc: Document.Parsed, text: string, lines: LineCounter): L
  *   anchor, aliases expanding to more than {@link MAX_POLICY_ALIAS_NODES} nodes, or a key path that fails validation
  */
 export function parsePolicyText(text: string, file: string, format: 'json' | 'yaml'): Policy {
+  return parseConfigText(text, file, format, PolicySchema);
+}
+
+/**
+ * Parses and validates a configuration file's text against a schema, with the policy file's safeguards and messages
+ * (see {@link parsePolicyText}): the policy, the notification settings and any later file the operator writes.
+ * @param schema - the zod schema of the file's content (strict objects, so unknown keys are problems)
+ * @throws ConfigError as {@link parsePolicyText} does
+ */
+export function parseConfigText<T>(text: string, file: string, format: 'json' | 'yaml', schema: z.ZodType<T>,
+  what = 'policy file',
+): T {
   const bytes = Buffer.byteLength(text, 'utf8');
-  if (bytes > MAX_POLICY_FILE_BYTES) throw invalid(file, [tooLarge(bytes)]);
+  if (bytes > MAX_POLICY_FILE_BYTES) throw invalid(file, [tooLarge(bytes)], undefined, what);
   const deep = tooDeep(text);
-  if (deep !== undefined) throw invalid(file, [deep]);
+  if (deep !== undefined) throw invalid(file, [deep], undefined, what);
   const lines = new LineCounter();
   // uniqueKeys off: the parser's own check is quadratic in a map's keys (minutes for 256 KiB of keys); ours is linear.
   // resolveKnownTags off: !!binary, !!set, !!timestamp and the like are unknown tags too.
@@ -319,31 +331,31 @@ export function parsePolicyText(text: string, file: string, format: 'json' | 'ya
       const message = err instanceof Error ? err.message : String(err);
       const position = /position (\d+)/.exec(message)?.[1];
       const where = position !== undefined ? at(lines, Number(position)) : '1:1';
-      throw invalid(file, [{ at: where, text: `JSON syntax: ${message}` }], err);
+      throw invalid(file, [{ at: where, text: `JSON syntax: ${message}` }], err, what);
     }
     // Valid JSON is YAML too: the walk finds its duplicate keys (JSON.parse keeps the last silently).
     if (doc.errors.length === 0) {
       const check = new StructureCheck(lines);
       check.walk(doc.contents, 1);
-      if (check.problems.length > 0) throw invalid(file, check.problems);
+      if (check.problems.length > 0) throw invalid(file, check.problems, undefined, what);
     }
   } else {
     const problems = yamlProblems(doc, text, lines);
-    if (problems.length > 0) throw invalid(file, problems);
+    if (problems.length > 0) throw invalid(file, problems, undefined, what);
     const check = new StructureCheck(lines);
     check.walk(doc.contents, 1);
-    if (check.problems.length > 0) throw invalid(file, check.problems);
+    if (check.problems.length > 0) throw invalid(file, check.problems, undefined, what);
     try {
       // The walk bounded the aliases (with a position); yaml's own count would only throw without one.
       raw = doc.toJS({ maxAliasCount: -1 });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      throw invalid(file, [{ at: '1:1', text: `YAML: ${message}` }], err);
+      throw invalid(file, [{ at: '1:1', text: `YAML: ${message}` }], err, what);
     }
   }
-  const parsed = PolicySchema.safeParse(raw);
+  const parsed = schema.safeParse(raw);
   if (parsed.success) return parsed.data;
-  throw invalid(file, issueProblems(parsed.error.issues, new Locator(doc, lines)));
+  throw invalid(file, issueProblems(parsed.error.issues, new Locator(doc, lines)), undefined, what);
 }
 
 function tooLarge(bytes: number): Located {
@@ -359,19 +371,29 @@ function tooLarge(bytes: number): Located {
  *   each problem, its `line:col` and key path, e.g. `policies/x.yaml:12:5: tools.send_email.rulez: unknown key "rulez"`
  */
 export function loadPolicyFile(path: string): Policy {
+  return loadConfigFile(path, PolicySchema, 'policy file');
+}
+
+/**
+ * Reads a configuration file (`.json` as JSON, anything else as YAML) and validates it against a schema, as
+ * {@link loadPolicyFile} does for the policy.
+ * @param what - what the file is, for messages, e.g. `notification settings`
+ * @throws ConfigError as {@link loadPolicyFile} does
+ */
+export function loadConfigFile<T>(path: string, schema: z.ZodType<T>, what: string): T {
   let text: string;
   try {
     const stats = statSync(path);
     // A device or a pipe reports no size and may never end (/dev/zero).
-    if (!stats.isFile()) throw new ConfigError(`cannot read policy file ${path}: not a regular file`);
-    if (stats.size > MAX_POLICY_FILE_BYTES) throw invalid(path, [tooLarge(stats.size)]);
+    if (!stats.isFile()) throw new ConfigError(`cannot read ${what} ${path}: not a regular file`);
+    if (stats.size > MAX_POLICY_FILE_BYTES) throw invalid(path, [tooLarge(stats.size)], undefined, what);
     text = readFileSync(path, 'utf8');
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     const message = err instanceof Error ? err.message : String(err);
-    throw new ConfigError(`cannot read policy file ${path}: ${message}`, { cause: err });
+    throw new ConfigError(`cannot read ${what} ${path}: ${message}`, { cause: err });
   }
-  return parsePolicyText(text, path, extname(path).toLowerCase() === '.json' ? 'json' : 'yaml');
+  return parseConfigText(text, path, extname(path).toLowerCase() === '.json' ? 'json' : 'yaml', schema, what);
 }
 
 /**

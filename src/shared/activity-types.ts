@@ -4,6 +4,7 @@ import type { CallModelInput, ModelTurn } from './model/types';
 import type { ApproverRegistry } from './identity/signatures';
 import type { PolicyPin } from './policy/pin';
 import type { Policy } from './policy/schema';
+import type { ApprovalRequest, RunPause } from './run-state';
 import type { PrecheckName, ToolName } from './tools/catalog';
 import type { PrecheckInput, PrecheckResult, ToolActivityInput, ToolActivityResult } from './tools/types';
 
@@ -46,15 +47,81 @@ export type ToolActivities = { [K in ToolName]: (input: ToolActivityInput) => Pr
  */
 export type PrecheckActivities = { [K in PrecheckName]: (input: PrecheckInput) => Promise<PrecheckResult> };
 
-/** A notification to approvers. Delivery channels come later; for now the activity logs it. */
-export interface Notification {
-  kind: 'approval_requested' | 'soft_gate_opened' | 'reminder' | 'escalated' | 'request_closed';
-  workflowId: string;
-  requestId: string;
-  /** Who should hear about it; empty means anyone who watches the queue. */
-  to: string[];
-  /** One readable sentence. */
+/** What a notification tells its readers about. */
+export type NotificationKind =
+  | 'approval_requested'
+  | 'soft_gate_opened'
+  | 'reminder'
+  | 'escalated'
+  | 'quorum_progress'
+  | 'request_closed'
+  | 'run_paused';
+
+/** Where a channel posted a message about a request, so later notifications of the request update it in place. */
+export interface PostedMessage {
+  /** The channel's name in the operator's notification settings, e.g. `finance-slack`. */
+  channel: string;
+  /** Where the channel put it: for Slack the conversation id (`C0123…`). */
+  target: string;
+  /** The message's id there: for Slack its `ts`. */
+  ref: string;
+}
+
+/** How a request closed, for the `request_closed` notification. */
+export interface NotifiedClosure {
+  kind: 'approved' | 'rejected' | 'responded' | 'expired' | 'proceeded' | 'stopped';
+  /** Who closed it (approvers, the rejecter or responder); empty when a timer did. */
+  by: string[];
+  /** The outcome in words, e.g. `approved by fiona at 2026-12-02T10:00:00.000Z`. */
   text: string;
+}
+
+/**
+ * A notification to the people who may decide a request (or answer a pause). Since 2026-12-02 it carries the request
+ * (or pause) as it stands, so channels can show it in full; older runs send `kind`, `to` and `text` only.
+ */
+export interface Notification {
+  kind: NotificationKind;
+  workflowId: string;
+  /** The request's id; for `run_paused`, the pause's id. */
+  requestId: string;
+  /** Who should hear about it (normalised names); empty means anyone who watches the queue. */
+  to: string[];
+  /** One readable sentence (it quotes the model's summary: escape it wherever it is shown). */
+  text: string;
+  /** The request as it stands now (all but `run_paused`). */
+  request?: ApprovalRequest;
+  /** For `request_closed`: how it closed. */
+  closure?: NotifiedClosure;
+  /** For `run_paused`: the pause. */
+  pause?: RunPause;
+  /** The run's goal (for `run_paused`; a request carries its own). */
+  goal?: string;
+  /** Messages that earlier notifications of this request posted, to update in place (Slack). */
+  posted?: PostedMessage[];
+}
+
+/** What one channel did with one notification. */
+export interface Delivery {
+  /** The channel's name in the notification settings (`log` for the log line). */
+  channel: string;
+  type: 'log' | 'webhook' | 'slack' | 'email';
+  ok: boolean;
+  /** Who it reached (names), when the channel addresses people. */
+  to: string[];
+  /** Tries made (1 when the first succeeded). */
+  attempts: number;
+  /** Why the last try failed (only when `ok` is false). */
+  error?: string;
+  /** The message the channel posted or updated (Slack). */
+  posted?: PostedMessage;
+  /** Time from the activity's start to this delivery's end, in ms. */
+  ms: number;
+}
+
+/** The `notify` activity's answer: one {@link Delivery} per channel the notification was routed to. */
+export interface NotificationReceipt {
+  deliveries: Delivery[];
 }
 
 /** What a run pins at its start: one of the worker's policies, and the worker's approver registry. */
@@ -115,6 +182,10 @@ export interface RunActivities {
    * @returns `ok: false` with the reason when the seal is missing or does not match
    */
   openState(input: { workflowId: string; digest: string; seal?: string }): Promise<OpenedState>;
-  /** Sends (for now: logs) a notification to approvers. */
-  notify(notification: Notification): Promise<void>;
+  /**
+   * Delivers a notification on every channel the operator routed it to (the log line always), each with its own
+   * retries. A channel that still fails is reported in the receipt, never thrown: delivery never decides a gate.
+   * @returns one delivery per channel (runs from before 2026-12-02 ignore it)
+   */
+  notify(notification: Notification): Promise<NotificationReceipt>;
 }
