@@ -306,7 +306,11 @@ export function parsePolicyText(text: string, file: string, format: 'json' | 'ya
  * @param schema - the zod schema of the file's content (strict objects, so unknown keys are problems)
  * @throws ConfigError as {@link parsePolicyText} does
  */
-export function parseConfigText<T>(text: string, file: string, format: 'json' | 'yaml', schema: z.ZodType<T>,
+export function parseConfigText<T>(
+  text: string,
+  file: string,
+  format: 'json' | 'yaml',
+  schema: z.ZodType<T>,
   what = 'policy file',
 ): T {
   const bytes = Buffer.byteLength(text, 'utf8');
