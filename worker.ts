@@ -26,6 +26,8 @@ import { loadApproverRegistry } from './src/node/identity/registry-file';
 import { loadStateKey } from './src/node/identity/state-key';
 import { loadPolicyBook, type PolicyBook } from './src/node/policy-book';
 import type { ApproverRegistry } from './src/shared/identity/signatures';
+import { NotificationDispatcher } from './src/node/notify/dispatcher';
+import { resolveNotifySettings } from './src/node/notify/settings';
 import { encryptingDataConverter } from './src/node/codec/data-converter';
 import { loadPayloadKeys, PAYLOAD_KEYS_ENV, type PayloadKeys } from './src/node/codec/payload-keys';
 
@@ -78,6 +80,11 @@ export interface CreateWorkerOptions {
    * it with `failureConverterPath: encodedFailuresPath` so the workflow's failures are encoded too.
    */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /**
+   * Delivers notifications on the operator's channels. Default: the settings file named by `HITL_NOTIFY`, else the
+   * log line only. Its channels are built (and their secrets checked) when the worker is created.
+   */
+  notifications?: NotificationDispatcher;
   /** Extra worker options (e.g. `shutdownGraceTime`). */
   extra?: Partial<WorkerOptions>;
 }
@@ -89,7 +96,7 @@ export interface CreateWorkerOptions {
  * @returns a worker; call `run()` (or `runUntil()` in tests)
  * @throws ConfigError when the billing database, the transcript store or the audit store cannot be opened (a
  *   PostgreSQL store's URL is malformed), or the policy file is invalid (the message names the file, the line and
- *   the key). A PostgreSQL audit store that is down is not an error here: the runs hold their entries until it is
+ *   the key), or the notification settings are invalid or a channel's secret is unset. A PostgreSQL audit store that is down is not an error here: the runs hold their entries until it is
  *   back.
  * @example
  * const connection = await NativeConnection.connect({ address: '127.0.0.1:7233' });
@@ -117,6 +124,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
       registry,
       stateKey,
       acceptUnsealed: options.acceptUnsealedState ?? process.env['HITL_ACCEPT_UNSEALED_STATE'] === '1',
+      dispatcher: options.notifications ?? new NotificationDispatcher(resolveNotifySettings().settings),
     }),
   };
   requireActivities(activities);
@@ -162,8 +170,11 @@ export function requireActivities(activities: Readonly<Record<string, unknown>>)
 }
 
 async function main(): Promise<void> {
+  // The SDK's own lines (workers starting, tasks failing) at WARN unless HITL_LOG_LEVEL asks for more; the project's
+  // lines (notifications among them) go through pino at its level, not through this filter.
+  const sdkLevel = /^(debug|trace)$/i.test(process.env['HITL_LOG_LEVEL'] ?? '') ? 'DEBUG' : 'WARN';
   Runtime.install({
-    logger: new DefaultLogger('WARN', (entry) => {
+    logger: new DefaultLogger(sdkLevel, (entry) => {
       const meta = { ...entry.meta, sdk: true };
       if (entry.level === 'ERROR') logger.error(meta, entry.message);
       else if (entry.level === 'WARN') logger.warn(meta, entry.message);
@@ -177,11 +188,14 @@ async function main(): Promise<void> {
   // with its line and key. `--policy FILE|DIR` wins over HITL_POLICY (else the built-in default); `--approvers FILE`
   // over HITL_APPROVERS (else nobody can sign).
   const { values } = parseArgs({
-    options: { policy: { type: 'string' }, approvers: { type: 'string' } },
+    options: { policy: { type: 'string' }, approvers: { type: 'string' }, notify: { type: 'string' } },
     strict: true,
   });
   const policies = loadPolicyBook(values.policy);
   const registry = loadApproverRegistry(values.approvers);
+  // `--notify FILE` over HITL_NOTIFY, else the log line only.
+  const notify = resolveNotifySettings(values.notify !== undefined ? { path: values.notify } : {});
+  const notifications = new NotificationDispatcher(notify.settings);
   const payloadKeys = loadPayloadKeys() ?? null;
   if (payloadKeys === null) {
     logger.warn(
@@ -191,7 +205,7 @@ async function main(): Promise<void> {
   }
   const auditStore = openAuditStore();
   const connection = await NativeConnection.connect({ address: cfg.address });
-  const worker = await createWorker({ connection, policies, registry, payloadKeys, auditStore });
+  const worker = await createWorker({ connection, policies, registry, payloadKeys, auditStore, notifications });
   logger.info(
     {
       address: cfg.address,
@@ -204,6 +218,7 @@ async function main(): Promise<void> {
           ? `encrypted with key ${payloadKeys.current} (${payloadKeys.keys.size} key(s) from ${payloadKeys.source})`
           : 'plain',
       auditStore: auditStore.location,
+      notifications: `${Object.keys(notify.settings.channels).join(', ') || 'log only'} (from ${notify.source})`,
     },
     'worker started',
   );
@@ -211,6 +226,7 @@ async function main(): Promise<void> {
   await worker.run();
   await connection.close();
   await auditStore.close();
+  await notifications.close();
   logger.info('worker stopped');
 }
 

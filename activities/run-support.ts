@@ -1,7 +1,9 @@
-import { log } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { sealDigest, sealMatches } from '../src/node/identity/state-key';
 import type { PolicyBook } from '../src/node/policy-book';
+import { NotificationDispatcher } from '../src/node/notify/dispatcher';
+import { LOG_ONLY } from '../src/node/notify/settings';
 import type { Notification, RunActivities } from '../src/shared/activity-types';
 import { FailureType } from '../src/shared/errors';
 import type { ApproverRegistry } from '../src/shared/identity/signatures';
@@ -20,18 +22,21 @@ export interface RunSupportOptions {
    * all the same.
    */
   acceptUnsealed?: boolean;
+  /** Delivers notifications (default: the log line only). */
+  dispatcher?: NotificationDispatcher;
 }
 
 /**
  * Creates the run-support activities: the authority a run pins at its start (a policy of the worker's and the
  * approver registry), the registry again before each request opens, sealing and checking the state a run carries
- * across continue-as-new, and the notification activity.
+ * across continue-as-new, and the notification activity (delivery on the operator's channels).
  *
  * @param options - see {@link RunSupportOptions}
  * @returns `{ currentPolicy, runAuthority, approverRegistry, sealState, openState, notify }`
  */
 export function createRunSupportActivities(options: RunSupportOptions): RunActivities {
   const { policies, registry, stateKey, acceptUnsealed = false } = options;
+  const dispatcher = options.dispatcher ?? new NotificationDispatcher(LOG_ONLY);
   return {
     currentPolicy() {
       const found = policies.find(undefined);
@@ -70,18 +75,9 @@ export function createRunSupportActivities(options: RunSupportOptions): RunActiv
       return Promise.resolve({ ok: true, registry });
     },
     notify(notification: Notification) {
-      // Delivery channels (email, chat) come later; the log line is the notification for now. Its text quotes the
-      // model's summary: a field of its own, so it never becomes the log line's message.
-      log.info('notification', {
-        text: notification.text,
-        kind: notification.kind,
-        workflowId: notification.workflowId,
-        requestId: notification.requestId,
-        to: notification.to,
-      });
-      return Promise.resolve({
-        deliveries: [{ channel: 'log', type: 'log' as const, ok: true, to: notification.to, attempts: 1, ms: 0 }],
-      });
+      const { workflowExecution, activityId } = Context.current().info;
+      const runId = workflowExecution?.runId ?? 'no-run';
+      return dispatcher.deliver(notification, `${notification.workflowId}/${runId}/${activityId}`);
     },
   };
 }

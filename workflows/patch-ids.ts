@@ -37,6 +37,12 @@ export const PATCHES = {
    * `storeAuditRecords`), and a run's last entry (`audit_closed`) closes the chain.
    */
   auditStore: 'audit-store',
+  /**
+   * 2026-12-02: notifications go out aside (the gate does not wait for the `notify` activity), carry the request,
+   * pause or closure for the channels, record what each channel did, and also go out on quorum progress and when the
+   * run pauses; the run waits for them only before it closes its audit chain.
+   */
+  notificationsAside: 'notifications-aside',
 } as const;
 
 /** One of {@link PATCHES}. */

@@ -183,6 +183,10 @@ export interface AuditFacts {
   closed?: boolean;
   /** `approval_escalated`: the stage the request moved to (0 is the first). */
   stage?: number;
+  /** `notification` (since 2026-12-02): the channels that delivered it (`log` among them). */
+  delivered?: string[];
+  /** `notification` (since 2026-12-02): the channels that still failed after their retries. */
+  failed?: string[];
 }
 
 /** One append-only audit entry. `seq` increases by one per entry. */

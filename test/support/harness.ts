@@ -15,6 +15,7 @@ import { createWorker, workflowsPath } from '../../worker';
 import { encodedFailuresPath, encryptingDataConverter } from '../../src/node/codec/data-converter';
 import type { PayloadKeys } from '../../src/node/codec/payload-keys';
 import { PolicyBook, pinOf } from '../../src/node/policy-book';
+import type { NotificationDispatcher } from '../../src/node/notify/dispatcher';
 import { openSqliteAuditStore, type AuditStore } from '../../src/node/audit/sqlite-store';
 import type { ApproverRegistry } from '../../src/shared/identity/signatures';
 import { hasTestKey, TEST_REGISTRY, TEST_STATE_KEY, testKey } from './keys';
@@ -109,6 +110,8 @@ export interface WithWorkerOptions {
    * both use them. Default: plain payloads.
    */
   payloadKeys?: PayloadKeys;
+  /** Delivers the worker's notifications (default: the log line only). */
+  notifications?: NotificationDispatcher;
 }
 
 let encryptedBundle: Promise<WorkflowBundle> | undefined;
@@ -145,6 +148,7 @@ export async function withWorker<T>(fn: (h: Harness) => Promise<T>, options: Wit
     policies,
     registry: options.registry ?? TEST_REGISTRY,
     stateKey: TEST_STATE_KEY,
+    ...(options.notifications !== undefined ? { notifications: options.notifications } : {}),
   });
   const dataConverter = encryptingDataConverter(options.payloadKeys);
   const client =

@@ -1,5 +1,5 @@
 import { ApplicationFailure, condition, proxyActivities } from '@temporalio/workflow';
-import type { RunActivities } from '../../src/shared/activity-types';
+import type { NotifiedClosure, RunActivities } from '../../src/shared/activity-types';
 import type { Decision } from '../../src/shared/decision';
 import { FailureType } from '../../src/shared/errors';
 import { eligibleApprovers } from '../../src/shared/policy/authority';
@@ -15,7 +15,7 @@ import type { ToolRunner } from '../run/tool-runner';
 import type { Checked } from '../validated-update';
 import { describeClosure, verdictOf, type Closure, type Verdict } from './closure';
 import { checkDecisions, type Accepted } from './decision-check';
-import type { Notifier } from './notifier';
+import type { Notifier, NotifierState } from './notifier';
 import { buildRequest, gateTerms, type ProposedCall } from './request';
 
 export type { Accepted } from './decision-check';
@@ -29,6 +29,8 @@ const { approverRegistry } = proxyActivities<RunActivities>({
 export interface GateState {
   open: { request: ApprovalRequest; gate: ResolvedGate }[];
   closed: [string, Closure][];
+  /** Where the open requests' notifications were posted (since 2026-12-02; absent when nowhere). */
+  posted?: NotifierState;
 }
 
 /** What the gate works with: the run's identity, policy, audit trail, notifications and status. */
@@ -73,12 +75,14 @@ export class ApprovalGate {
    * @param keepClosed - how many of the most recent closures to keep
    */
   snapshot(keepClosed: number): GateState {
+    const posted = this.#deps.notifier.snapshot([...this.#pending.keys()]);
     return {
       open: [...this.#pending.values()].map((request) => ({
         request: { ...request, approvals: [...request.approvals] },
         gate: this.#gates.get(request.requestId) as ResolvedGate,
       })),
       closed: [...this.#closed.entries()].slice(-keepClosed),
+      ...(posted.length > 0 ? { posted } : {}),
     };
   }
 
@@ -89,6 +93,7 @@ export class ApprovalGate {
   restore(state: GateState): void {
     for (const [requestId, closure] of state.closed) this.#closed.set(requestId, closure);
     for (const { request, gate } of state.open) this.#add(request, gate);
+    this.#deps.notifier.restore(state.posted);
   }
 
   /**
@@ -204,7 +209,7 @@ export class ApprovalGate {
   async announceClosure(request: ApprovalRequest, closure: Closure): Promise<void> {
     if (closure.kind === 'stopped' || !hasPatch(PATCHES.notifyDecidersOnClosure)) return;
     const text = `${request.summary}: ${describeClosure(closure)}; nothing more to decide`;
-    await this.#deps.notifier.send('request_closed', request, text);
+    await this.#deps.notifier.send('request_closed', request, text, notifiedClosure(closure));
   }
 
   /**
@@ -297,6 +302,7 @@ export class ApprovalGate {
       }
     }
     if (closure !== undefined) this.#close(request.requestId, closure);
+    else if (d.decision === 'approve' || d.decision === 'edit') this.#announceProgress(request, who);
     const receipt: DecisionReceipt = {
       requestId: request.requestId,
       decision: d.decision,
@@ -320,6 +326,13 @@ export class ApprovalGate {
       },
     });
     return receipt;
+  }
+
+  /** Tells the deciders that an approval counted and how many more the request needs (new path only). */
+  #announceProgress(request: ApprovalRequest, who: string): void {
+    const more = request.quorum - request.approvals.length;
+    const text = `${who} approved ${request.summary}; ${more} more approval(s) needed by ${request.deadline}`;
+    this.#deps.notifier.sendAside('quorum_progress', request, text);
   }
 
   /**
@@ -443,6 +456,12 @@ export class ApprovalGate {
     status.publish();
     await notifier.send('escalated', view, `escalated to you: ${view.summary}; deadline ${view.deadline}`);
   }
+}
+
+/** A closure as the `request_closed` notification states it. */
+function notifiedClosure(c: Closure): NotifiedClosure {
+  const by = c.kind === 'approved' ? c.approvers : 'by' in c ? [c.by] : [];
+  return { kind: c.kind, by, text: describeClosure(c) };
 }
 
 /**

@@ -52,10 +52,19 @@ export class Pauses {
   readonly #status: { publish(): void };
   readonly #updates: ValidatedUpdates<AcceptedAnswer>;
 
-  constructor(policy: RunAuthority, audit: AuditLog, status: { publish(): void }) {
+  readonly #opened: (pause: RunPause) => void;
+
+  /** @param opened - told when a pause opens (the notifier tells the people who may answer it) */
+  constructor(
+    policy: RunAuthority,
+    audit: AuditLog,
+    status: { publish(): void },
+    opened: (pause: RunPause) => void = () => undefined,
+  ) {
     this.#policy = policy;
     this.#audit = audit;
     this.#status = status;
+    this.#opened = opened;
     this.#updates = new ValidatedUpdates((payload) => this.check(payload));
   }
 
@@ -183,6 +192,8 @@ export class Pauses {
       detail: `${open.kind.replace('_', ' ')}: ${open.detail} (answer by ${open.deadline}, else ${open.onTimeout})`,
     });
     this.#status.publish();
+    const shown = this.current();
+    if (shown !== undefined) this.#opened(shown);
     let outcome: PauseOutcome | undefined;
     try {
       const answered = await condition(() => this.#answer !== undefined, spec.timeoutMs, {

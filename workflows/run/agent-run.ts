@@ -46,6 +46,7 @@ export class AgentRun {
   readonly #status: StatusBoard;
   readonly #loop: AgentLoop;
   readonly #watch: ContinueWatch;
+  readonly #notifier: Notifier;
 
   /**
    * Builds the run's state, fresh or from what an earlier segment carried. The carried requests are open again
@@ -65,7 +66,9 @@ export class AgentRun {
     const inFlight = new InFlight(() => watch.observe());
     state.outbox?.onAnswer(() => watch.observe());
     this.#status = new StatusBoard(this.#workflowId, input.goal, state.progress, carried?.phase);
-    this.pauses = new Pauses(state.policy, state.audit, this.#status);
+    const notifier = new Notifier(this.#workflowId, state.audit, inFlight);
+    this.#notifier = notifier;
+    this.pauses = new Pauses(state.policy, state.audit, this.#status, (pause) => notifier.sendPause(pause, input.goal));
     const tools = new ToolRunner({
       audit: state.audit,
       inFlight,
@@ -79,7 +82,7 @@ export class AgentRun {
       approvalTimeoutMs: input.approvalTimeoutMs,
       policy: state.policy,
       audit: state.audit,
-      notifier: new Notifier(this.#workflowId, state.audit, inFlight),
+      notifier,
       status: this.#status,
       inFlight,
       tools,
@@ -180,6 +183,8 @@ export class AgentRun {
   async #closeRecord(how: 'completed' | 'stopped' | 'failed'): Promise<void> {
     const { audit, outbox } = this.#state;
     if (outbox === undefined) return;
+    // Notifications still in flight put their outcome on the trail first (runs from before had none in flight).
+    await this.#notifier.settled();
     audit.append({
       kind: 'audit_closed',
       actor: 'system',

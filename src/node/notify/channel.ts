@@ -40,10 +40,11 @@ export interface NotificationChannel {
   readonly type: 'webhook' | 'slack' | 'email';
   /**
    * Makes one try.
-   * @returns the message it posted or updated, for channels that update in place (Slack)
+   * @returns the message it posted or updated, for channels that update in place (Slack), and whom it reached when
+   *   that is fewer than the recipients (names; default all of them)
    * @throws PermanentDeliveryError when another try cannot help; any other error is tried again
    */
-  send(notification: Notification, context: DeliveryContext): Promise<{ posted?: PostedMessage }>;
+  send(notification: Notification, context: DeliveryContext): Promise<{ posted?: PostedMessage; to?: string[] }>;
   /** Releases connections (SMTP pools). */
   close?(): Promise<void>;
 }
