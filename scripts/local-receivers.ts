@@ -103,17 +103,18 @@ export interface ReceivedMail {
 
 /** An SMTP server on 127.0.0.1 that accepts every message (no TLS, no login) and keeps it. */
 export class LocalMailServer {
-  readonly received: ReceivedMail[] = [];
+  readonly received: ReceivedMail[];
   readonly #server: SMTPServer;
   #port = 0;
 
-  private constructor(server: SMTPServer) {
+  private constructor(server: SMTPServer, received: ReceivedMail[]) {
     this.#server = server;
+    this.received = received;
   }
 
   /** Starts the server on a free port. */
   static async start(): Promise<LocalMailServer> {
-    let self: LocalMailServer | undefined;
+    const received: ReceivedMail[] = [];
     const server = new SMTPServer({
       authOptional: true,
       disabledCommands: ['STARTTLS'],
@@ -121,7 +122,7 @@ export class LocalMailServer {
       onData(stream, session, callback) {
         simpleParser(stream)
           .then((mail) => {
-            self?.received.push({
+            received.push({
               from: session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address,
               to: session.envelope.rcptTo.map((r) => r.address),
               subject: mail.subject ?? '',
@@ -134,7 +135,7 @@ export class LocalMailServer {
           .catch((err: unknown) => callback(err instanceof Error ? err : new Error(String(err))));
       },
     });
-    self = new LocalMailServer(server);
+    const self = new LocalMailServer(server, received);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     self.#port = (server.server.address() as AddressInfo).port;
     return self;
