@@ -28,6 +28,7 @@ import { loadPolicyBook, type PolicyBook } from './src/node/policy-book';
 import type { ApproverRegistry } from './src/shared/identity/signatures';
 import { NotificationDispatcher } from './src/node/notify/dispatcher';
 import { resolveNotifySettings } from './src/node/notify/settings';
+import { ensureSearchAttributes } from './src/node/search-attributes';
 import { encryptingDataConverter } from './src/node/codec/data-converter';
 import { loadPayloadKeys, PAYLOAD_KEYS_ENV, type PayloadKeys } from './src/node/codec/payload-keys';
 
@@ -205,6 +206,8 @@ async function main(): Promise<void> {
   }
   const auditStore = openAuditStore();
   const connection = await NativeConnection.connect({ address: cfg.address });
+  const registered = await ensureSearchAttributes(connection, cfg.namespace);
+  if (registered.length > 0) logger.info({ registered }, 'registered missing search attributes');
   const worker = await createWorker({ connection, policies, registry, payloadKeys, auditStore, notifications });
   logger.info(
     {

@@ -14,13 +14,12 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import proto from '@temporalio/proto';
 import { generateBillingDb, openBillingDb, type BillingDb } from '../activities/billing/index';
 import { auditTrail, connectClient, loadScenario, runResult, startAgentRun } from '../client';
 import { formatAudit, formatResult } from '../src/node/cli/format';
 import type { Scenario } from '../src/shared/model/types';
 import { connectionConfig } from '../src/node/config';
-import { customSearchAttributes } from '../src/shared/messages';
+import { ensureSearchAttributes } from '../src/node/search-attributes';
 import { loadPolicyFile } from '../src/node/policy-file';
 import type { Policy } from '../src/shared/policy/schema';
 import { formatUsd } from '../src/shared/tools/billing';
@@ -33,7 +32,6 @@ import type { ApproverRegistry } from '../src/shared/identity/signatures';
 import { scalePolicyTimers } from './demo-policy';
 import { followRun } from './demo-reviewer';
 
-const { temporal } = proto;
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const say = (text: string): void => void process.stdout.write(`${text}\n`);
 
@@ -87,18 +85,6 @@ async function ensureServer(address: string): Promise<Connection> {
     await new Promise((r) => setTimeout(r, 500));
   }
   throw new Error(`the dev server did not answer on ${address} within 90 s; see .temporal/server.log`);
-}
-
-async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<void> {
-  const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
-  const missing = customSearchAttributes.map((k) => k.name).filter((name) => customAttributes?.[name] === undefined);
-  if (missing.length === 0) return;
-  const keyword = temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
-  await connection.operatorService.addSearchAttributes({
-    namespace,
-    searchAttributes: Object.fromEntries(missing.map((name) => [name, keyword])),
-  });
-  say(`server: registered the search attributes ${missing.join(', ')}`);
 }
 
 interface Inputs {
@@ -205,7 +191,8 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const cfg = connectionConfig();
   const connection = await ensureServer(cfg.address);
-  await ensureSearchAttributes(connection, cfg.namespace);
+  const registered = await ensureSearchAttributes(connection, cfg.namespace);
+  if (registered.length > 0) say(`server: registered the search attributes ${registered.join(', ')}`);
   const client = new Client({ connection, namespace: cfg.namespace });
 
   // The demo runs its own worker, on a task queue of its own, so a worker left over from elsewhere (with another

@@ -60,6 +60,12 @@ defaults+=(--namespace default)
 # (checked: a second start on the same .temporal/dev.sqlite comes up normally and lists them once).
 user_has_key --search-attribute AgentStatus || defaults+=(--search-attribute AgentStatus=Keyword)
 user_has_key --search-attribute AgentRequester || defaults+=(--search-attribute AgentRequester=Keyword)
+# What waits, kept current by each run, so `hitl pending` lists it with no worker up.
+user_has_key --search-attribute AgentPendingTools || defaults+=(--search-attribute AgentPendingTools=KeywordList)
+user_has_key --search-attribute AgentDeciders || defaults+=(--search-attribute AgentDeciders=KeywordList)
+user_has_key --search-attribute AgentDecidingGroups || defaults+=(--search-attribute AgentDecidingGroups=KeywordList)
+user_has_key --search-attribute AgentRiskTier || defaults+=(--search-attribute AgentRiskTier=Keyword)
+user_has_key --search-attribute AgentDeadline || defaults+=(--search-attribute AgentDeadline=Datetime)
 # WAL lets readers (UI, queries) run alongside the writer, and synchronous=normal is safe under WAL and
 # avoids an fsync per commit; both matter once many runs sit parked waiting for approval.
 user_has_key --sqlite-pragma journal_mode || defaults+=(--sqlite-pragma journal_mode=wal)

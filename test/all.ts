@@ -25,6 +25,7 @@ import './audit-stats.test';
 import './audit-store-postgres.test';
 import './audit-stats-report.test';
 import './notifications.test';
+import './cli-waiting.test';
 import './replay.test';
 import './fuzz/decisions.test';
 import './fuzz/prompt-injection.test';

@@ -92,7 +92,8 @@ describe('durability and clients', () => {
 
       const listed = await waitFor(async () => {
         const out = await hitl('pending', '--json');
-        const mine = (JSON.parse(out.stdout) as ApprovalRequest[]).filter((p) => p.workflowId === workflowId);
+        const { requests } = JSON.parse(out.stdout) as { requests: ApprovalRequest[] };
+        const mine = requests.filter((p) => p.workflowId === workflowId);
         return mine.length === 1 ? mine : undefined;
       }, 'the request in `hitl pending`');
       assert.equal(listed[0]?.tool, 'issue_refund');

@@ -88,6 +88,8 @@ const GUARD_PROOFS: Record<PatchId, { breaks: string; spares?: string }> = {
   [PATCHES.auditStore]: { breaks: 'hard-approved' },
   // The gate went on past the request's notification before its activity answered, where the history waits for it.
   [PATCHES.notificationsAside]: { breaks: 'quorum-of-two', spares: 'auto-and-auto-logged' },
+  // A run whose request opened now writes the waiting search attributes there, where its history has none.
+  [PATCHES.waitingSearchAttributes]: { breaks: 'hard-approved', spares: 'auto-and-auto-logged' },
 };
 
 describe('replaying recorded histories', () => {

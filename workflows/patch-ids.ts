@@ -43,6 +43,11 @@ export const PATCHES = {
    * run pauses; the run waits for them only before it closes its audit chain.
    */
   notificationsAside: 'notifications-aside',
+  /**
+   * 2026-12-02: the run keeps search attributes of what waits current (AgentPendingTools, AgentDeciders,
+   * AgentDecidingGroups, AgentRiskTier, AgentDeadline), so `hitl pending` can list it with no worker up.
+   */
+  waitingSearchAttributes: 'waiting-search-attributes',
 } as const;
 
 /** One of {@link PATCHES}. */

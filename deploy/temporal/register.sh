@@ -37,10 +37,13 @@ else
 fi
 
 # Attribute metadata is cached by the frontend for a few seconds after a namespace is created; retry briefly.
-for name in AgentStatus AgentRequester; do
+for pair in AgentStatus:Keyword AgentRequester:Keyword AgentPendingTools:KeywordList AgentDeciders:KeywordList \
+  AgentDecidingGroups:KeywordList AgentRiskTier:Keyword AgentDeadline:Datetime; do
+  name=${pair%%:*}
+  type=${pair#*:}
   attempt=1
   until temporal operator search-attribute create --address "$address" --namespace "$namespace" \
-    --name "$name" --type Keyword; do
+    --name "$name" --type "$type"; do
     if [ "$attempt" -ge 10 ]; then
       echo "register: could not register search attribute $name" >&2
       exit 1

@@ -95,3 +95,9 @@ export class UpdateRefusedError extends InputError {
     super(message);
   }
 }
+
+/**
+ * Temporal cannot be reached: the server (connection refused, a timeout, a namespace it does not have) or a worker to
+ * answer a query about a run. The message names the address and namespace tried; the CLI exits with 3.
+ */
+export class TemporalUnreachable extends HitlError {}

@@ -54,5 +54,35 @@ export const AgentStatusKey = defineSearchAttributeKey('AgentStatus', SearchAttr
 /** Search attribute `AgentRequester` (Keyword): who started the run, so reviewers can filter by requester. */
 export const AgentRequesterKey = defineSearchAttributeKey('AgentRequester', SearchAttributeType.KEYWORD);
 
+/** Search attribute `AgentPendingTools` (KeywordList): the tools of the run's open approval requests. */
+export const AgentPendingToolsKey = defineSearchAttributeKey('AgentPendingTools', SearchAttributeType.KEYWORD_LIST);
+
+/**
+ * Search attribute `AgentDeciders` (KeywordList): who may decide or answer now (normalised names), `*` when anyone
+ * may. `hitl pending --as NAME` filters on it, with no worker needed.
+ */
+export const AgentDecidersKey = defineSearchAttributeKey('AgentDeciders', SearchAttributeType.KEYWORD_LIST);
+
+/** Search attribute `AgentDecidingGroups` (KeywordList): the policy groups of the open requests' current stages. */
+export const AgentDecidingGroupsKey = defineSearchAttributeKey('AgentDecidingGroups', SearchAttributeType.KEYWORD_LIST);
+
+/**
+ * Search attribute `AgentRiskTier` (Keyword): the strongest gate among what waits: `hard` (a call that runs only when
+ * approved), `soft` (a call that runs unless vetoed), or `pause` (the run waits for an answer); absent when nothing
+ * waits.
+ */
+export const AgentRiskTierKey = defineSearchAttributeKey('AgentRiskTier', SearchAttributeType.KEYWORD);
+
+/** Search attribute `AgentDeadline` (Datetime): the earliest deadline among the open requests and pause. */
+export const AgentDeadlineKey = defineSearchAttributeKey('AgentDeadline', SearchAttributeType.DATETIME);
+
 /** Custom search attributes the project needs registered on the server. */
-export const customSearchAttributes = [AgentStatusKey, AgentRequesterKey] as const;
+export const customSearchAttributes = [
+  AgentStatusKey,
+  AgentRequesterKey,
+  AgentPendingToolsKey,
+  AgentDecidersKey,
+  AgentDecidingGroupsKey,
+  AgentRiskTierKey,
+  AgentDeadlineKey,
+] as const;

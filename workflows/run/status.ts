@@ -1,5 +1,12 @@
 import { setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import { AgentStatusKey } from '../../src/shared/messages';
+import {
+  AgentDeadlineKey,
+  AgentDecidersKey,
+  AgentDecidingGroupsKey,
+  AgentPendingToolsKey,
+  AgentRiskTierKey,
+  AgentStatusKey,
+} from '../../src/shared/messages';
 import { renderCurrentDetails, renderTally } from '../../src/shared/render/approval';
 import type { AgentStatusValue, ApprovalRequest, RunPause, RunPhase } from '../../src/shared/run-state';
 import { hasPatch, PATCHES } from '../patches';
@@ -26,6 +33,8 @@ export class StatusBoard {
   readonly #workflowId: string;
   readonly #goal: string;
   readonly #progress: RunProgress;
+  /** The waiting search attributes as last written (JSON of each value), by key name; see {@link waitingAttributes}. */
+  readonly #waiting = new Map<string, string>();
 
   /**
    * @param workflowId - the run
@@ -41,6 +50,18 @@ export class StatusBoard {
     // Runs from before this change wrote the attribute once more at their start; they replay along that path.
     if (hasPatch(PATCHES.statusFromCurrentValue)) {
       this.#agentStatus = workflowInfo().typedSearchAttributes.get(AgentStatusKey) as AgentStatusValue | undefined;
+    }
+    // A run that continued as new starts with its earlier segment's attributes: compare against those.
+    const current = workflowInfo().typedSearchAttributes;
+    for (const key of [
+      AgentPendingToolsKey,
+      AgentDecidersKey,
+      AgentDecidingGroupsKey,
+      AgentRiskTierKey,
+      AgentDeadlineKey,
+    ]) {
+      const value: unknown = current.get(key);
+      if (value !== undefined) this.#waiting.set(key.name, JSON.stringify(value));
     }
   }
 
@@ -81,6 +102,7 @@ export class StatusBoard {
     if (pause !== undefined) this.#write('Paused');
     else if (this.#phase === 'awaiting_approval') this.#write('AwaitingApproval');
     else if (this.#phase === 'thinking' || this.#phase === 'running_tools') this.#write('Running');
+    if (hasPatch(PATCHES.waitingSearchAttributes)) this.#writeWaiting(pending, pause);
     setCurrentDetails(
       renderCurrentDetails({
         workflowId: this.#workflowId,
@@ -106,9 +128,69 @@ export class StatusBoard {
     }
   }
 
+  /** Writes the search attributes of what waits, those whose value changed only (none after the run ends). */
+  #writeWaiting(pending: readonly ApprovalRequest[], pause: RunPause | undefined): void {
+    const w = waitingAttributes(pending, pause);
+    const updates = [
+      { key: AgentPendingToolsKey, value: w.tools.length > 0 ? w.tools : null },
+      { key: AgentDecidersKey, value: w.deciders.length > 0 ? w.deciders : null },
+      { key: AgentDecidingGroupsKey, value: w.groups.length > 0 ? w.groups : null },
+      { key: AgentRiskTierKey, value: w.risk ?? null },
+      { key: AgentDeadlineKey, value: w.deadline !== undefined ? new Date(w.deadline) : null },
+    ].filter(({ key, value }) => {
+      const json = JSON.stringify(value);
+      // Unknown at first (a fresh run, or one that continued as new with its attributes): only a value is written.
+      if ((this.#waiting.get(key.name) ?? 'null') === json) return false;
+      this.#waiting.set(key.name, json);
+      return true;
+    });
+    if (updates.length > 0) upsertSearchAttributes(updates);
+  }
+
   #write(value: AgentStatusValue): void {
     if (value === this.#agentStatus) return;
     this.#agentStatus = value;
     upsertSearchAttributes([{ key: AgentStatusKey, value }]);
   }
+}
+
+/** What waits in a run, as its search attributes state it. */
+export interface WaitingAttributes {
+  /** Tools of the open requests, sorted, each once. */
+  tools: string[];
+  /** Who may decide or answer now, sorted; `*` when anyone may. */
+  deciders: string[];
+  /** Policy groups of the open requests' current stages, sorted. */
+  groups: string[];
+  risk: 'hard' | 'soft' | 'pause' | undefined;
+  /** ISO-8601 earliest deadline. */
+  deadline: string | undefined;
+}
+
+/**
+ * Sums up what waits for people, for the run's search attributes.
+ * @param pending - the open requests
+ * @param pause - the open pause
+ */
+export function waitingAttributes(pending: readonly ApprovalRequest[], pause: RunPause | undefined): WaitingAttributes {
+  const sorted = (values: Iterable<string>) => [...new Set(values)].sort();
+  const deciders = [
+    ...pending.flatMap((r) => (r.eligibleApprovers.length > 0 ? r.eligibleApprovers : ['*'])),
+    ...(pause !== undefined ? (pause.eligible.length > 0 ? pause.eligible : ['*']) : []),
+  ];
+  const deadlines = [...pending.map((r) => r.deadline), ...(pause !== undefined ? [pause.deadline] : [])].sort();
+  const risk = pending.some((r) => r.gate === 'hard')
+    ? 'hard'
+    : pending.length > 0
+      ? 'soft'
+      : pause !== undefined
+        ? 'pause'
+        : undefined;
+  return {
+    tools: sorted(pending.map((r) => r.tool)),
+    deciders: sorted(deciders),
+    groups: sorted(pending.flatMap((r) => r.stages[r.stage]?.groups ?? [])),
+    risk,
+    deadline: deadlines[0],
+  };
 }

@@ -16,7 +16,7 @@ export function formatPendingLine(req: ApprovalRequest): string {
     `  tool ${t(req.tool)}  ${t(req.gate)} gate  approvals ${req.approvals.length}/${req.quorum}  may decide: ${t(who)}`,
     `  args ${displayJson(req.args)}`,
     ...(req.effect !== undefined ? [`  touches ${t(req.effect.lines.join('; '))}`] : []),
-    `  hash ${t(req.argsHash)}  deadline ${t(req.deadline)}`,
+    `  hash ${t(req.argsHash)}  deadline ${t(req.deadline)} (${relativeTime(req.deadline)})`,
   ].join('\n');
 }
 
@@ -24,10 +24,10 @@ export function formatPendingLine(req: ApprovalRequest): string {
 export function decisionCommands(req: ApprovalRequest): string {
   const target = `${shellWord(req.workflowId)} ${shellWord(req.requestId)}`;
   return [
-    `  approve: hitl approve ${target} --as YOUR_NAME`,
-    `  reject:  hitl reject ${target} --as YOUR_NAME --reason "why"`,
-    `  edit:    hitl edit ${target} --as YOUR_NAME --args ${shellJson(req.args)}`,
-    `  respond: hitl respond ${target} --as YOUR_NAME --message "what the agent should do instead"`,
+    `  approve: npx hitl approve ${target} --as YOUR_NAME`,
+    `  reject:  npx hitl reject ${target} --as YOUR_NAME --reason "why"`,
+    `  edit:    npx hitl edit ${target} --as YOUR_NAME --args ${shellJson(req.args)}`,
+    `  respond: npx hitl respond ${target} --as YOUR_NAME --message "what the agent should do instead"`,
   ].join('\n');
 }
 
@@ -69,6 +69,37 @@ export function formatAudit(entries: readonly AuditEntry[]): string {
     .join('\n');
 }
 
+/** Who decided a call and how, for `hitl result`: ` (approved by fiona, frank)`, ` (edited from {…}, approved by sue)`. */
+function decidedInWords(o: AgentRunResult['outcomes'][number]): string {
+  if (o.decidedBy === undefined) return '';
+  const by = t(o.decidedBy);
+  if (o.status === 'rejected') return ` (rejected by ${by})`;
+  if (o.status === 'responded') return ` (answered with feedback by ${by})`;
+  if (o.status === 'stopped') return ` (stopped by ${by})`;
+  const edited = o.editedFrom !== undefined ? `edited from ${displayJson(o.editedFrom.args)}, ` : '';
+  return ` (${edited}approved by ${by})`;
+}
+
+/**
+ * A deadline relative to now, for people: `in 25 min`, `in 2 h`, `overdue by 3 h`, `in 40 s`.
+ * @param iso - ISO-8601 time
+ * @param now - ms since the epoch (default now)
+ */
+export function relativeTime(iso: string, now: number = Date.now()): string {
+  const ms = Date.parse(iso) - now;
+  if (Number.isNaN(ms)) return 'unknown';
+  const abs = Math.abs(ms);
+  const amount =
+    abs < 90_000
+      ? `${Math.round(abs / 1000)} s`
+      : abs < 90 * 60_000
+        ? `${Math.round(abs / 60_000)} min`
+        : abs < 48 * 3_600_000
+          ? `${Math.round(abs / 3_600_000)} h`
+          : `${Math.round(abs / 86_400_000)} d`;
+  return ms >= 0 ? `in ${amount}` : `overdue by ${amount}`;
+}
+
 /** `hitl result`: the answer and each tool call's outcome. */
 export function formatResult(result: AgentRunResult): string {
   const c = result.counts;
@@ -80,7 +111,7 @@ export function formatResult(result: AgentRunResult): string {
       `${c.blocked} blocked by a precheck, ${c.failed} failed, ${c.invalid} invalid (policy ${t(result.policyVersion)})`,
   ];
   for (const o of result.outcomes) {
-    const who = o.decidedBy !== undefined && o.status !== 'rejected' ? ` (approved by ${t(o.decidedBy)})` : '';
+    const who = decidedInWords(o);
     const why = o.error !== undefined ? `: ${t(o.error)}` : '';
     const ref =
       o.resultRef !== undefined && o.result === undefined

@@ -1,6 +1,8 @@
-import type { Client } from '@temporalio/client';
+import { NamespaceNotFoundError, type Client } from '@temporalio/client';
 import type { Command } from 'commander';
-import { InputError } from '../../shared/errors';
+import { HitlError, InputError, TemporalUnreachable } from '../../shared/errors';
+import { connectionConfig } from '../config';
+import { grpcCode } from '../client/waiting';
 import { escapeTerminal } from '../../shared/render/escape';
 import { connectClient } from '../client/index';
 import { keysDir, loadKey, type SigningKey } from '../identity/keys';
@@ -25,18 +27,46 @@ export function note(text: string): void {
   process.stderr.write(`${escapeTerminal(text)}\n`);
 }
 
-/** Runs `fn` with a client connected as the global options say, and closes it after. */
+/**
+ * Runs `fn` with a client connected as the global options say, and closes it after. Failing to reach the server, and
+ * a namespace the server does not have, become {@link TemporalUnreachable} naming the address and namespace.
+ * @throws TemporalUnreachable when the server cannot be reached (the CLI exits with 3)
+ */
 export async function withClient<T>(cmd: Command, fn: (client: Client) => Promise<T>): Promise<T> {
   const opts = cmd.optsWithGlobals<GlobalOptions>();
-  const { client } = await connectClient({
+  const overrides = {
     ...(opts.address !== undefined ? { address: opts.address } : {}),
     ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
-  });
+  };
+  const { address, namespace } = connectionConfig(overrides);
+  const where = `Temporal at ${address} (namespace ${namespace})`;
+  let client: Client;
+  try {
+    ({ client } = await connectClient(overrides));
+  } catch (err) {
+    if (err instanceof HitlError) throw err;
+    throw new TemporalUnreachable(`cannot reach ${where}: ${messageOf(err)}`, { cause: err });
+  }
   try {
     return await fn(client);
+  } catch (err) {
+    if (err instanceof NamespaceNotFoundError) {
+      throw new TemporalUnreachable(`${where}: the server has no namespace ${namespace}`, { cause: err });
+    }
+    const code = grpcCode(err);
+    // UNAVAILABLE: the server went away; DEADLINE_EXCEEDED outside a detail query: it did not answer in time.
+    if (code === 14 || code === 4)
+      throw new TemporalUnreachable(`cannot reach ${where}: ${messageOf(err)}`, { cause: err });
+    throw err;
   } finally {
     await client.connection.close();
   }
+}
+
+function messageOf(err: unknown): string {
+  const own = err instanceof Error ? err.message : String(err);
+  const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : undefined;
+  return cause !== undefined && !own.includes(cause) ? `${own} (${cause})` : own;
 }
 
 /**

@@ -1,11 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { WorkflowFailedError } from '@temporalio/client';
-import { Command, Option } from 'commander';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { Command, CommanderError, Option } from 'commander';
 import {
-  listPausedRuns,
-  listPendingApprovals,
   loadScenario,
-  pendingApprovals,
   resumeRun,
   runResult,
   runStatus,
@@ -13,7 +11,17 @@ import {
   stopRun,
   withStoredResults,
 } from '../client/index';
-import { HitlError, InputError, UpdateRefusedError } from '../../shared/errors';
+import { ConfigError, HitlError, InputError, TemporalUnreachable, UpdateRefusedError } from '../../shared/errors';
+import {
+  AgentDeadlineKey,
+  AgentDecidersKey,
+  AgentPendingToolsKey,
+  AgentStatusKey,
+  pendingApprovalsQuery,
+  statusQuery,
+} from '../../shared/messages';
+import { queryRun } from '../client/waiting';
+import { addPendingCommand } from './pending-command';
 import { addDecisionCommands } from './decision-commands';
 import { note, parseStepsJson, print, signingKey, withClient } from './io';
 import { addKeyCommands } from './key-commands';
@@ -22,18 +30,24 @@ import { addAuditCommands } from './audit-commands';
 import { addStatsCommand } from './stats-command';
 import type { ModelSettings } from '../../shared/model/types';
 import { parseDuration } from './duration';
-import { decisionCommands, formatPendingLine, formatResult, formatShow } from './format';
-import { renderPause, resumeCommands } from '../../shared/render/pause';
-import { displayJson, escapeTerminal } from '../../shared/render/escape';
+import { formatResult, formatShow, relativeTime } from './format';
+import { displayJson } from '../../shared/render/escape';
 import type { PauseAction } from '../../shared/run-state';
 
 /** The scenario the scripted model replays when no scenario and no model endpoint are given. */
 export const DEFAULT_SCENARIO = fileURLToPath(new URL('../../../scenarios/refund-desk.json', import.meta.url));
 
+/** The package's version, from package.json. */
+function packageVersion(): string {
+  const path = fileURLToPath(new URL('../../../package.json', import.meta.url));
+  return (JSON.parse(readFileSync(path, 'utf8')) as { version: string }).version;
+}
+
 /** Builds the `hitl` command tree. Exported so tests can run it in-process. */
 export function buildProgram(): Command {
   const program = new Command('hitl')
     .description('Start agent runs and decide their approval requests')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .option('--address <host:port>', 'Temporal server (default: $TEMPORAL_ADDRESS or 127.0.0.1:7233)')
     .option('--namespace <name>', 'Temporal namespace (default: $TEMPORAL_NAMESPACE or default)')
     .option('--keys-dir <dir>', 'where signing keys are kept (default: $HITL_KEYS_DIR or ~/.config/hitl/keys)')
@@ -103,25 +117,7 @@ export function buildProgram(): Command {
       },
     );
 
-  program
-    .command('pending')
-    .description('list pending approval requests and paused runs across all runs (--json: the requests only)')
-    .option('--json', 'print JSON')
-    .action(async (opts: { json?: boolean }, cmd: Command) => {
-      await withClient(cmd, async (client) => {
-        const [pending, paused] = await Promise.all([listPendingApprovals(client), listPausedRuns(client)]);
-        if (opts.json === true) return print(displayJson(pending, 2));
-        if (pending.length === 0 && paused.length === 0) return print('nothing is waiting for approval');
-        const blocks = [
-          ...paused.map(
-            ({ workflowId, pause }) =>
-              `${escapeTerminal(workflowId)}\n${renderPause(pause)}\n${resumeCommands(workflowId, pause)}`,
-          ),
-          ...pending.map((p) => `${formatPendingLine(p)}\n${decisionCommands(p)}`),
-        ];
-        print(blocks.join('\n\n'));
-      });
-    });
+  addPendingCommand(program);
 
   program
     .command('show')
@@ -130,10 +126,9 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON')
     .action(async (workflowId: string, opts: { json?: boolean }, cmd: Command) => {
       await withClient(cmd, async (client) => {
-        const [status, pending] = await Promise.all([
-          runStatus(client, workflowId),
-          pendingApprovals(client, workflowId),
-        ]);
+        const [status, pending] = await queryRun(client, workflowId, (handle) =>
+          Promise.all([handle.query(statusQuery), handle.query(pendingApprovalsQuery)]),
+        );
         print(opts.json === true ? displayJson({ status, pending }, 2) : formatShow(status, pending));
       });
     });
@@ -213,6 +208,7 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON')
     .action(async (workflowId: string, opts: { json?: boolean }, cmd: Command) => {
       await withClient(cmd, async (client) => {
+        await sayWhatItWaitsFor(client, workflowId);
         // Large results are kept by reference in the run; the transcript store on this host has them.
         const { result, unresolved } = withStoredResults(await runResult(client, workflowId));
         print(opts.json === true ? displayJson(result, 2) : formatResult(result));
@@ -227,19 +223,66 @@ export function buildProgram(): Command {
   addAuditCommands(program);
   addStatsCommand(program);
 
-  program.addOption(new Option('--no-color', 'accepted for compatibility; output has no colour').hideHelp());
+  program.addOption(new Option('--no-color', 'no colour (also NO_COLOR=1; output that is not a terminal has none)'));
   return program;
 }
 
 /**
- * Runs the CLI. Exit codes: 0 done, 1 refused or failed (the message says why), 2 bad input.
+ * Before `hitl result` waits on a run that waits for people, says what for (on stderr), so the wait is not silent.
+ */
+async function sayWhatItWaitsFor(client: Client, workflowId: string): Promise<void> {
+  let description;
+  try {
+    description = await client.workflow.getHandle(workflowId).describe();
+  } catch {
+    return; // result() says what is wrong with the id.
+  }
+  if (description.status.name !== 'RUNNING') return;
+  const agentStatus = description.typedSearchAttributes.get(AgentStatusKey);
+  if (agentStatus !== 'AwaitingApproval' && agentStatus !== 'Paused') return;
+  const tools = description.typedSearchAttributes.get(AgentPendingToolsKey) ?? [];
+  const deciders = description.typedSearchAttributes.get(AgentDecidersKey) ?? [];
+  const deadline = description.typedSearchAttributes.get(AgentDeadlineKey);
+  const what = agentStatus === 'Paused' ? 'an answer to its pause' : `a decision on ${tools.join(', ') || 'a request'}`;
+  const who = deciders.map((d) => (d === '*' ? 'anyone' : d)).join(', ');
+  const when =
+    deadline !== undefined ? `, deadline ${deadline.toISOString()} (${relativeTime(deadline.toISOString())})` : '';
+  note(
+    `run ${workflowId} is waiting for ${what}${who !== '' ? ` from ${who}` : ''}${when}; ` +
+      `see it with: npx hitl show ${workflowId}. Waiting for its result…`,
+  );
+}
+
+/**
+ * Runs the CLI. Exit codes: 0 done; 1 refused by the workflow, or the run failed (the message says why); 2 bad input
+ * or usage (an unknown option, a missing argument, an invalid file); 3 cannot reach Temporal (the server, or a worker
+ * to answer about a run; the message names the address and namespace).
  * @param argv - process.argv
  */
 export async function runCli(argv: readonly string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync([...argv]);
+    const program = buildProgram();
+    // Usage errors throw instead of exiting, at every level, so they get exit code 2.
+    const override = (c: Command): void => {
+      c.exitOverride();
+      c.commands.forEach(override);
+    };
+    override(program);
+    await program.parseAsync([...argv]);
     return 0;
   } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander printed its message already; help and --version end with 0.
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    if (err instanceof TemporalUnreachable) {
+      note(`error: ${err.message}`);
+      return 3;
+    }
+    if (err instanceof ConfigError) {
+      note(`error: ${err.message}`);
+      return 2;
+    }
     if (err instanceof UpdateRefusedError) {
       note(`refused: ${err.message}`);
       return 1;

@@ -113,7 +113,7 @@ export function renderCurrentDetails(input: CurrentDetailsInput): string {
   const { pending, pause } = input;
   if (pending.length === 0 && pause === undefined) return input.idle;
   const blocks = pending.map((req) => {
-    const cmd = `hitl approve ${shellWord(req.workflowId)} ${shellWord(req.requestId)} --as NAME`;
+    const cmd = `npx hitl approve ${shellWord(req.workflowId)} ${shellWord(req.requestId)} --as NAME`;
     const facts = approvalFacts(req)
       .filter(([k]) => k !== 'request')
       .map(([k, v]) => `- ${k}: ${partsForMarkdown(v)}`);
@@ -128,7 +128,7 @@ export function renderCurrentDetails(input: CurrentDetailsInput): string {
   const goal = `Goal: ${escapeMarkdown(input.goal)}`;
   const waiting = `### Waiting for approval (${pending.length})`;
   if (pause === undefined) return [waiting, goal, ...blocks].join('\n\n');
-  const cmd = `hitl resume ${shellWord(input.workflowId)} ${shellWord(pause.actions[0] ?? 'continue')} --as NAME`;
+  const cmd = `npx hitl resume ${shellWord(input.workflowId)} ${shellWord(pause.actions[0] ?? 'continue')} --as NAME`;
   const facts = pauseFacts(pause).map(([k, v]) => `- ${k}: ${partsForMarkdown(v)}`);
   // Numbered lines stay a Markdown list: escapeMarkdown leaves the dot after the number alone.
   const steps = planLines(pause).map(partsForMarkdown);

@@ -83,7 +83,7 @@ export function resumeCommands(workflowId: string, pause: RunPause): string {
             ? ' --reason "why"'
             : '';
       const verb = shellWord(action);
-      return `  ${`${verb}:`.padEnd(9)} hitl resume ${run} ${verb} --as YOUR_NAME${extra}`;
+      return `  ${`${verb}:`.padEnd(9)} npx hitl resume ${run} ${verb} --as YOUR_NAME${extra}`;
     })
     .join('\n');
 }

@@ -1,0 +1,71 @@
+import type { Command } from 'commander';
+import pc from 'picocolors';
+import { normalizeName } from '../../shared/identity/names';
+import { displayJson, escapeTerminal as t } from '../../shared/render/escape';
+import { renderPause, resumeCommands } from '../../shared/render/pause';
+import { forPerson, listWaitingRuns, mayDecide, type WaitingRun } from '../client/waiting';
+import { decisionCommands, formatPendingLine, relativeTime } from './format';
+import { note, print, withClient } from './io';
+
+/** A run the worker did not answer for, from its search attributes alone. */
+function formatUnread(run: WaitingRun): string {
+  const what = run.status === 'Paused' ? 'paused for an answer' : `waiting on ${run.tools.join(', ') || 'a decision'}`;
+  const risk = run.risk !== undefined ? ` (${run.risk === 'pause' ? 'pause' : `${run.risk} gate`})` : '';
+  const who = run.deciders.map((d) => (d === '*' ? 'anyone' : d)).join(', ') || 'not recorded';
+  const groups = run.groups.length > 0 ? ` (groups ${run.groups.join(', ')})` : '';
+  const deadline = run.deadline !== undefined ? `; deadline ${run.deadline} (${relativeTime(run.deadline)})` : '';
+  return [
+    `${t(run.workflowId)}  ${pc.yellow('details unavailable')}: ${t(run.unreadable ?? 'not read')}`,
+    `  ${t(what)}${t(risk)}; may decide: ${t(who)}${t(groups)}${t(deadline)}`,
+  ].join('\n');
+}
+
+/** Adds `hitl pending`. */
+export function addPendingCommand(program: Command): void {
+  program
+    .command('pending')
+    .description(
+      'list every run waiting for people, from Temporal visibility (with no worker up too), with details from the ' +
+        "runs' workers when they answer",
+    )
+    .option('--as <name>', 'only what NAME may decide or answer now')
+    .option('--json', 'print {"requests": […], "paused": […], "unreadable": […]}')
+    .action(async (opts: { as?: string; json?: boolean }, cmd: Command) => {
+      await withClient(cmd, async (client) => {
+        let runs = await listWaitingRuns(client);
+        const who = opts.as !== undefined ? normalizeName(opts.as) : undefined;
+        if (who !== undefined) runs = runs.filter((r) => mayDecide(r, who));
+        const mine = (r: WaitingRun) =>
+          who !== undefined ? forPerson(r, who) : { requests: r.requests ?? [], pause: r.pause };
+        const requests = runs.flatMap((r) => mine(r).requests).sort((a, b) => a.deadline.localeCompare(b.deadline));
+        const paused = runs.flatMap((r) => {
+          const pause = mine(r).pause;
+          return pause !== undefined ? [{ workflowId: r.workflowId, pause }] : [];
+        });
+        const unreadable = runs.filter((r) => r.unreadable !== undefined);
+        if (opts.json === true) {
+          const unread = unreadable.map(({ requests: _r, pause: _p, ...rest }) => rest);
+          return print(displayJson({ requests, paused, unreadable: unread }, 2));
+        }
+        if (runs.length === 0) {
+          return print(who !== undefined ? `nothing is waiting for ${t(who)}` : 'nothing is waiting for approval');
+        }
+        const blocks = [
+          ...paused.map(
+            ({ workflowId, pause }) =>
+              `${pc.bold(t(workflowId))}\n${renderPause(pause)}\n  deadline ${relativeTime(pause.deadline)}\n` +
+              resumeCommands(workflowId, pause),
+          ),
+          ...requests.map((p) => `${formatPendingLine(p)}\n${decisionCommands(p)}`),
+          ...unreadable.map(formatUnread),
+        ];
+        print(blocks.join('\n\n'));
+        if (unreadable.length > 0) {
+          note(
+            `${unreadable.length} waiting run(s) could not be read (listed from their search attributes only): ` +
+              'start a worker to see their details and decide them',
+          );
+        }
+      });
+    });
+}
