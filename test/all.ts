@@ -30,6 +30,7 @@ import './fuzz/prompt-injection.test';
 import './fuzz/continue-as-new.test';
 import './fuzz/signatures.test';
 import './fuzz/rendering.test';
+import './slack-blocks.test';
 import './slack.test';
 
 after(async () => {

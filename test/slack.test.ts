@@ -229,6 +229,8 @@ describe('Slack: decisions from the buttons', () => {
       ] as const;
       for (const [req, reason] of refusals)
         assert.deepEqual(await postToBridge(serve.url, req), { status: 401, text: reason });
+      const huge = signedSlackRequest({ ...(approve as object), padding: 'x'.repeat(300 * 1024) });
+      assert.equal((await postToBridge(serve.url, huge)).status, 413);
       // The same request twice: only the first is taken.
       const edit = signedSlackRequest(buttonPress('U0SAM', 'hitl_edit', undefined, standIn.responseUrl()));
       assert.equal((await postToBridge(serve.url, edit)).status, 200);
