@@ -32,6 +32,7 @@ import './fuzz/signatures.test';
 import './fuzz/rendering.test';
 import './slack-blocks.test';
 import './slack.test';
+import './slack-serve-cli.test';
 
 after(async () => {
   await closeSharedEnv();

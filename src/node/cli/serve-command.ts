@@ -39,14 +39,29 @@ export function addServeCommand(program: Command): void {
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .option('--notify <file>', 'notification settings: who is who in Slack (default: $HITL_NOTIFY)')
     .option('--slack-channel <name>', 'the Slack channel in the settings whose token opens the modals')
+    .option(
+      '--response-url-prefix <url>',
+      'answer only to response URLs under this prefix (GovSlack: https://hooks.slack-gov.com/)',
+      'https://hooks.slack.com/',
+    )
     .action(
       async (
-        opts: { as: string; port: string; host: string; notify?: string; slackChannel?: string },
+        opts: {
+          as: string;
+          port: string;
+          host: string;
+          notify?: string;
+          slackChannel?: string;
+          responseUrlPrefix: string;
+        },
         cmd: Command,
       ) => {
         const port = Number(opts.port);
         if (!Number.isInteger(port) || port < 0 || port > 65_535)
           throw new InputError(`--port ${opts.port} is not a port`);
+        if (!URL.canParse(opts.responseUrlPrefix) || !/^https?:\/\//.test(opts.responseUrlPrefix)) {
+          throw new InputError(`--response-url-prefix ${opts.responseUrlPrefix} is not an http(s) URL`);
+        }
         const signingSecret = process.env[SLACK_SIGNING_SECRET_ENV]?.trim() ?? '';
         if (signingSecret === '') {
           throw new InputError(
@@ -74,6 +89,7 @@ export function addServeCommand(program: Command): void {
             signingSecret,
             host: opts.host,
             port,
+            responseUrlPrefixes: [opts.responseUrlPrefix],
             ...(token !== undefined && token !== ''
               ? { slack: { token, ...(channel?.apiUrl !== undefined ? { apiUrl: channel.apiUrl } : {}) } }
               : {}),
