@@ -32,6 +32,9 @@ import './fuzz/prompt-injection.test';
 import './fuzz/continue-as-new.test';
 import './fuzz/signatures.test';
 import './fuzz/rendering.test';
+import './slack-blocks.test';
+import './slack.test';
+import './slack-serve-cli.test';
 
 after(async () => {
   await closeSharedEnv();

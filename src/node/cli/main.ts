@@ -28,6 +28,7 @@ import { addKeyCommands } from './key-commands';
 import { addCodecCommands } from './codec-commands';
 import { addAuditCommands } from './audit-commands';
 import { addStatsCommand } from './stats-command';
+import { addServeCommand } from './serve-command';
 import type { ModelSettings } from '../../shared/model/types';
 import { parseDuration } from './duration';
 import { formatResult, formatShow, relativeTime } from './format';
@@ -222,6 +223,7 @@ export function buildProgram(): Command {
 
   addAuditCommands(program);
   addStatsCommand(program);
+  addServeCommand(program);
 
   program.addOption(new Option('--no-color', 'no colour (also NO_COLOR=1; output that is not a terminal has none)'));
   return program;
