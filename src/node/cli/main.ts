@@ -20,6 +20,7 @@ import { addKeyCommands } from './key-commands';
 import { addCodecCommands } from './codec-commands';
 import { addAuditCommands } from './audit-commands';
 import { addStatsCommand } from './stats-command';
+import { addInboxCommand } from './inbox-command';
 import type { ModelSettings } from '../../shared/model/types';
 import { parseDuration } from './duration';
 import { decisionCommands, formatPendingLine, formatResult, formatShow } from './format';
@@ -226,6 +227,7 @@ export function buildProgram(): Command {
 
   addAuditCommands(program);
   addStatsCommand(program);
+  addInboxCommand(program);
 
   program.addOption(new Option('--no-color', 'accepted for compatibility; output has no colour').hideHelp());
   return program;
