@@ -24,6 +24,7 @@ import './audit-store.test';
 import './audit-stats.test';
 import './audit-store-postgres.test';
 import './audit-stats-report.test';
+import './inbox.test';
 import './replay.test';
 import './fuzz/decisions.test';
 import './fuzz/prompt-injection.test';
