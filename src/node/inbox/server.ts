@@ -64,6 +64,7 @@ export async function startInboxServer(options: InboxServerOptions): Promise<Inb
   const schemas = toolJsonSchemas();
   const streams = new Set<ServerResponse>();
   let current: { view: InboxView; json: string } | undefined;
+  let problem: string | undefined;
   let polling: Promise<void> | undefined;
   let closed = false;
   let port = options.port;
@@ -74,12 +75,18 @@ export async function startInboxServer(options: InboxServerOptions): Promise<Inb
         const { inbox, unread } = await reviewerInbox(options.client, options.reviewer);
         const view = inboxView(inbox, unread);
         const json = JSON.stringify(view);
+        problem = undefined;
         if (json !== current?.json) {
           current = { view, json };
           for (const res of streams) res.write(`event: state\ndata: ${json}\n\n`);
         }
       } catch (err) {
         options.onError?.(err);
+        // The page says so instead of showing a stale or empty inbox as if it were current.
+        const text = JSON.stringify(`cannot read the runs: ${err instanceof Error ? err.message : String(err)}`);
+        if (text !== problem) for (const res of streams) res.write(`event: problem\ndata: ${text}\n\n`);
+        problem = text;
+        current = undefined;
       } finally {
         polling = undefined;
       }
@@ -117,6 +124,7 @@ export async function startInboxServer(options: InboxServerOptions): Promise<Inb
         streams.add(res);
         req.on('close', () => streams.delete(res));
         if (current !== undefined) res.write(`event: state\ndata: ${current.json}\n\n`);
+        else if (problem !== undefined) res.write(`event: problem\ndata: ${problem}\n\n`);
         else void refresh();
         return;
       }

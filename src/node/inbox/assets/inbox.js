@@ -188,13 +188,19 @@
     const problems = document.getElementById('problems');
     problems.replaceChildren(...view.problems.map((p) => el('p', {}, p)));
     problems.hidden = view.problems.length === 0;
-    document.body.setAttribute('data-ready', '');
+    live.textContent = 'live';
   }
 
   document.querySelector('header').append(el('p', { id: 'flash', role: 'status' }));
   const live = document.getElementById('live');
   const events = new EventSource(`/events?t=${encodeURIComponent(token)}`);
   events.addEventListener('state', (e) => render(JSON.parse(e.data)));
+  events.addEventListener('problem', (e) => {
+    const problems = document.getElementById('problems');
+    problems.replaceChildren(el('p', {}, JSON.parse(e.data)));
+    problems.hidden = false;
+    live.textContent = 'not current';
+  });
   events.addEventListener('open', () => (live.textContent = 'live'));
   events.addEventListener('error', () => (live.textContent = 'reconnecting…'));
   setInterval(() => {
