@@ -254,4 +254,53 @@ describe('hitl inbox', () => {
       { policy: { policy: examplePolicy, source: 'policies/example.yaml' }, registry: testRegistry([], ['sam']) },
     );
   });
+  it('answers a plan review from its card: the approved plan runs without a request per step', async () => {
+    assert.ok(browser !== undefined);
+    const b = browser;
+    await withWorker(
+      async (h) => {
+        const sam = loadKey('sam', keysFolder('sam'));
+        assert.ok(sam !== undefined);
+        const args = { invoiceId: 1, amountCents: 500, reason: 'duplicate charge' };
+        const run = await h.startScripted(
+          [
+            { content: 'My plan.', toolCalls: [{ name: 'issue_refund', arguments: args }] },
+            call('issue_refund', args),
+            answer('done'),
+          ],
+          { requestedBy: 'bob', review: 'plan' },
+        );
+        const inbox = await startInboxServer({
+          client: h.client,
+          reviewer: 'sam',
+          key: sam,
+          policies: h.policies,
+          port: 0,
+          pollMs: 250,
+        });
+        const page = await b.newPage();
+        try {
+          await page.goto(inbox.url);
+          await until(page, `${q('#pauses .card .resume-approve')} !== null`);
+          assert.match(
+            (await textOf(page, '#pauses .card')) ?? '',
+            /Paused: plan review[\s\S]*Refund \$5\.00 on invoice #1/,
+          );
+          await page.click('#pauses .card .resume-approve');
+          await run.result();
+          const result = await runResult(h.client, run.workflowId);
+          assert.deepEqual(
+            result.outcomes.map((o) => [o.status, o.decidedBy]),
+            [['executed', 'sam (approved plan)']],
+          );
+          assert.deepEqual(refunds(h, 1), [{ amount_cents: 500, reason: 'duplicate charge' }]);
+          await until(page, `${q('#pauses .card')} === null`);
+        } finally {
+          await page.close();
+          await inbox.close();
+        }
+      },
+      { policy: { policy: examplePolicy, source: 'policies/example.yaml' } },
+    );
+  });
 });
