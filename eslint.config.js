@@ -64,6 +64,28 @@ export default tseslint.config(
     },
   },
   {
+    // The inbox page's script runs in the browser, as a plain script: no type information, the browser's globals.
+    files: ['src/node/inbox/assets/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'script',
+      globals: Object.fromEntries(
+        [
+          'document',
+          'globalThis',
+          'fetch',
+          'EventSource',
+          'Event',
+          'CSS',
+          'setTimeout',
+          'clearTimeout',
+          'setInterval',
+        ].map((g) => [g, 'readonly']),
+      ),
+    },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
   },

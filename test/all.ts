@@ -26,6 +26,7 @@ import './audit-store-postgres.test';
 import './audit-stats-report.test';
 import './notifications.test';
 import './cli-waiting.test';
+import './inbox.test';
 import './replay.test';
 import './fuzz/decisions.test';
 import './fuzz/prompt-injection.test';

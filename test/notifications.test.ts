@@ -10,6 +10,7 @@ import type { Notification } from '../src/shared/activity-types';
 import type { AuditEntry } from '../src/shared/run-state';
 import { LocalMailServer, WebhookReceiver } from '../scripts/local-receivers';
 import { approveAs } from './support/decisions';
+import { startSlackStandIn } from './support/slack-stand-in';
 import { waitFor } from './support/env';
 import { answer, call, withWorker } from './support/harness';
 import { examplePolicy } from './support/policies';
@@ -174,6 +175,47 @@ describe('notifications', () => {
     } finally {
       await dispatcher.close();
       await broken.close();
+    }
+  });
+});
+
+describe('notifications to Slack, through the run', () => {
+  it('posts the request with its buttons, then updates the same message in place when it closes', async () => {
+    const slack = await startSlackStandIn();
+    const settings = NotifySettingsSchema.parse({
+      people: { sam: { slack: 'U0SAM' }, sue: { slack: 'U0SUE' } },
+      channels: {
+        'team-slack': { type: 'slack', conversation: 'C0HITL', tokenEnv: 'TEST_SLACK_TOKEN', apiUrl: slack.apiUrl },
+      },
+      routes: [{ groups: ['support'], channels: ['team-slack'] }],
+    });
+    const dispatcher = new NotificationDispatcher(settings, { env: { TEST_SLACK_TOKEN: 'xoxb-test' }, retry: fast });
+    try {
+      await withWorker(
+        async (h) => {
+          const run = await h.startScripted([call('issue_refund', refund(500)), answer('refunded')]);
+          const [request] = await h.pending(run.workflowId);
+          assert.ok(request);
+          const posted = await slack.waitForCall('chat.postMessage');
+          const blocks = JSON.stringify(posted.body['blocks']);
+          assert.match(blocks, /hitl_approve/);
+          assert.match(blocks, /<@U0SAM>/);
+          assert.match(blocks, new RegExp(request.requestId));
+          await approveAs(h.client, run.workflowId, request, 'sam');
+          await run.result();
+          const updated = await slack.waitForCall('chat.update');
+          const message = slack.messages.get(`${String(updated.body['channel'])}/${String(updated.body['ts'])}`);
+          assert.ok(message, 'the update names the posted message');
+          assert.equal(message.updates, 1);
+          assert.doesNotMatch(JSON.stringify(message.blocks), /hitl_approve/, 'no buttons once closed');
+          assert.match(JSON.stringify(message.blocks), /approved by sam/);
+          assert.equal(slack.calls.filter((c) => c.method === 'chat.postMessage').length, 1);
+        },
+        { policy: example, notifications: dispatcher },
+      );
+    } finally {
+      await dispatcher.close();
+      await slack.close();
     }
   });
 });

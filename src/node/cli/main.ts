@@ -29,6 +29,7 @@ import { addCodecCommands } from './codec-commands';
 import { addAuditCommands } from './audit-commands';
 import { addStatsCommand } from './stats-command';
 import { addServeCommand } from './serve-command';
+import { addInboxCommand } from './inbox-command';
 import type { ModelSettings } from '../../shared/model/types';
 import { parseDuration } from './duration';
 import { formatResult, formatShow, relativeTime } from './format';
@@ -224,6 +225,7 @@ export function buildProgram(): Command {
   addAuditCommands(program);
   addStatsCommand(program);
   addServeCommand(program);
+  addInboxCommand(program);
 
   program.addOption(new Option('--no-color', 'no colour (also NO_COLOR=1; output that is not a terminal has none)'));
   return program;

@@ -4,6 +4,7 @@ import { normalizeName } from '../../shared/identity/names';
 import { logger } from '../logger';
 import { PermanentDeliveryError, type NotificationChannel, type Recipient } from './channel';
 import { createEmailChannel } from './email';
+import { createSlackChannel } from './slack';
 import { personSettings, type ChannelSettings, type NotifySettings } from './settings';
 import { createWebhookChannel } from './webhook';
 
@@ -32,7 +33,7 @@ const DEFAULT_RETRY: RetrySettings = { attempts: 4, initialDelayMs: 250, maxDela
 export interface DispatcherOptions {
   /** Where secrets and tokens are read (default `process.env`). */
   env?: Readonly<Record<string, string | undefined>>;
-  /** Channel factories by type, over the built-in webhook and email (Slack is added by the worker). */
+  /** Channel factories by type, over the built-in ones (webhook, email, Slack). */
   factories?: Partial<Record<ChannelSettings['type'], ChannelFactory>>;
   retry?: Partial<RetrySettings>;
 }
@@ -58,6 +59,7 @@ export class NotificationDispatcher {
     const factories: Partial<Record<ChannelSettings['type'], ChannelFactory>> = {
       webhook: (name, s, e) => createWebhookChannel(name, s as Extract<ChannelSettings, { type: 'webhook' }>, e),
       email: (name, s, e) => createEmailChannel(name, s as Extract<ChannelSettings, { type: 'email' }>, e),
+      slack: (name, s, e) => createSlackChannel(name, s as Extract<ChannelSettings, { type: 'slack' }>, e),
       ...options.factories,
     };
     for (const [name, channel] of Object.entries(settings.channels)) {
