@@ -12,6 +12,7 @@ import { mkdirSync, openSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { generateBillingDb, openBillingDb, type BillingDb } from '../activities/billing/index';
@@ -31,6 +32,10 @@ import { normalizeName } from '../src/shared/identity/names';
 import type { ApproverRegistry } from '../src/shared/identity/signatures';
 import { scalePolicyTimers } from './demo-policy';
 import { followRun } from './demo-reviewer';
+import { LocalMailServer, WebhookReceiver } from './local-receivers';
+import { NotificationDispatcher } from '../src/node/notify/dispatcher';
+import { NotifySettingsSchema } from '../src/node/notify/settings';
+import { escapeTerminal } from '../src/shared/render/escape';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const say = (text: string): void => void process.stdout.write(`${text}\n`);
@@ -172,6 +177,41 @@ function demoRegistry(policy: Policy, others: string[], dir: string): ApproverRe
   return parseApproverRegistry(lines.join('\n'), `${dir} (the demo's people)`);
 }
 
+/**
+ * A webhook receiver and an SMTP server on 127.0.0.1, and notification settings that send every notification to the
+ * webhook and each group's email to its people (`NAME@example.com`); each arrival is printed as it comes.
+ */
+async function startLocalNotifications(policy: Policy) {
+  const secret = randomBytes(24).toString('hex');
+  const [hook, mail] = await Promise.all([WebhookReceiver.start(secret), LocalMailServer.start()]);
+  const started = performance.now();
+  const since = (at: number) => `+${((at - started) / 1000).toFixed(1)} s`;
+  hook.onReceive = (r) => {
+    const n = r.json as { kind?: string; text?: string };
+    const check = r.verified ? 'signature verified' : 'SIGNATURE DID NOT VERIFY';
+    say(`notify: webhook ${since(r.at)} ${n.kind ?? '?'}: ${escapeTerminal(n.text ?? '')} (${check})`);
+  };
+  mail.onReceive = (m) => say(`notify: email   ${since(m.at)} to ${m.to.join(', ')}: ${escapeTerminal(m.subject)}`);
+  const people = [...new Set(Object.values(policy.groups).flat())];
+  const settings = NotifySettingsSchema.parse({
+    people: Object.fromEntries(people.map((p) => [p, { email: `${p}@example.com` }])),
+    channels: {
+      'demo-webhook': { type: 'webhook', url: hook.url, secretEnv: 'DEMO_WEBHOOK_SECRET' },
+      'demo-email': { type: 'email', smtp: mail.url, from: 'hitl demo <hitl@example.com>' },
+    },
+    routes: [{ channels: ['demo-webhook'] }, { groups: Object.keys(policy.groups), channels: ['demo-email'] }],
+  });
+  const dispatcher = new NotificationDispatcher(settings, { env: { DEMO_WEBHOOK_SECRET: secret } });
+  say(`notify: a webhook receiver at ${hook.url} and an SMTP server at ${mail.url} (local, started by the demo)`);
+  return {
+    dispatcher,
+    async close() {
+      await dispatcher.close();
+      await Promise.all([hook.close(), mail.close()]);
+    },
+  };
+}
+
 async function main(): Promise<void> {
   // Read the inputs first, so a bad file or flag stops the demo before anything starts.
   const scale = Number(flags['time-scale']);
@@ -212,6 +252,7 @@ async function main(): Promise<void> {
   say(
     `keys: ${registry.keys.length} people's signing keys in ${relative(process.cwd(), keysDir)}; the worker registers them`,
   );
+  const local = await startLocalNotifications(inputs.policy);
   const native = await NativeConnection.connect({ address: cfg.address });
   const worker = await createWorker({
     connection: native,
@@ -219,6 +260,7 @@ async function main(): Promise<void> {
     taskQueue,
     policies: PolicyBook.of(inputs.policy, `${flags.policy} (timers scaled ${scale}×)`),
     registry,
+    notifications: local.dispatcher,
   });
   const running = worker.run();
   say(`worker: started a worker in this process on task queue ${taskQueue}, billing db ${billingPath}`);
@@ -231,6 +273,7 @@ async function main(): Promise<void> {
     await native.close();
     billingDb.close();
     await connection.close();
+    await local.close();
   }
 }
 

@@ -22,6 +22,8 @@ export interface ReceivedWebhook {
 /** A webhook receiver: answers `status` (200 by default) to every POST, and keeps every request. */
 export class WebhookReceiver {
   readonly received: ReceivedWebhook[] = [];
+  /** Told of each request as it arrives (the demo prints it). */
+  onReceive: (received: ReceivedWebhook) => void = () => undefined;
   /** What the receiver answers; set to 500 to make deliveries fail, or `hang` to never answer. */
   answer: number | 'hang' = 200;
   readonly #server: Server;
@@ -104,6 +106,8 @@ export interface ReceivedMail {
 /** An SMTP server on 127.0.0.1 that accepts every message (no TLS, no login) and keeps it. */
 export class LocalMailServer {
   readonly received: ReceivedMail[];
+  /** Told of each message as it arrives (the demo prints it). */
+  onReceive: (mail: ReceivedMail) => void = () => undefined;
   readonly #server: SMTPServer;
   #port = 0;
 
@@ -115,6 +119,9 @@ export class LocalMailServer {
   /** Starts the server on a free port. */
   static async start(): Promise<LocalMailServer> {
     const received: ReceivedMail[] = [];
+    // Assigned before the server can take a message: listen() comes after.
+    // eslint-disable-next-line prefer-const
+    let self: LocalMailServer;
     const server = new SMTPServer({
       authOptional: true,
       disabledCommands: ['STARTTLS'],
@@ -122,20 +129,22 @@ export class LocalMailServer {
       onData(stream, session, callback) {
         simpleParser(stream)
           .then((mail) => {
-            received.push({
+            const got: ReceivedMail = {
               from: session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address,
               to: session.envelope.rcptTo.map((r) => r.address),
               subject: mail.subject ?? '',
               text: mail.text ?? '',
               messageId: mail.messageId ?? '',
               at: performance.now(),
-            });
+            };
+            received.push(got);
+            self.onReceive(got);
             callback();
           })
           .catch((err: unknown) => callback(err instanceof Error ? err : new Error(String(err))));
       },
     });
-    const self = new LocalMailServer(server, received);
+    self = new LocalMailServer(server, received);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     self.#port = (server.server.address() as AddressInfo).port;
     return self;

@@ -88,7 +88,7 @@ describe('rendering a pause', () => {
     });
     assert.match(md, /^### Paused: plan review/);
     assert.match(md, /Goal: refund \\\$9\.92/);
-    assert.match(md, /`hitl resume agent-1 approve --as NAME`/);
+    assert.match(md, /`npx hitl resume agent-1 approve --as NAME`/);
     assert.equal(renderCurrentDetails({ workflowId: 'agent-1', goal: 'g', pending: [], idle: 'idle' }), 'idle');
   });
 });
@@ -241,7 +241,7 @@ describe('escaping what the model, tools and clients wrote', () => {
       md.includes('- arguments: ```{"invoiceId":1,"amountCents":4999,"reason":"it`s a ``dup``\\r\\u001b[8m"}```'),
       md,
     );
-    assert.ok(md.includes('`hitl approve agent-1 6f1c2a34-0d1e-4c55-9b7a-1e2f3a4b5c6d --as NAME`'));
+    assert.ok(md.includes('`npx hitl approve agent-1 6f1c2a34-0d1e-4c55-9b7a-1e2f3a4b5c6d --as NAME`'));
     // eslint-disable-next-line no-control-regex -- finding control characters is the point
     assert.doesNotMatch(md, /[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
     const summary = '**Refund \\$49.99 on invoice \\#1 \\(reason: it\\`s a \\`\\`dup\\`\\`\\\\r\\\\x1b\\[8m\\)**';
