@@ -17,6 +17,8 @@ export interface ReceivedWebhook {
   verified: boolean;
   /** `performance.now()` when it arrived. */
   at: number;
+  /** When it arrived, ms since the epoch. */
+  receivedAt: number;
 }
 
 /** A webhook receiver: answers `status` (200 by default) to every POST, and keeps every request. */
@@ -50,13 +52,16 @@ export class WebhookReceiver {
         } catch {
           json = undefined;
         }
-        receiver.received.push({
+        const received: ReceivedWebhook = {
           headers: req.headers,
           body,
           json,
           verified: receiver.verify(req.headers, raw),
           at: performance.now(),
-        });
+          receivedAt: Date.now(),
+        };
+        receiver.received.push(received);
+        receiver.onReceive(received);
         if (receiver.answer === 'hang') return;
         res.writeHead(receiver.answer).end();
       });
@@ -101,6 +106,8 @@ export interface ReceivedMail {
   text: string;
   messageId: string;
   at: number;
+  /** When it arrived, ms since the epoch. */
+  receivedAt: number;
 }
 
 /** An SMTP server on 127.0.0.1 that accepts every message (no TLS, no login) and keeps it. */
@@ -136,6 +143,7 @@ export class LocalMailServer {
               text: mail.text ?? '',
               messageId: mail.messageId ?? '',
               at: performance.now(),
+              receivedAt: Date.now(),
             };
             received.push(got);
             self.onReceive(got);
