@@ -58,7 +58,7 @@ describe('hitl pending and show say what waits, and why they cannot say more', (
       text.stdout,
       /waiting on issue_refund \(hard gate\); may decide: sam, sue \(groups support\); deadline \S+ \(in \d+ (h|min)\)/,
     );
-    assert.match(text.stderr, /1 waiting run\(s\) could not be read/);
+    assert.match(text.stderr, /\d+ waiting run\(s\) could not be read/);
 
     const shown = await hitl(['show', workflowId], env);
     assert.equal(shown.code, 3, shown.stderr);
