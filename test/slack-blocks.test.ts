@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { messageFor, relativeTime, type SlackBlock } from '../src/node/slack/blocks';
+import { messageFor, type SlackBlock } from '../src/node/slack/blocks';
+import { relativeTime } from '../src/shared/render/relative-time';
 import { decisionModal, parseModalMetadata } from '../src/node/slack/modal';
 import { clip, escapeSlack, SLACK_LIMITS } from '../src/node/slack/mrkdwn';
 import { ReplayGuard, slackSignature, verifySlackRequest } from '../src/node/serve/slack-signature';
@@ -72,8 +73,8 @@ describe('Slack: Block Kit', () => {
   });
 
   it('says the deadline relatively and mentions mapped deciders', () => {
-    assert.equal(relativeTime('2026-12-02T10:25:00.000Z', now), 'in 25 min');
-    assert.equal(relativeTime('2026-12-02T07:00:00.000Z', now), 'overdue by 3 h');
+    assert.equal(relativeTime('2026-12-02T10:25:00.000Z', now.getTime()), 'in 25 min');
+    assert.equal(relativeTime('2026-12-02T07:00:00.000Z', now.getTime()), 'overdue by 3 h');
     const text = texts(
       messageFor(
         {

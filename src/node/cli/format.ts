@@ -1,5 +1,6 @@
 import type { AgentRunResult, ApprovalRequest, AuditEntry, RunStatus } from '../../shared/run-state';
 import { renderApprovalRequest } from '../../shared/render/approval';
+import { relativeTime as sharedRelativeTime } from '../../shared/render/relative-time';
 import { displayJson, escapeTerminal as t, shellJson, shellWord } from '../../shared/render/escape';
 import { renderPause, resumeCommands } from '../../shared/render/pause';
 
@@ -80,24 +81,9 @@ function decidedInWords(o: AgentRunResult['outcomes'][number]): string {
   return ` (${edited}approved by ${by})`;
 }
 
-/**
- * A deadline relative to now, for people: `in 25 min`, `in 2 h`, `overdue by 3 h`, `in 40 s`.
- * @param iso - ISO-8601 time
- * @param now - ms since the epoch (default now)
- */
+/** A deadline relative to now (see the shared {@link sharedRelativeTime}). */
 export function relativeTime(iso: string, now: number = Date.now()): string {
-  const ms = Date.parse(iso) - now;
-  if (Number.isNaN(ms)) return 'unknown';
-  const abs = Math.abs(ms);
-  const amount =
-    abs < 90_000
-      ? `${Math.round(abs / 1000)} s`
-      : abs < 90 * 60_000
-        ? `${Math.round(abs / 60_000)} min`
-        : abs < 48 * 3_600_000
-          ? `${Math.round(abs / 3_600_000)} h`
-          : `${Math.round(abs / 86_400_000)} d`;
-  return ms >= 0 ? `in ${amount}` : `overdue by ${amount}`;
+  return sharedRelativeTime(iso, now);
 }
 
 /** `hitl result`: the answer and each tool call's outcome. */

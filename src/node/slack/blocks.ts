@@ -1,5 +1,6 @@
 // Node-only: the Block Kit of the bridge's messages, built from a notification. Every string from a model, a tool or a
 // client goes through the mrkdwn escaping; every text is cut to Slack's limits.
+import { relativeTime } from '../../shared/render/relative-time';
 import type { Notification } from '../../shared/activity-types';
 import { splitAlternatives } from '../../shared/model/alternatives';
 import { timeoutConsequence } from '../../shared/render/approval';
@@ -46,27 +47,6 @@ const context = (text: string): SlackBlock => ({
 });
 const field = (label: string, value: string): string => `*${label}:* ${value}`;
 
-/**
- * A time relative to now, in words: `in 25 min`, `overdue by 3 h`.
- * @param iso - an ISO-8601 time
- * @param now - the reference time
- * @returns the relative time
- */
-export function relativeTime(iso: string, now: Date): string {
-  const ms = Date.parse(iso) - now.getTime();
-  if (Number.isNaN(ms)) return 'unknown';
-  const abs = Math.abs(ms);
-  const words =
-    abs < 60_000
-      ? `${Math.round(abs / 1000)} s`
-      : abs < 3_600_000
-        ? `${Math.round(abs / 60_000)} min`
-        : abs < 172_800_000
-          ? `${Math.round(abs / 3_600_000)} h`
-          : `${Math.round(abs / 86_400_000)} d`;
-  return ms >= 0 ? `in ${words}` : `overdue by ${words}`;
-}
-
 /** The people as mentions where the settings know their Slack id, else as escaped names. */
 function mentions(names: readonly string[], slackIds: ReadonlyMap<string, string>): string {
   if (names.length === 0) return 'anyone who may decide';
@@ -98,7 +78,7 @@ function requestSections(n: Notification, request: ApprovalRequest, options: Mes
     field('Risk', riskText(request)),
     field(
       'Deadline',
-      `${escapeSlack(request.deadline)} (${relativeTime(request.deadline, now)}); then ${escapeSlack(timeoutConsequence(request))}`,
+      `${escapeSlack(request.deadline)} (${relativeTime(request.deadline, now.getTime())}); then ${escapeSlack(timeoutConsequence(request))}`,
     ),
     field(
       'Approvals',
@@ -204,7 +184,7 @@ export function pauseMessage(n: Notification, options: MessageOptions): SlackMes
   if (pause !== undefined) {
     blocks.push(section(escapeSlackLines(pause.detail)));
     const facts = pauseFacts(pause).map(([label, value]) => field(label, partsForSlack(value)));
-    facts.push(field('Answer by', `${relativeTime(pause.deadline, now)}`));
+    facts.push(field('Answer by', `${relativeTime(pause.deadline, now.getTime())}`));
     facts.push(field('Who may answer', mentions(n.to.length > 0 ? n.to : pause.eligible, options.slackIds)));
     blocks.push(section(facts.join('\n')));
   } else {
