@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import Table from 'cli-table3';
 import pc from 'picocolors';
 import { normalizeName } from '../../shared/identity/names';
 import { displayJson, escapeTerminal as t } from '../../shared/render/escape';
@@ -18,6 +19,22 @@ function formatUnread(run: WaitingRun): string {
     `${t(run.workflowId)}  ${pc.yellow('details unavailable')}: ${t(run.unreadable ?? 'not read')}`,
     `  ${t(what)}${t(risk)}; may decide: ${t(who)}${t(groups)}${t(deadline)}`,
   ].join('\n');
+}
+
+/** One row per waiting run, for a terminal: what waits, its risk, who may decide, and when. */
+function summaryTable(runs: readonly WaitingRun[]): string {
+  const table = new Table({
+    head: ['run', 'waits on', 'risk', 'may decide', 'deadline'].map((h) => pc.bold(h)),
+    style: { head: [], border: [] },
+  });
+  for (const r of runs) {
+    const waits = r.status === 'Paused' ? 'an answer (paused)' : r.tools.join(', ') || 'a decision';
+    const who = r.deciders.map((d) => (d === '*' ? 'anyone' : d)).join(', ');
+    const when = r.deadline !== undefined ? relativeTime(r.deadline) : '';
+    const late = when.startsWith('overdue') ? pc.red(when) : when;
+    table.push([t(r.workflowId), t(waits), t(r.risk ?? ''), t(who), late]);
+  }
+  return table.toString();
 }
 
 /** Adds `hitl pending`. */
@@ -59,6 +76,7 @@ export function addPendingCommand(program: Command): void {
           ...requests.map((p) => `${formatPendingLine(p)}\n${decisionCommands(p)}`),
           ...unreadable.map(formatUnread),
         ];
+        if (process.stdout.isTTY) print(`${summaryTable(runs)}\n`);
         print(blocks.join('\n\n'));
         if (unreadable.length > 0) {
           note(
