@@ -4,7 +4,7 @@ import pc from 'picocolors';
 import { normalizeName } from '../../shared/identity/names';
 import { displayJson, escapeTerminal as t } from '../../shared/render/escape';
 import { renderPause, resumeCommands } from '../../shared/render/pause';
-import { forPerson, listWaitingRuns, mayDecide, type WaitingRun } from '../client/waiting';
+import { forPerson, listWaitingRuns, waitsOn, type WaitingRun } from '../client/waiting';
 import { decisionCommands, formatPendingLine, relativeTime } from './format';
 import { note, print, withClient } from './io';
 
@@ -51,7 +51,7 @@ export function addPendingCommand(program: Command): void {
       await withClient(cmd, async (client) => {
         let runs = await listWaitingRuns(client);
         const who = opts.as !== undefined ? normalizeName(opts.as) : undefined;
-        if (who !== undefined) runs = runs.filter((r) => mayDecide(r, who));
+        if (who !== undefined) runs = runs.filter((r) => waitsOn(r, who));
         const mine = (r: WaitingRun) =>
           who !== undefined ? forPerson(r, who) : { requests: r.requests ?? [], pause: r.pause };
         const requests = runs.flatMap((r) => mine(r).requests).sort((a, b) => a.deadline.localeCompare(b.deadline));

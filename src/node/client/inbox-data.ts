@@ -2,7 +2,8 @@ import type { Client } from '@temporalio/client';
 import { normalizeName } from '../../shared/identity/names';
 import { AGENT_RUN_WORKFLOW } from '../../shared/messages';
 import type { ApprovalRequest, AuditEntry, RunPause } from '../../shared/run-state';
-import { auditTrail, pendingApprovals, runStatus } from './runs';
+import { auditTrail } from './runs';
+import { listWaitingRuns, mayAnswer, mayDecide } from './waiting';
 
 /** A pending request as one reviewer sees it: whether they may decide it now, and if not, why. */
 export interface ReviewerRequest {
@@ -44,49 +45,7 @@ export interface ReviewerInbox {
   recent: RecentDecision[];
 }
 
-/**
- * Whether `reviewer` may decide `request` now, as the run will judge it: in the current stage's groups (or anyone),
- * not the requester under separation of duties, not an approver already. The run checks again; this only sorts.
- * @param request - a pending request
- * @param reviewer - the person (any spelling; it is normalised)
- * @returns `{ ok: true }` or the reason in words
- */
-export function mayDecide(request: ApprovalRequest, reviewer: string): { ok: true } | { ok: false; reason: string } {
-  const me = normalizeName(reviewer);
-  if (request.separationOfDuties && normalizeName(request.requestedBy) === me) {
-    return { ok: false, reason: 'you requested this run, and the policy separates duties' };
-  }
-  if (request.approvals.some((a) => normalizeName(a.approver) === me)) {
-    return { ok: false, reason: `you approved it already; it waits for ${request.quorum} approvals` };
-  }
-  const eligible = request.eligibleApprovers.map(normalizeName);
-  if (eligible.length > 0 && !eligible.includes(me)) {
-    const groups = request.stages[request.stage]?.groups ?? [];
-    return { ok: false, reason: `it waits on ${groups.length > 0 ? groups.join(', ') : eligible.join(', ')}` };
-  }
-  return { ok: true };
-}
-
-/**
- * Whether `reviewer` may answer `pause` now (eligible, and not the requester under separation of duties).
- * @param pause - an open pause
- * @param requestedBy - who started the run, when known
- * @param reviewer - the person
- * @returns `{ ok: true }` or the reason in words
- */
-export function mayAnswer(
-  pause: RunPause,
-  reviewer: string,
-  requestedBy?: string,
-): { ok: true } | { ok: false; reason: string } {
-  const me = normalizeName(reviewer);
-  if (pause.separationOfDuties && requestedBy !== undefined && normalizeName(requestedBy) === me) {
-    return { ok: false, reason: 'you requested this run, and the policy separates duties' };
-  }
-  const eligible = pause.eligible.map(normalizeName);
-  if (eligible.length > 0 && !eligible.includes(me)) return { ok: false, reason: `it waits on ${eligible.join(', ')}` };
-  return { ok: true };
-}
+export { mayAnswer, mayDecide } from './waiting';
 
 /** How many runs' audit trails the inbox reads for recent decisions, at most. */
 const RECENT_RUNS = 25;
@@ -173,42 +132,30 @@ export async function recentDecisions(
 const QUERY_DEADLINE_MS = 3_000;
 
 /**
- * The runs that wait for a person, found through visibility (`AgentStatus` is `AwaitingApproval` or `Paused`) and
- * queried all at once, each within {@link QUERY_DEADLINE_MS}: a run that does not answer in time is named in
- * `unread` instead of holding up the others.
+ * The runs that wait for a person ({@link listWaitingRuns}), each queried within {@link QUERY_DEADLINE_MS}: a run that
+ * does not answer in time is named in `unread` instead of holding up the others.
  */
 async function waitingRuns(client: Client): Promise<{
   pending: ApprovalRequest[];
-  paused: { workflowId: string; pause: RunPause; requestedBy: string }[];
+  paused: { workflowId: string; pause: RunPause; requestedBy?: string }[];
   unread: string[];
 }> {
-  const query =
-    `WorkflowType = '${AGENT_RUN_WORKFLOW}' AND ExecutionStatus = 'Running' AND ` +
-    `AgentStatus IN ('AwaitingApproval', 'Paused')`;
-  const ids: string[] = [];
-  for await (const info of client.workflow.list({ query })) ids.push(info.workflowId);
-  const deadline = Date.now() + QUERY_DEADLINE_MS;
-  const answers = await Promise.all(
-    ids.map((id) =>
-      client
-        .withDeadline(deadline, () => Promise.all([pendingApprovals(client, id), runStatus(client, id)]))
-        .catch(() => undefined),
+  const runs = await listWaitingRuns(client, { queryTimeoutMs: QUERY_DEADLINE_MS });
+  return {
+    pending: runs.flatMap((r) => r.requests ?? []),
+    paused: runs.flatMap((r) =>
+      r.pause !== undefined
+        ? [
+            {
+              workflowId: r.workflowId,
+              pause: r.pause,
+              ...(r.requestedBy !== undefined ? { requestedBy: r.requestedBy } : {}),
+            },
+          ]
+        : [],
     ),
-  );
-  const out = {
-    pending: [] as ApprovalRequest[],
-    paused: [] as { workflowId: string; pause: RunPause; requestedBy: string }[],
-    unread: [] as string[],
+    unread: runs.filter((r) => r.unreadable !== undefined).map((r) => r.workflowId),
   };
-  ids.forEach((workflowId, i) => {
-    const answer = answers[i];
-    if (answer === undefined) return void out.unread.push(workflowId);
-    const [requests, status] = answer;
-    out.pending.push(...requests);
-    if (status.pause !== undefined)
-      out.paused.push({ workflowId, pause: status.pause, requestedBy: status.requestedBy });
-  });
-  return out;
 }
 
 /**

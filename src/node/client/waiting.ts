@@ -102,35 +102,68 @@ export async function listWaitingRuns(
 }
 
 /**
- * Whether `name` may act on a waiting run now, as far as what was read says: a request or pause whose deciders include
- * them (or anyone), which they have not approved already and which separation of duties does not bar them from.
- * With no details, the run's `AgentDeciders` search attribute decides.
+ * Whether `name` may act on a waiting run now, as far as what was read says: a request ({@link mayDecide}) or the
+ * pause ({@link mayAnswer}) that is theirs. With no details, the run's `AgentDeciders` search attribute decides.
  */
-export function mayDecide(run: WaitingRun, name: string): boolean {
+export function waitsOn(run: WaitingRun, name: string): boolean {
   const who = normalizeName(name);
   if (run.requests === undefined && run.pause === undefined) {
     return run.deciders.includes(who) || run.deciders.includes('*');
   }
-  return forPerson(run, who).requests.length > 0 || forPerson(run, who).pause !== undefined;
+  const mine = forPerson(run, who);
+  return mine.requests.length > 0 || mine.pause !== undefined;
 }
 
-/** The requests and pause of a run that `name` (normalised) may decide now. */
-export function forPerson(run: WaitingRun, who: string): { requests: ApprovalRequest[]; pause?: RunPause } {
-  const requester = normalizeName(run.requestedBy ?? '');
-  const requests = (run.requests ?? []).filter(
-    (r) =>
-      (r.eligibleApprovers.length === 0 || r.eligibleApprovers.includes(who)) &&
-      !(r.separationOfDuties && normalizeName(r.requestedBy) === who) &&
-      !r.approvals.some((a) => normalizeName(a.approver) === who),
-  );
+/** The requests and pause of a run that `name` may decide or answer now. */
+export function forPerson(run: WaitingRun, name: string): { requests: ApprovalRequest[]; pause?: RunPause } {
+  const requests = (run.requests ?? []).filter((r) => mayDecide(r, name).ok);
   const p = run.pause;
-  const pause =
-    p !== undefined &&
-    (p.eligible.length === 0 || p.eligible.includes(who)) &&
-    !(p.separationOfDuties && requester === who)
-      ? p
-      : undefined;
+  const pause = p !== undefined && mayAnswer(p, name, run.requestedBy).ok ? p : undefined;
   return { requests, ...(pause !== undefined ? { pause } : {}) };
+}
+
+/**
+ * Whether `reviewer` may decide `request` now, as the run will judge it: in the current stage's groups (or anyone),
+ * not the requester under separation of duties, not an approver already. The run checks again; this only sorts.
+ * @param request - a pending request
+ * @param reviewer - the person (any spelling; it is normalised)
+ * @returns `{ ok: true }` or the reason in words
+ */
+export function mayDecide(request: ApprovalRequest, reviewer: string): { ok: true } | { ok: false; reason: string } {
+  const me = normalizeName(reviewer);
+  if (request.separationOfDuties && normalizeName(request.requestedBy) === me) {
+    return { ok: false, reason: 'you requested this run, and the policy separates duties' };
+  }
+  if (request.approvals.some((a) => normalizeName(a.approver) === me)) {
+    return { ok: false, reason: `you approved it already; it waits for ${request.quorum} approvals` };
+  }
+  const eligible = request.eligibleApprovers.map(normalizeName);
+  if (eligible.length > 0 && !eligible.includes(me)) {
+    const groups = request.stages[request.stage]?.groups ?? [];
+    return { ok: false, reason: `it waits on ${groups.length > 0 ? groups.join(', ') : eligible.join(', ')}` };
+  }
+  return { ok: true };
+}
+
+/**
+ * Whether `reviewer` may answer `pause` now (eligible, and not the requester under separation of duties).
+ * @param pause - an open pause
+ * @param reviewer - the person
+ * @param requestedBy - who started the run, when known
+ * @returns `{ ok: true }` or the reason in words
+ */
+export function mayAnswer(
+  pause: RunPause,
+  reviewer: string,
+  requestedBy?: string,
+): { ok: true } | { ok: false; reason: string } {
+  const me = normalizeName(reviewer);
+  if (pause.separationOfDuties && requestedBy !== undefined && normalizeName(requestedBy) === me) {
+    return { ok: false, reason: 'you requested this run, and the policy separates duties' };
+  }
+  const eligible = pause.eligible.map(normalizeName);
+  if (eligible.length > 0 && !eligible.includes(me)) return { ok: false, reason: `it waits on ${eligible.join(', ')}` };
+  return { ok: true };
 }
 
 function fromVisibility(info: WorkflowExecutionInfo): WaitingRun {
