@@ -73,7 +73,7 @@ const channelName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'a channel na
 /** The notification settings file's schema. */
 export const NotifySettingsSchema = z
   .strictObject({
-    /** The web inbox's address, for links in messages (the Slack edit button), e.g. `http://127.0.0.1:4600`. */
+    /** The web inbox's address, for links in messages (the Slack edit button), e.g. `http://127.0.0.1:8788`. */
     inboxUrl: httpUrl.optional(),
     /** How each person is reached, by name (compared normalised, as everywhere). */
     people: z.record(z.string().min(1).max(128), PersonSchema).default({}),
