@@ -103,7 +103,7 @@ function commandsFor(req: ApprovalRequest, keysDir: string | undefined): string 
     `\n${intro} ${who}:`,
     decisionCommands(req)
       .replace(/YOUR_NAME/g, first)
-      .replace(/hitl /g, keysDir !== undefined ? `npx hitl --keys-dir ${keysDir} ` : 'npx hitl '),
+      .replace(/(?:npx )?hitl /g, keysDir !== undefined ? `npx hitl --keys-dir ${keysDir} ` : 'npx hitl '),
   ];
   if (req.quorum - req.approvals.length > 1) {
     const more = people.slice(1, req.quorum - req.approvals.length).map((p) => `--as ${p}`);
@@ -228,7 +228,7 @@ export async function followRun(opts: FollowOptions): Promise<void> {
       say(`\n--- the run is paused ---\n${renderPause(pause)}`);
       if (reviewer === undefined)
         say(
-          `\nIn a second terminal, answer:\n${resumeCommands(workflowId, pause).replace(/hitl /g, keysDir !== undefined ? `npx hitl --keys-dir ${keysDir} ` : 'npx hitl ')}`,
+          `\nIn a second terminal, answer:\n${resumeCommands(workflowId, pause).replace(/(?:npx )?hitl /g, keysDir !== undefined ? `npx hitl --keys-dir ${keysDir} ` : 'npx hitl ')}`,
         );
       else await answerPause(reviewer, workflowId, pause, approveAs, keysDir, say);
     }
