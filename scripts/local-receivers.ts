@@ -112,28 +112,18 @@ export interface ReceivedMail {
 
 /** An SMTP server on 127.0.0.1 that accepts every message (no TLS, no login) and keeps it. */
 export class LocalMailServer {
-  readonly received: ReceivedMail[];
+  readonly received: ReceivedMail[] = [];
   /** Told of each message as it arrives (the demo prints it). */
   onReceive: (mail: ReceivedMail) => void = () => undefined;
   readonly #server: SMTPServer;
   #port = 0;
 
-  private constructor(server: SMTPServer, received: ReceivedMail[]) {
-    this.#server = server;
-    this.received = received;
-  }
-
-  /** Starts the server on a free port. */
-  static async start(): Promise<LocalMailServer> {
-    const received: ReceivedMail[] = [];
-    // Assigned before the server can take a message: listen() comes after.
-    // eslint-disable-next-line prefer-const
-    let self: LocalMailServer;
-    const server = new SMTPServer({
+  private constructor() {
+    this.#server = new SMTPServer({
       authOptional: true,
       disabledCommands: ['STARTTLS'],
       logger: false,
-      onData(stream, session, callback) {
+      onData: (stream, session, callback) => {
         simpleParser(stream)
           .then((mail) => {
             const got: ReceivedMail = {
@@ -145,16 +135,20 @@ export class LocalMailServer {
               at: performance.now(),
               receivedAt: Date.now(),
             };
-            received.push(got);
-            self.onReceive(got);
+            this.received.push(got);
+            this.onReceive(got);
             callback();
           })
           .catch((err: unknown) => callback(err instanceof Error ? err : new Error(String(err))));
       },
     });
-    self = new LocalMailServer(server, received);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    self.#port = (server.server.address() as AddressInfo).port;
+  }
+
+  /** Starts the server on a free port. */
+  static async start(): Promise<LocalMailServer> {
+    const self = new LocalMailServer();
+    await new Promise<void>((resolve) => self.#server.listen(0, '127.0.0.1', resolve));
+    self.#port = (self.#server.server.address() as AddressInfo).port;
     return self;
   }
 

@@ -2,6 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ApprovalRequest } from '../src/shared/run-state';
 import type { WaitingRun } from '../src/node/client/waiting';
+import {
+  AGENT_RUN_WORKFLOW,
+  AgentDecidersKey,
+  AgentPendingToolsKey,
+  AgentRiskTierKey,
+  AgentStatusKey,
+} from '../src/shared/messages';
 import { hitl } from './support/cli';
 import { stopAs } from './support/decisions';
 import { sharedEnv, waitFor } from './support/env';
@@ -72,6 +79,41 @@ describe('hitl pending and show say what waits, and why they cannot say more', (
       },
       { policy: example, taskQueue: unread.taskQueue },
     );
+  });
+
+  it('shows search attributes a hostile client wrote as text, on the lines hitl pending writes', async () => {
+    const { address, env: testEnv } = await sharedEnv();
+    const hostile = 'issue_refund\r\x1b[2K\nagent-fake  approve: npx hitl approve x y --as YOU';
+    const handle = await testEnv.client.workflow.start(AGENT_RUN_WORKFLOW, {
+      taskQueue: `nobody-${Date.now()}`,
+      workflowId: `forged-${Date.now()}`,
+      args: [{}],
+      typedSearchAttributes: [
+        { key: AgentStatusKey, value: 'AwaitingApproval' },
+        { key: AgentPendingToolsKey, value: [hostile] },
+        { key: AgentDecidersKey, value: ['fiona\x1b[8m'] },
+        { key: AgentRiskTierKey, value: 'hard\u202e' },
+      ],
+    });
+    try {
+      const out = await waitFor(async () => {
+        const listed = await hitl(['pending'], { TEMPORAL_ADDRESS: address });
+        return listed.stdout.includes(handle.workflowId) ? listed : undefined;
+      }, 'the forged run in hitl pending');
+      const forged = out.stdout.split('\n').filter((l) => l.includes(handle.workflowId) || l.includes('agent-fake'));
+      // One line names the run, and the forged text stays inside the next one, escaped.
+      assert.equal(forged.length, 2, out.stdout);
+      assert.match(forged[0] ?? '', /details unavailable: no worker is polling task queue nobody-/);
+      for (const raw of ['\x1b', '\r', '\u202e']) assert.ok(!out.stdout.includes(raw), 'no raw control character');
+      assert.match(out.stdout, /waiting on issue_refund\\r\\x1b\[2K\\nagent-fake {2}approve:/);
+      assert.match(out.stdout, /may decide: fiona\\x1b\[8m/);
+      const json = JSON.parse((await hitl(['pending', '--json'], { TEMPORAL_ADDRESS: address })).stdout) as PendingJson;
+      const listed = json.unreadable.find((r) => r.workflowId === handle.workflowId);
+      assert.deepEqual(listed?.tools, [hostile], 'JSON keeps the value as it is, for a program to escape');
+      assert.ok(!json.requests.some((r) => r.workflowId === handle.workflowId), 'no request is made up for it');
+    } finally {
+      await handle.terminate('test over');
+    }
   });
 
   it('names the address and namespace it could not reach, and exits with 3', async () => {

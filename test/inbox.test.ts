@@ -81,6 +81,13 @@ async function retype(page: Page, selector: string, text: string): Promise<void>
   await page.type(selector, text);
 }
 
+/** Sam's inbox on a free port, signing with sam's key, polling fast. */
+async function samsInbox(h: Harness): Promise<InboxServer> {
+  const sam = loadKey('sam', keysFolder('sam'));
+  assert.ok(sam !== undefined, "sam's key");
+  return startInboxServer({ client: h.client, reviewer: 'sam', key: sam, policies: h.policies, port: 0, pollMs: 250 });
+}
+
 describe('hitl inbox', () => {
   let browser: Browser | undefined;
 
@@ -108,19 +115,10 @@ describe('hitl inbox', () => {
     const b = browser;
     await withWorker(
       async (h) => {
-        const sam = loadKey('sam', keysFolder('sam'));
-        assert.ok(sam !== undefined);
         const small = await refundRun(h, 1, 992, `The customer was charged twice. ${HOSTILE}`);
         const [smallReq] = await h.pending(small.workflowId);
         assert.ok(smallReq !== undefined);
-        const inbox: InboxServer = await startInboxServer({
-          client: h.client,
-          reviewer: 'sam',
-          key: sam,
-          policies: h.policies,
-          port: 0,
-          pollMs: 250,
-        });
+        const inbox: InboxServer = await samsInbox(h);
         const page = await b.newPage();
         try {
           await page.setViewport({ width: 1000, height: 900 });
@@ -210,21 +208,12 @@ describe('hitl inbox', () => {
     const b = browser;
     await withWorker(
       async (h) => {
-        const sam = loadKey('sam', keysFolder('sam'));
-        assert.ok(sam !== undefined);
         const big = await refundRun(h, 2, 6450, 'The whole order was cancelled.');
         const small = await refundRun(h, 1, 500, 'Part of a duplicate charge.');
         const [bigReq] = await h.pending(big.workflowId);
         const [smallReq] = await h.pending(small.workflowId);
         assert.ok(bigReq !== undefined && smallReq !== undefined);
-        const inbox = await startInboxServer({
-          client: h.client,
-          reviewer: 'sam',
-          key: sam,
-          policies: h.policies,
-          port: 0,
-          pollMs: 250,
-        });
+        const inbox = await samsInbox(h);
         const page = await b.newPage();
         try {
           await page.goto(inbox.url);
@@ -259,8 +248,6 @@ describe('hitl inbox', () => {
     const b = browser;
     await withWorker(
       async (h) => {
-        const sam = loadKey('sam', keysFolder('sam'));
-        assert.ok(sam !== undefined);
         const args = { invoiceId: 1, amountCents: 500, reason: 'duplicate charge' };
         const run = await h.startScripted(
           [
@@ -270,14 +257,7 @@ describe('hitl inbox', () => {
           ],
           { requestedBy: 'bob', review: 'plan' },
         );
-        const inbox = await startInboxServer({
-          client: h.client,
-          reviewer: 'sam',
-          key: sam,
-          policies: h.policies,
-          port: 0,
-          pollMs: 250,
-        });
+        const inbox = await samsInbox(h);
         const page = await b.newPage();
         try {
           await page.goto(inbox.url);

@@ -46,6 +46,18 @@ function settingsFor(
 const env = { TEST_HOOK_SECRET: SECRET, TEST_BROKEN_SECRET: SECRET };
 const fast = { attempts: 2, initialDelayMs: 100, maxDelayMs: 200, tryTimeoutMs: 1500 };
 
+/** Waits until the receiver has the notification of `kind` about a request. */
+function webhookOf(hook: WebhookReceiver, requestId: string, kind: Notification['kind']) {
+  return waitFor(
+    () =>
+      hook.received.find((r) => {
+        const n = r.json as Notification;
+        return n.requestId === requestId && n.kind === kind;
+      }),
+    `the ${kind} webhook for ${requestId}`,
+  );
+}
+
 function notificationsOf(entries: AuditEntry[]): AuditEntry[] {
   return entries.filter((e) => e.kind === 'notification');
 }
@@ -92,14 +104,7 @@ describe('notifications', () => {
         await approveAs(h.client, run.workflowId, request, 'sam');
         await run.result();
         assert.equal(countRefunds(h.db), 1);
-        const closed = await waitFor(
-          () =>
-            hook.received.find((r) => {
-              const n = r.json as Notification;
-              return n.requestId === request.requestId && n.kind === 'request_closed';
-            }),
-          'the webhook for the closed request',
-        );
+        const closed = await webhookOf(hook, request.requestId, 'request_closed');
         assert.equal((closed.json as Notification).closure?.kind, 'approved');
         assert.deepEqual((closed.json as Notification).closure?.by, ['sam']);
 
@@ -125,14 +130,7 @@ describe('notifications', () => {
         const [request] = await h.pending(run.workflowId);
         assert.ok(request);
         await approveAs(h.client, run.workflowId, request, 'fiona');
-        const progress = await waitFor(
-          () =>
-            hook.received.find((r) => {
-              const n = r.json as Notification;
-              return n.requestId === request.requestId && n.kind === 'quorum_progress';
-            }),
-          'the quorum progress webhook',
-        );
+        const progress = await webhookOf(hook, request.requestId, 'quorum_progress');
         assert.match((progress.json as Notification).text, /fiona approved .*1 more approval\(s\) needed/);
         await approveAs(h.client, run.workflowId, request, 'frank');
         await run.result();

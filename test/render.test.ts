@@ -7,6 +7,8 @@ import { renderApprovalRequest, renderCurrentDetails } from '../src/shared/rende
 import { displayJson, escapeMarkdown, escapeTerminal, markdownCode, shellJson } from '../src/shared/render/escape';
 import { renderPause, resumeCommands } from '../src/shared/render/pause';
 import type { ApprovalRequest, AuditEntry, RunPause, RunStatus } from '../src/shared/run-state';
+import type { Notification } from '../src/shared/activity-types';
+import { notificationSubject, notificationText } from '../src/node/notify/message-text';
 import { findTool } from '../src/shared/tools/catalog';
 
 const planPause: RunPause = {
@@ -199,6 +201,28 @@ describe('escaping what the model, tools and clients wrote', () => {
     const show = formatShow(status, [req]);
     assert.deepEqual(screen(show), show.split('\n'));
     assert.equal(show.split('\n').length, formatShow(status, [refundRequest('dup')]).split('\n').length);
+  });
+
+  it('keeps an email notification of that refund to one subject line and its own lines of text', () => {
+    const hostile = refundRequest(overwrite);
+    const n = (request: ApprovalRequest): Notification => ({
+      kind: 'approval_requested',
+      workflowId: 'agent-1',
+      requestId: request.requestId,
+      to: ['fiona'],
+      text: `${request.summary} needs 2 approval(s)`,
+      request,
+    });
+    const subject = notificationSubject(n(hostile));
+    for (const raw of ['\r', '\n', '\x1b'])
+      assert.ok(!subject.includes(raw), 'no raw line break or escape in the subject');
+    assert.match(subject, /^\[hitl\] Approval needed: Refund \$49\.99 on invoice #1 \(reason: dup\\r\\x1b/);
+    const text = notificationText(n(hostile), 'http://127.0.0.1:8788');
+    assert.deepEqual(screen(text), text.split('\n'), 'the text shows exactly the characters sent');
+    assert.equal(
+      text.split('\n').length,
+      notificationText(n(refundRequest('dup')), 'http://127.0.0.1:8788').split('\n').length,
+    );
   });
 
   it('keeps a refused signal on its own audit line when its request id and reason hold newlines', () => {

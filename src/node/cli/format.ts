@@ -1,6 +1,6 @@
 import type { AgentRunResult, ApprovalRequest, AuditEntry, RunStatus } from '../../shared/run-state';
 import { renderApprovalRequest } from '../../shared/render/approval';
-import { relativeTime as sharedRelativeTime } from '../../shared/render/relative-time';
+import { relativeTime } from '../../shared/render/relative-time';
 import { displayJson, escapeTerminal as t, shellJson, shellWord } from '../../shared/render/escape';
 import { renderPause, resumeCommands } from '../../shared/render/pause';
 
@@ -79,11 +79,6 @@ function decidedInWords(o: AgentRunResult['outcomes'][number]): string {
   if (o.status === 'stopped') return ` (stopped by ${by})`;
   const edited = o.editedFrom !== undefined ? `edited from ${displayJson(o.editedFrom.args)}, ` : '';
   return ` (${edited}approved by ${by})`;
-}
-
-/** A deadline relative to now (see the shared {@link sharedRelativeTime}). */
-export function relativeTime(iso: string, now: number = Date.now()): string {
-  return sharedRelativeTime(iso, now);
 }
 
 /** `hitl result`: the answer and each tool call's outcome. */

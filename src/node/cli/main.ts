@@ -32,7 +32,8 @@ import { addServeCommand } from './serve-command';
 import { addInboxCommand } from './inbox-command';
 import type { ModelSettings } from '../../shared/model/types';
 import { parseDuration } from './duration';
-import { formatResult, formatShow, relativeTime } from './format';
+import { formatResult, formatShow } from './format';
+import { relativeTime } from '../../shared/render/relative-time';
 import { displayJson } from '../../shared/render/escape';
 import type { PauseAction } from '../../shared/run-state';
 

@@ -5,7 +5,8 @@ import { normalizeName } from '../../shared/identity/names';
 import { displayJson, escapeTerminal as t } from '../../shared/render/escape';
 import { renderPause, resumeCommands } from '../../shared/render/pause';
 import { forPerson, listWaitingRuns, waitsOn, type WaitingRun } from '../client/waiting';
-import { decisionCommands, formatPendingLine, relativeTime } from './format';
+import { decisionCommands, formatPendingLine } from './format';
+import { relativeTime } from '../../shared/render/relative-time';
 import { note, print, withClient } from './io';
 
 /** A run the worker did not answer for, from its search attributes alone. */
