@@ -97,7 +97,8 @@ describe('hitl pending and show say what waits, and why they cannot say more', (
     });
     try {
       const out = await waitFor(async () => {
-        const listed = await hitl(['pending'], { TEMPORAL_ADDRESS: address });
+        // CI set, as on a CI machine: output that is not a terminal still gets no colour.
+        const listed = await hitl(['pending'], { TEMPORAL_ADDRESS: address, CI: 'true' });
         return listed.stdout.includes(handle.workflowId) ? listed : undefined;
       }, 'the forged run in hitl pending');
       const forged = out.stdout.split('\n').filter((l) => l.includes(handle.workflowId) || l.includes('agent-fake'));

@@ -1,6 +1,7 @@
 import { zeroCounts } from '../workflows/run/progress';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { colourWanted } from '../src/node/cli/colour';
 import { formatAudit, formatShow } from '../src/node/cli/format';
 import { MAX_ALTERNATIVES, splitAlternatives } from '../src/shared/model/alternatives';
 import { renderApprovalRequest, renderCurrentDetails } from '../src/shared/render/approval';
@@ -293,5 +294,19 @@ describe('escaping what the model, tools and clients wrote', () => {
     });
     assert.match(commands, /hitl resume 'agent-1; rm -rf ~' approve --as YOUR_NAME/);
     assert.match(commands, /--steps '\[\{"tool":"issue_refund","args":\{.*"reason":"it'\\''s a dup"\}\}\]'$/m);
+  });
+});
+
+describe('colour in the CLI', () => {
+  it('colours a terminal only, whatever CI says, and honours NO_COLOR, --no-color and FORCE_COLOR', () => {
+    assert.equal(colourWanted({}, [], true), true);
+    assert.equal(colourWanted({ TERM: 'dumb' }, [], true), false);
+    assert.equal(colourWanted({}, [], false), false);
+    assert.equal(colourWanted({ CI: 'true' }, [], false), false, 'a CI log is not a terminal');
+    assert.equal(colourWanted({ NO_COLOR: '1' }, [], true), false);
+    assert.equal(colourWanted({}, ['--no-color'], true), false);
+    assert.equal(colourWanted({ FORCE_COLOR: '1' }, [], false), true);
+    assert.equal(colourWanted({ FORCE_COLOR: '0' }, [], true), false);
+    assert.equal(colourWanted({ FORCE_COLOR: '1', NO_COLOR: '1' }, [], false), false);
   });
 });

@@ -20,7 +20,8 @@ export interface CliOutcome {
 export async function hitl(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliOutcome> {
   try {
     const { stdout, stderr } = await exec(process.execPath, [join(repoRoot, 'bin/hitl.mjs'), ...args], {
-      env: { ...process.env, ...env },
+      // A FORCE_COLOR inherited from the shell that runs the tests would colour what the CLI writes to a pipe.
+      env: { ...process.env, FORCE_COLOR: undefined, ...env },
     });
     return { stdout, stderr, code: 0 };
   } catch (err) {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import Table from 'cli-table3';
-import pc from 'picocolors';
+import { pc } from './colour';
 import { normalizeName } from '../../shared/identity/names';
 import { displayJson, escapeTerminal as t } from '../../shared/render/escape';
 import { renderPause, resumeCommands } from '../../shared/render/pause';
