@@ -3,6 +3,7 @@ import type { TranscriptAppend } from './model/transcript';
 import type { CallModelInput, ModelTurn } from './model/types';
 import type { ApproverRegistry } from './identity/signatures';
 import type { PolicyPin } from './policy/pin';
+import type { McpToolDefinition } from './tools/mcp';
 import type { Policy } from './policy/schema';
 import type { ApprovalRequest, RunPause } from './run-state';
 import type { PrecheckName, ToolName } from './tools/catalog';
@@ -128,6 +129,11 @@ export interface NotificationReceipt {
 export interface RunAuthority {
   policy: PolicyPin;
   registry: ApproverRegistry;
+  /**
+   * The MCP tools the worker listed at its start (absent or empty: none). The run checks each one's hash and offers
+   * them to the model beside the catalog.
+   */
+  mcpTools?: McpToolDefinition[];
 }
 
 /** The answer to a continued run's check of the state it carries. */

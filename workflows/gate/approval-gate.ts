@@ -6,7 +6,6 @@ import { eligibleApprovers } from '../../src/shared/policy/authority';
 import type { ResolvedGate } from '../../src/shared/policy/evaluate';
 import type { Policy } from '../../src/shared/policy/schema';
 import type { ApprovalRequest, DecisionReceipt, ResolvedEffect } from '../../src/shared/run-state';
-import { findTool } from '../../src/shared/tools/catalog';
 import { hasPatch, PATCHES } from '../patches';
 import type { AuditLog } from '../run/audit-log';
 import type { RunAuthority } from '../run/authority';
@@ -352,7 +351,7 @@ export class ApprovalGate {
       request.quorum = edit.gate.quorum;
       return;
     }
-    const tool = findTool(request.tool);
+    const tool = policy.findTool(request.tool);
     if (tool !== undefined) request.summary = tool.describe(edit.args);
     // A gate that needs no approval (auto, auto_logged) is met by the editor's own approval: a quorum of one.
     const waits = edit.gate.kind === 'soft' || edit.gate.kind === 'hard';
@@ -372,7 +371,7 @@ export class ApprovalGate {
    */
   async #refreshEffect(request: ApprovalRequest): Promise<void> {
     this.#effectStale.delete(request.requestId);
-    const tool = findTool(request.tool);
+    const tool = this.#deps.policy.findTool(request.tool);
     if (tool === undefined) return;
     const argsHash = request.argsHash;
     const effect = await this.#deps.tools.resolveEffect(tool, request.args);

@@ -97,7 +97,7 @@ function checkOne(d: Decision, view: GateView, authority: RunAuthority): Checked
     return { ok: false, reason: `${approver} already approved; ${needed} more approval(s) needed from someone else` };
   }
   if (d.decision !== 'edit') return { ok: true, value: { decision: d, request, identity } };
-  const edited = parseToolCall(request.tool, d.args);
+  const edited = parseToolCall(request.tool, d.args, authority.tools);
   if (!edited.ok) return { ok: false, reason: `the edit is refused: ${edited.reason}` };
   const newGate = authority.resolve(request.tool, edited.args);
   const allowed = editAllowed(authority.policy, gate, newGate, approver, authority.requestedBy);

@@ -6,11 +6,11 @@ import type { ResolvedGate } from '../../src/shared/policy/evaluate';
 import type { Policy } from '../../src/shared/policy/schema';
 import { valueHash } from '../../src/shared/identity/signatures';
 import type { ApprovalRequest, ResolvedEffect } from '../../src/shared/run-state';
-import type { CatalogTool } from '../../src/shared/tools/catalog';
+import type { RunToolDefinition } from '../../src/shared/tools/mcp';
 
 /** A gated call as the model proposed it, with what the request shows around it. */
 export interface ProposedCall {
-  tool: CatalogTool;
+  tool: RunToolDefinition;
   /** The model's id for the call. */
   toolCallId: string;
   /** Arguments already parsed by the tool's schema. */

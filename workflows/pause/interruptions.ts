@@ -2,6 +2,7 @@ import type { TokenUsage, ToolCall } from '../../src/shared/model/types';
 import type { Policy } from '../../src/shared/policy/schema';
 import type { PauseKind } from '../../src/shared/run-state';
 import { findTool } from '../../src/shared/tools/catalog';
+import type { ToolLookup } from '../../src/shared/tools/parse-call';
 
 /** A continue-or-stop pause the run owes a person before it runs a turn's tool calls. */
 export interface DuePause {
@@ -76,8 +77,9 @@ export class Interruptions {
    * run anyway).
    * @param step - model calls made so far (1-based)
    * @param calls - the turn's tool calls
+   * @param find - the run's tools (catalog and MCP); default the catalog
    */
-  due(step: number, calls: readonly ToolCall[]): DuePause[] {
+  due(step: number, calls: readonly ToolCall[], find: ToolLookup = findTool): DuePause[] {
     const limits = this.#limits;
     const out: DuePause[] = [];
     if (this.#budgetThresholdUsd !== undefined && this.#spentUsd >= this.#budgetThresholdUsd) {
@@ -98,7 +100,7 @@ export class Interruptions {
     if (every > 0 && step % every === 0) {
       out.push({ kind: 'check_in', detail: `${step} model calls so far: continue or stop?` });
     }
-    const irreversible = calls.some((c) => findTool(c.name)?.classification.reversibility === 'irreversible');
+    const irreversible = calls.some((c) => find(c.name)?.classification.reversibility === 'irreversible');
     if (irreversible && !this.#passedIrreversibleCheckpoint && this.wantsCheckpoint('before_first_irreversible')) {
       this.#passedIrreversibleCheckpoint = true;
       out.push({

@@ -127,7 +127,7 @@ export class Pauses {
     }
     const steps: NonNullable<PauseOutcome['steps']> = [];
     for (const [i, step] of answer.steps.entries()) {
-      const parsed = parseToolCall(step.tool, step.args);
+      const parsed = parseToolCall(step.tool, step.args, this.#policy.tools);
       if (!parsed.ok) return { ok: false, reason: `plan step ${i + 1} is invalid: ${parsed.reason}` };
       steps.push({ tool: step.tool, args: parsed.args });
     }

@@ -6,7 +6,7 @@ import type { ResolvedGate } from '../../src/shared/policy/evaluate';
 import type { Policy } from '../../src/shared/policy/schema';
 import type { GateKind, PlanStep } from '../../src/shared/run-state';
 import { findTool } from '../../src/shared/tools/catalog';
-import { parseProposedCall } from '../../src/shared/tools/parse-call';
+import { parseProposedCall, type ToolLookup } from '../../src/shared/tools/parse-call';
 import type { PauseOutcome } from './pauses';
 
 /** Plan review's instruction to the model, sent before its first call. */
@@ -15,8 +15,13 @@ export const PLAN_PROMPT =
   'None of them runs now: a reviewer approves, edits or rejects the whole plan first.';
 
 /** A plan step from a call, with its hash, the gate it would meet and its summary. */
-export function planStep(tool: string, args: Record<string, unknown>, gate: GateKind): PlanStep {
-  const def = findTool(tool);
+export function planStep(
+  tool: string,
+  args: Record<string, unknown>,
+  gate: GateKind,
+  find: ToolLookup = findTool,
+): PlanStep {
+  const def = find(tool);
   return { tool, args, argsHash: argsHash(args), gate, summary: def !== undefined ? def.describe(args) : tool };
 }
 
@@ -25,15 +30,19 @@ export function planStep(tool: string, args: Record<string, unknown>, gate: Gate
  * parse is no step; it would be refused when proposed anyway.
  * @param calls - the planning turn's tool calls
  * @param gateOf - the gate a call would meet outside the plan
+ * @param tools - the run's tools (catalog and MCP); default the catalog
  */
 export function planSteps(
   calls: readonly ToolCall[],
   gateOf: (tool: string, args: Record<string, unknown>) => GateKind,
+  tools?: { find: ToolLookup; names: () => readonly string[] },
 ): PlanStep[] {
   const steps: PlanStep[] = [];
   for (const call of calls) {
-    const parsed = parseProposedCall(call);
-    if (parsed.ok) steps.push(planStep(parsed.tool.name, parsed.args, gateOf(parsed.tool.name, parsed.args)));
+    const parsed = parseProposedCall(call, tools);
+    if (parsed.ok) {
+      steps.push(planStep(parsed.tool.name, parsed.args, gateOf(parsed.tool.name, parsed.args), tools?.find));
+    }
   }
   return steps;
 }

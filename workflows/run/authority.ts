@@ -8,10 +8,11 @@ import {
   type Signature,
   type StatementContent,
 } from '../../src/shared/identity/signatures';
-import { resolveGate, type ResolvedGate } from '../../src/shared/policy/evaluate';
+import { resolveGate, resolveMcpGate, type ResolvedGate } from '../../src/shared/policy/evaluate';
 import type { PolicyPin } from '../../src/shared/policy/pin';
 import type { Policy } from '../../src/shared/policy/schema';
-import { findTool } from '../../src/shared/tools/catalog';
+import { findTool, toolNames } from '../../src/shared/tools/catalog';
+import { mcpTool, type McpToolDefinition, type RunToolDefinition } from '../../src/shared/tools/mcp';
 
 /** A signature is at most this old when its policy says nothing (runs pinned before signatures existed), in ms. */
 const DEFAULT_SIGNATURE_MAX_AGE_MS = 15 * 60_000;
@@ -30,6 +31,8 @@ export interface PinnedAuthority {
   registry?: ApproverRegistry;
   /** Who started the run, verified when the start was signed, normalised (absent before 2026-12-01). */
   requestedBy?: string;
+  /** The MCP tools the worker listed when the run started, each hash checked (absent: none). */
+  mcpTools?: McpToolDefinition[];
 }
 
 /** A signed (or, where the policy allows, unsigned) message the run accepted. */
@@ -53,6 +56,7 @@ export class RunAuthority {
   #pinned: PinnedAuthority | undefined;
   readonly #claimedRequester: string;
   readonly #approvalTimeoutMs: number;
+  #mcp: Map<string, { def: McpToolDefinition; tool: RunToolDefinition }> | undefined;
 
   /**
    * @param claimedRequester - `requestedBy` as the run input names it (verified at the start when it is signed)
@@ -85,6 +89,37 @@ export class RunAuthority {
       ...(registry !== undefined ? { registry } : {}),
       ...(requestedBy !== undefined ? { requestedBy: normalizeName(requestedBy) } : {}),
     };
+  }
+
+  /**
+   * Adds the MCP tools the worker listed to what the run may call (once, at the run's start, after their hashes are
+   * checked). Carried across continue-as-new with the policy.
+   */
+  useMcpTools(defs: readonly McpToolDefinition[]): void {
+    if (this.#pinned === undefined || defs.length === 0) return;
+    this.#pinned.mcpTools = defs.map((d) => ({ ...d }));
+    this.#mcp = undefined;
+  }
+
+  #mcpTools(): Map<string, { def: McpToolDefinition; tool: RunToolDefinition }> {
+    this.#mcp ??= new Map((this.#pinned?.mcpTools ?? []).map((def) => [def.name, { def, tool: mcpTool(def) }]));
+    return this.#mcp;
+  }
+
+  /**
+   * A tool the run may call, by the name the model uses: the catalog's, then the run's MCP tools.
+   * @param name - the tool's name as proposed
+   * @returns the tool, or undefined when the run has none of that name
+   */
+  readonly findTool = (name: string): RunToolDefinition | undefined =>
+    findTool(name) ?? this.#mcpTools().get(name)?.tool;
+
+  /** The run's tools for parsing a call: lookup and names (for the refusal of an unknown one). */
+  readonly tools = { find: (name: string) => this.findTool(name), names: () => this.toolNames };
+
+  /** Names of every tool the run may call: the catalog's, then the MCP tools in the order the worker listed them. */
+  get toolNames(): string[] {
+    return [...toolNames, ...this.#mcpTools().keys()];
   }
 
   /** Sets the verified requester (the signer of the run's start), once the policy is pinned. */
@@ -193,11 +228,14 @@ export class RunAuthority {
    */
   resolve(toolName: string, args: Record<string, unknown>): ResolvedGate {
     const tool = findTool(toolName);
+    const ctx = { autoLoggedCount: this.#pinned?.autoLogged[toolName] ?? 0, defaultTimeoutMs: this.#approvalTimeoutMs };
+    const mcp = tool === undefined ? this.#mcpTools().get(toolName)?.def : undefined;
+    if (mcp !== undefined) return resolveMcpGate(this.policy, mcp, args, ctx);
     return resolveGate(
       this.policy,
       { name: toolName, ...(tool !== undefined ? { classification: tool.classification } : {}) },
       args,
-      { autoLoggedCount: this.#pinned?.autoLogged[toolName] ?? 0, defaultTimeoutMs: this.#approvalTimeoutMs },
+      ctx,
     );
   }
 

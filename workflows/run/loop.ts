@@ -15,7 +15,6 @@ import type { ToolResultContent } from '../../src/shared/model/tool-result';
 import type { ModelCallSettings, ModelSettings, ToolCall } from '../../src/shared/model/types';
 import type { WorkflowRunInput } from '../../src/shared/run-input';
 import type { ApprovalRequest } from '../../src/shared/run-state';
-import { findTool, toolNames } from '../../src/shared/tools/catalog';
 import { parseProposedCall } from '../../src/shared/tools/parse-call';
 import type { agentRun } from '../agent-run';
 import type { ApprovalGate } from '../gate/approval-gate';
@@ -135,7 +134,8 @@ export class AgentLoop {
         actor: 'agent',
         detail: `step ${progress.step}: proposed ${turn.toolCalls.map((c) => c.name).join(', ')}`,
       });
-      for (const due of state.interruptions.due(progress.step, turn.toolCalls)) await this.#pauseOrStop(due);
+      for (const due of state.interruptions.due(progress.step, turn.toolCalls, state.policy.findTool))
+        await this.#pauseOrStop(due);
       await this.#runTurn(new TurnInProgress(turn.toolCalls, turn.content));
     }
   }
@@ -159,7 +159,7 @@ export class AgentLoop {
           workflowId,
           step: progress.step,
           settings: callSettings(input.model),
-          tools: [...toolNames],
+          tools: state.policy.toolNames,
           transcript: { key, at: length, prefixHash: hash, append },
           ...(scenario !== undefined ? { scenario } : {}),
         },
@@ -217,7 +217,7 @@ export class AgentLoop {
   async #handleCall(call: ToolCall, turn: TurnInProgress, position: CallPosition): Promise<ToolResultContent> {
     const { workflowId, state, gate: approvals, tools } = this.#d;
     const { policy, progress, audit } = state;
-    const parsed = parseProposedCall(call);
+    const parsed = parseProposedCall(call, policy.tools);
     if (!parsed.ok) {
       audit.append({ kind: 'tool_call_invalid', actor: 'agent', tool: call.name, detail: parsed.reason });
       const outcome = { toolCallId: call.id, tool: call.name, args: parsed.args, status: 'invalid' as const };
@@ -278,7 +278,7 @@ export class AgentLoop {
     position: CallPosition,
   ): Promise<ToolResultContent> {
     const { workflowId, state, gate, tools } = this.#d;
-    const tool = findTool(request.tool);
+    const tool = state.policy.findTool(request.tool);
     // Only catalog tools open requests, so the tool is there unless the catalog changed under a carried request.
     if (tool === undefined) {
       throw ApplicationFailure.nonRetryable(`tool ${request.tool} left the catalog`, FailureType.UnknownTool);
@@ -453,7 +453,7 @@ export class AgentLoop {
       return;
     }
     const gateOf = (tool: string, args: Record<string, unknown>) => policy.resolve(tool, args).kind;
-    const steps = planSteps(turn.toolCalls, gateOf);
+    const steps = planSteps(turn.toolCalls, gateOf, policy.tools);
     state.audit.append({
       kind: 'model_turn',
       actor: 'agent',
@@ -468,7 +468,7 @@ export class AgentLoop {
       plan: steps,
       barRequester: policy.policy.defaults.separationOfDuties,
     });
-    const edited = outcome.steps?.map((s) => planStep(s.tool, s.args, gateOf(s.tool, s.args)));
+    const edited = outcome.steps?.map((s) => planStep(s.tool, s.args, gateOf(s.tool, s.args), policy.findTool));
     const standing = outcome.action === 'edit' && edited !== undefined ? edited : steps;
     if (outcome.action !== 'reject') state.plan.approve(standing, outcome.by);
     const result = planReviewResult(outcome, standing);

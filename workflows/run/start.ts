@@ -4,6 +4,7 @@ import { FailureType } from '../../src/shared/errors';
 import { valueHash } from '../../src/shared/identity/signatures';
 import { startStatement } from '../../src/shared/identity/statements';
 import { policyHash } from '../../src/shared/policy/pin';
+import { mcpDefinitionHash, mcpToolName } from '../../src/shared/tools/mcp';
 import type { WorkflowRunInput } from '../../src/shared/run-input';
 import type { RunAuthority } from './authority';
 import type { CarriedState } from './continuation';
@@ -49,13 +50,25 @@ export async function pinAtStart(input: WorkflowRunInput, authority: RunAuthorit
     throw ApplicationFailure.nonRetryable(`policy ${pin.name} does not match its SHA-256`, FailureType.UnknownPolicy);
   }
   authority.pin(pin, registry);
+  const mcp = pinned.mcpTools ?? [];
+  for (const def of mcp) {
+    // The gate reads the hash: the run computes it from the definition itself, never takes the worker's word for it.
+    if (mcpDefinitionHash(def) !== def.sha256 || def.name !== mcpToolName(def.server, def.tool)) {
+      throw ApplicationFailure.nonRetryable(
+        `MCP tool ${def.name} does not match its definition's SHA-256`,
+        FailureType.UnknownPolicy,
+      );
+    }
+  }
+  authority.useMcpTools(mcp);
   const start = authority.accept(input.requestedBy, input.signature, startStatement(input), 'start');
   if (!start.ok) throw ApplicationFailure.nonRetryable(start.reason, FailureType.InvalidRunInput);
   authority.setRequester(start.accepted.subject);
   return (
     `policy ${pin.name} (version ${pin.policy.version}, sha256 ${pin.sha256}) from ${pin.source}; ` +
     `approver registry: ${registry.keys.length} key(s), sha256 ${registry.sha256.slice(0, 16)}…; ` +
-    `requested by ${start.accepted.label}${start.accepted.signed ? ' (signed)' : ' (unsigned)'}`
+    `requested by ${start.accepted.label}${start.accepted.signed ? ' (signed)' : ' (unsigned)'}` +
+    (mcp.length > 0 ? `; MCP tools: ${mcp.map((d) => `${d.name} (sha256 ${d.sha256.slice(0, 16)}…)`).join(', ')}` : '')
   );
 }
 

@@ -3,16 +3,18 @@ import {
   ApplicationFailure,
   isCancellation,
   proxyActivities,
+  type ActivityFunctionWithOptions,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import type { PrecheckActivities, ToolActivities } from '../../src/shared/activity-types';
+import type { PrecheckActivities } from '../../src/shared/activity-types';
 import { FailureType } from '../../src/shared/errors';
 import { argsHash } from '../../src/shared/hash';
 import type { ToolOutcome } from '../../src/shared/run-state';
-import type { CatalogTool, PrecheckName } from '../../src/shared/tools/catalog';
+import type { PrecheckName } from '../../src/shared/tools/catalog';
 import { hasPatch, PATCHES } from '../patches';
 import type { PatchId } from '../patch-ids';
-import type { PrecheckResult } from '../../src/shared/tools/types';
+import type { PrecheckResult, ToolActivityInput, ToolActivityResult } from '../../src/shared/tools/types';
+import type { RunToolDefinition } from '../../src/shared/tools/mcp';
 import type { ResolvedEffect } from '../../src/shared/run-state';
 import { resolvedEffect } from '../gate/request';
 import type { Pauses } from '../pause/pauses';
@@ -39,13 +41,24 @@ const TOOL_ACTIVITY_OPTIONS: ActivityOptions = {
     nonRetryableErrorTypes: [...BUSINESS_FAILURES],
   },
 };
-const toolActivities = proxyActivities<ToolActivities>(TOOL_ACTIVITY_OPTIONS);
+// Keyed by tool name: the catalog's tools and the run's MCP tools (each registered by the worker under its name).
+const toolActivities =
+  proxyActivities<Record<string, (input: ToolActivityInput) => Promise<ToolActivityResult>>>(TOOL_ACTIVITY_OPTIONS);
 
 const PRECHECK_ACTIVITY_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
 };
 const prechecks = proxyActivities<PrecheckActivities>(PRECHECK_ACTIVITY_OPTIONS);
+
+/** The activity that runs a tool: its type is the tool's name. */
+function activityOf(
+  name: string,
+): ActivityFunctionWithOptions<(input: ToolActivityInput) => Promise<ToolActivityResult>> {
+  const activity = toolActivities[name];
+  if (activity === undefined) throw new Error(`no activity proxy for ${name}`);
+  return activity;
+}
 
 /**
  * Prechecks added to a catalog tool while runs were in flight, with the change that added each: runs from before it
@@ -56,7 +69,7 @@ const ADDED_PRECHECKS: Partial<Record<PrecheckName, PatchId>> = {
 };
 
 /** The tool's precheck, unless the run is from before that precheck existed. */
-function precheckOf(tool: CatalogTool): PrecheckName | undefined {
+function precheckOf(tool: RunToolDefinition): PrecheckName | undefined {
   const name = tool.precheck;
   if (name === undefined) return undefined;
   const since = ADDED_PRECHECKS[name];
@@ -108,7 +121,7 @@ export class ToolRunner {
    * @param afterWait - the call waited for people (a request or a plan review): its precheck runs first
    */
   async run(
-    tool: CatalogTool,
+    tool: RunToolDefinition,
     args: Record<string, unknown>,
     idempotencyKey: string,
     outcome: OutcomeBase,
@@ -125,7 +138,7 @@ export class ToolRunner {
    * What a call would touch, as the tool's precheck resolves it now (undefined for a tool without a precheck, or
    * when the precheck cannot say: the request then shows no effect and binds none).
    */
-  async resolveEffect(tool: CatalogTool, args: Record<string, unknown>): Promise<ResolvedEffect | undefined> {
+  async resolveEffect(tool: RunToolDefinition, args: Record<string, unknown>): Promise<ResolvedEffect | undefined> {
     const name = precheckOf(tool);
     if (name === undefined) return undefined;
     try {
@@ -148,7 +161,7 @@ export class ToolRunner {
    * @param options - the call's idempotency key, the approved effect (if any), what a blocked outcome records
    */
   async precheck(
-    tool: CatalogTool,
+    tool: RunToolDefinition,
     args: Record<string, unknown>,
     options: { idempotencyKey: string; outcome: OutcomeBase; approved?: ResolvedEffect | undefined },
   ): Promise<PrecheckVerdict> {
@@ -203,7 +216,7 @@ export class ToolRunner {
    * @returns the settled call, or `aborted` when the person aborted the run over it
    */
   async execute(
-    tool: CatalogTool,
+    tool: RunToolDefinition,
     args: Record<string, unknown>,
     idempotencyKey: string,
     outcome: OutcomeBase,
@@ -222,7 +235,7 @@ export class ToolRunner {
       try {
         // The same idempotency key on every attempt and every retry after a pause: the effect happens once.
         const result = await inFlight.track(
-          toolActivities[tool.name].executeWithOptions(options, [{ args, idempotencyKey }]),
+          activityOf(tool.name).executeWithOptions(options, [{ args, idempotencyKey }]),
         );
         audit.append({
           kind: 'tool_executed',

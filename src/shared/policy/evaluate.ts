@@ -1,4 +1,5 @@
 import type { ApprovalStage, GateKind } from '../run-state';
+import type { McpAnnotations } from '../tools/mcp';
 import type { ToolClassification } from '../tools/types';
 import {
   DEFAULT_TIMEOUT_MS,
@@ -217,6 +218,19 @@ export function resolveGate(
       ...raises,
     );
   }
+  return finishGate(policy, kind, settings, reasons, ctx, ruleName);
+}
+
+/** The gate's stages, quorum and reason once its kind is known (the `auto_logged` limit applied here). */
+function finishGate(
+  policy: Policy,
+  chosen: GateKind,
+  settings: LayeredSettings,
+  reasons: string[],
+  ctx: ResolveContext,
+  ruleName: string | undefined,
+): ResolvedGate {
+  let kind = chosen;
   if (kind === 'auto_logged' && ctx.autoLoggedCount >= settings.autoLoggedLimit) {
     kind = 'hard';
     reasons.push(`past the limit of ${settings.autoLoggedLimit} auto_logged calls per run, so it needs hard approval`);
@@ -241,4 +255,79 @@ export function resolveGate(
     because: reasons.join('; '),
     ...(ruleName !== undefined ? { rule: ruleName } : {}),
   };
+}
+
+/** What the gate of an MCP tool reads: where it comes from, its annotations and the hash of its definition. */
+export interface McpGateTool {
+  server: string;
+  tool: string;
+  /** The name the model calls it by (`mcp__server__tool`): the `auto_logged` count and the reasons use it. */
+  name: string;
+  annotations: McpAnnotations;
+  /** SHA-256 of the definition the worker listed (recomputed by the run). */
+  sha256: string;
+}
+
+/**
+ * Resolves the gate of one MCP tool call. Fail closed, and the server's word can only make it stricter:
+ *
+ * - A tool the policy's `mcp.SERVER.tools` does not list is at least `hard` (`unclassified` settings otherwise;
+ *   an unclassified `deny` stays `deny`).
+ * - A listed tool whose definition hash is not the one its entry acknowledges is at least `hard` (the entry's
+ *   approvers and timeouts apply) until the policy names the new hash.
+ * - A listed tool with its acknowledged hash: its entry over the defaults, then the first matching rule.
+ * - Then the annotations raise: a tool not marked `readOnlyHint: true` is at least `auto_logged`; one that is also
+ *   not marked `destructiveHint: false` (MCP's default is destructive) is at least `hard`.
+ * - `auto_logged` past its per-run limit is `hard`, as for any tool.
+ *
+ * @param policy - a parsed policy
+ * @param tool - the MCP tool (server, name, annotations, definition hash)
+ * @param args - the call's parsed arguments
+ * @param ctx - what the run knows
+ * @returns the gate; `because` says which of the above decided
+ */
+export function resolveMcpGate(policy: Policy, tool: McpGateTool, args: unknown, ctx: ResolveContext): ResolvedGate {
+  const servers = policy.mcp ?? {};
+  const server = Object.hasOwn(servers, tool.server) ? servers[tool.server] : undefined;
+  const entry = server !== undefined && Object.hasOwn(server.tools, tool.tool) ? server.tools[tool.tool] : undefined;
+  const where = `MCP tool ${tool.tool} of server ${tool.server}`;
+  const shortHash = tool.sha256.slice(0, 16);
+  const reasons: string[] = [];
+  let settings: LayeredSettings;
+  let kind: GateKind;
+  let ruleName: string | undefined;
+  if (entry === undefined) {
+    settings = layerSettings(policy, policy.unclassified);
+    kind = strongerGate(settings.gate, 'hard');
+    reasons.push(
+      `unclassified ${where}: fail closed (policy ${policy.version} does not list it under mcp.${tool.server}.tools; ` +
+        `its definition sha256 is ${tool.sha256})`,
+    );
+  } else if (entry.sha256 !== tool.sha256) {
+    settings = layerSettings(policy, entry);
+    kind = strongerGate(settings.gate, 'hard');
+    reasons.push(
+      `definition changed: ${where} now has definition sha256 ${tool.sha256}, and policy ${policy.version} ` +
+        `acknowledges ${entry.sha256.slice(0, 16)}…; hard until the policy acknowledges the new hash`,
+    );
+  } else {
+    const rule = entry.rules?.find((r) => whenHolds(r.when, args));
+    ruleName = rule?.name;
+    settings = layerSettings(policy, entry, rule);
+    kind = settings.gate;
+    reasons.push(
+      rule !== undefined
+        ? `${tool.name} rule '${rule.name}' (${describeWhen(rule.when)}), definition ${shortHash}… acknowledged`
+        : `${tool.name} default gate, definition ${shortHash}… acknowledged`,
+    );
+  }
+  const a = tool.annotations;
+  if (a.readOnlyHint !== true && a.destructiveHint !== false && gateRank(kind) < gateRank('hard')) {
+    kind = 'hard';
+    reasons.push('raised to hard: the server does not mark it read-only or non-destructive');
+  } else if (a.readOnlyHint !== true && gateRank(kind) < gateRank('auto_logged')) {
+    kind = 'auto_logged';
+    reasons.push('raised to auto_logged: the server does not mark it read-only');
+  }
+  return finishGate(policy, kind, settings, reasons, ctx, ruleName);
 }

@@ -135,6 +135,23 @@ const ToolPolicySchema = z.strictObject({
   rules: z.array(RuleSchema).max(50).optional(),
 });
 
+/**
+ * An MCP tool's entry: a tool entry plus `sha256`, the hash of the tool's definition the operator reviewed (see
+ * `mcpDefinitionHash`). A tool whose server now gives another definition is `hard` until the entry names the new hash.
+ */
+const McpToolPolicySchema = ToolPolicySchema.extend({
+  sha256: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .regex(/^[0-9a-f]{64}$/, "expected the 64 hex characters of the tool definition's SHA-256"),
+});
+
+/** An MCP server's entry: its tools by their names on the server. */
+const McpServerPolicySchema = z.strictObject({
+  tools: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,50}$/), McpToolPolicySchema).default({}),
+});
+
 const UnclassifiedSchema = z
   .strictObject({
     gate: GateKindSchema.default('hard'),
@@ -185,6 +202,8 @@ const PolicyShape = z
     tools: z.record(Name, ToolPolicySchema).default({}),
     unclassified: UnclassifiedSchema,
     interruptions: InterruptionsSchema.optional(),
+    /** MCP tools by server and tool name. Absent (not `{}`) when the file has none, so older hashes stay the same. */
+    mcp: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,29}$/), McpServerPolicySchema).optional(),
   })
   // Default approvers: every group. Filled in here so the parsed policy says it plainly and parses again unchanged.
   .transform((p) => ({
@@ -207,6 +226,9 @@ export type PolicyInput = z.input<typeof PolicyShape>;
 
 /** One tool's entry in `tools`. */
 export type ToolPolicy = Policy['tools'][string];
+
+/** One MCP tool's entry in `mcp.SERVER.tools`. */
+export type McpToolPolicy = NonNullable<Policy['mcp']>[string]['tools'][string];
 
 /** One rule of a tool. */
 export type Rule = NonNullable<ToolPolicy['rules']>[number];
@@ -337,6 +359,19 @@ export function policyProblems(policy: Policy): PolicyProblem[] {
       seen.add(rule.name);
       checkLayer(rule, ['tools', name, 'rules', i], [tool]);
     });
+  }
+  for (const [server, entry] of Object.entries(policy.mcp ?? {})) {
+    for (const [name, tool] of Object.entries(entry.tools)) {
+      const path = ['mcp', server, 'tools', name];
+      checkLayer(tool, path, []);
+      const seen = new Set<string>();
+      tool.rules?.forEach((rule, i) => {
+        if (seen.has(rule.name))
+          problems.push({ path: [...path, 'rules', i, 'name'], message: `duplicate rule name "${rule.name}"` });
+        seen.add(rule.name);
+        checkLayer(rule, [...path, 'rules', i], [tool]);
+      });
+    }
   }
   checkLayer(policy.unclassified, ['unclassified'], []);
   problems.push(...irreversibleLetThrough(policy));
