@@ -13,6 +13,9 @@ import { createBillingActivities } from './activities/billing/index';
 import { openBillingDb } from './activities/billing/db';
 import { createBillingPrechecks } from './activities/billing/prechecks';
 import { createModelActivities } from './activities/model/index';
+import { createMcpActivities, type McpFault } from './activities/mcp/index';
+import { McpToolbox } from './src/node/mcp/toolbox';
+import { resolveMcpSettings } from './src/node/mcp/settings';
 import { openTranscriptStore, type TranscriptStore } from './src/node/transcript-store';
 import { createRunSupportActivities } from './activities/run-support';
 import { createAuditActivities } from './activities/audit-store';
@@ -86,6 +89,13 @@ export interface CreateWorkerOptions {
    * log line only. Its channels are built (and their secrets checked) when the worker is created.
    */
   notifications?: NotificationDispatcher;
+  /**
+   * The MCP servers and the tools they listed, connected by the caller (who closes it after the worker stops).
+   * Default: the settings file named by `HITL_MCP`, connected here and closed when the worker stops; else none.
+   */
+  mcp?: McpToolbox;
+  /** Fault injection for tests only: MCP tool name to where its activity's first attempt fails. */
+  mcpFaults?: ReadonlyMap<string, McpFault>;
   /** Extra worker options (e.g. `shutdownGraceTime`). */
   extra?: Partial<WorkerOptions>;
 }
@@ -115,15 +125,20 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
   const db = options.billingDb ?? openBillingDb();
   const transcripts = options.transcripts ?? options.model?.transcripts ?? openTranscriptStore();
   const auditStore = options.auditStore ?? openAuditStore();
+  const mcpSettings = options.mcp === undefined ? resolveMcpSettings() : undefined;
+  const mcp = options.mcp ?? (mcpSettings !== undefined ? await McpToolbox.connect(mcpSettings.settings) : undefined);
+  const mcpTools = mcp?.definitions ?? [];
   const activities = {
     ...createAuditActivities(auditStore),
-    ...createModelActivities({ ...options.model, transcripts }),
+    ...createModelActivities({ ...options.model, transcripts, extraTools: mcpTools }),
     ...createBillingActivities(db),
     ...createBillingPrechecks(db),
+    ...(mcp !== undefined ? createMcpActivities(mcp, db, options.mcpFaults ? { faults: options.mcpFaults } : {}) : {}),
     ...createRunSupportActivities({
       policies,
       registry,
       stateKey,
+      mcpTools,
       acceptUnsealed: options.acceptUnsealedState ?? process.env['HITL_ACCEPT_UNSEALED_STATE'] === '1',
       dispatcher: options.notifications ?? new NotificationDispatcher(resolveNotifySettings().settings),
     }),
@@ -131,7 +146,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
   requireActivities(activities);
   const keys = options.payloadKeys === null ? undefined : (options.payloadKeys ?? loadPayloadKeys());
   const dataConverter = encryptingDataConverter(keys);
-  return Worker.create({
+  const worker = await Worker.create({
     connection: options.connection,
     namespace: cfg.namespace,
     taskQueue: cfg.taskQueue,
@@ -141,6 +156,24 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     ...(options.workflowBundle !== undefined ? { workflowBundle: options.workflowBundle } : { workflowsPath }),
     ...options.extra,
   });
+  if (options.mcp === undefined && mcp !== undefined) {
+    // The toolbox was connected here, so it closes with the worker (runUntil goes through run too).
+    const run = worker.run.bind(worker);
+    worker.run = async () => {
+      try {
+        await run();
+      } finally {
+        await mcp.close();
+      }
+    };
+  }
+  if (mcpTools.length > 0) {
+    logger.info(
+      { mcpTools: mcpTools.map((d) => `${d.name} sha256 ${d.sha256}`) },
+      `listed ${mcpTools.length} MCP tool(s)${mcpSettings !== undefined ? ` from ${mcpSettings.source}` : ''}`,
+    );
+  }
+  return worker;
 }
 
 /** Every activity type the workflow schedules: the catalog's tools and prechecks, the model and run support. */
@@ -189,7 +222,12 @@ async function main(): Promise<void> {
   // with its line and key. `--policy FILE|DIR` wins over HITL_POLICY (else the built-in default); `--approvers FILE`
   // over HITL_APPROVERS (else nobody can sign).
   const { values } = parseArgs({
-    options: { policy: { type: 'string' }, approvers: { type: 'string' }, notify: { type: 'string' } },
+    options: {
+      policy: { type: 'string' },
+      approvers: { type: 'string' },
+      notify: { type: 'string' },
+      mcp: { type: 'string' },
+    },
     strict: true,
   });
   const policies = loadPolicyBook(values.policy);
@@ -204,11 +242,22 @@ async function main(): Promise<void> {
         `(set ${PAYLOAD_KEYS_ENV} to a key file made with \`hitl payload-keys add\`)`,
     );
   }
+  // `--mcp FILE` over HITL_MCP, else no MCP tools. The servers are started and listed before the worker polls.
+  const mcpSettings = resolveMcpSettings(values.mcp !== undefined ? { path: values.mcp } : {});
+  const mcp = mcpSettings !== undefined ? await McpToolbox.connect(mcpSettings.settings) : undefined;
   const auditStore = openAuditStore();
   const connection = await NativeConnection.connect({ address: cfg.address });
   const registered = await ensureSearchAttributes(connection, cfg.namespace);
   if (registered.length > 0) logger.info({ registered }, 'registered missing search attributes');
-  const worker = await createWorker({ connection, policies, registry, payloadKeys, auditStore, notifications });
+  const worker = await createWorker({
+    connection,
+    policies,
+    registry,
+    payloadKeys,
+    auditStore,
+    notifications,
+    mcp: mcp ?? McpToolbox.empty(),
+  });
   logger.info(
     {
       address: cfg.address,
@@ -227,6 +276,7 @@ async function main(): Promise<void> {
   );
   // Worker.run() resolves after a graceful shutdown, which the SDK starts on SIGINT and SIGTERM.
   await worker.run();
+  await mcp?.close();
   await connection.close();
   await auditStore.close();
   await notifications.close();

@@ -7,6 +7,7 @@ import { LOG_ONLY } from '../src/node/notify/settings';
 import type { Notification, RunActivities } from '../src/shared/activity-types';
 import { FailureType } from '../src/shared/errors';
 import type { ApproverRegistry } from '../src/shared/identity/signatures';
+import type { McpToolDefinition } from '../src/shared/tools/mcp';
 
 /** What the run-support activities serve, all fixed at worker start. */
 export interface RunSupportOptions {
@@ -22,6 +23,8 @@ export interface RunSupportOptions {
    * all the same.
    */
   acceptUnsealed?: boolean;
+  /** The MCP tools the worker listed at its start (default: none); each run pins them with its policy. */
+  mcpTools?: readonly McpToolDefinition[];
   /** Delivers notifications (default: the log line only). */
   dispatcher?: NotificationDispatcher;
 }
@@ -35,7 +38,7 @@ export interface RunSupportOptions {
  * @returns `{ currentPolicy, runAuthority, approverRegistry, sealState, openState, notify }`
  */
 export function createRunSupportActivities(options: RunSupportOptions): RunActivities {
-  const { policies, registry, stateKey, acceptUnsealed = false } = options;
+  const { policies, registry, stateKey, acceptUnsealed = false, mcpTools = [] } = options;
   const dispatcher = options.dispatcher ?? new NotificationDispatcher(LOG_ONLY);
   return {
     currentPolicy() {
@@ -46,7 +49,11 @@ export function createRunSupportActivities(options: RunSupportOptions): RunActiv
     runAuthority(input) {
       const found = policies.find(input.policy);
       if (!found.ok) throw ApplicationFailure.nonRetryable(found.reason, FailureType.UnknownPolicy);
-      return Promise.resolve({ policy: found.pin, registry });
+      return Promise.resolve({
+        policy: found.pin,
+        registry,
+        ...(mcpTools.length > 0 ? { mcpTools: [...mcpTools] } : {}),
+      });
     },
     approverRegistry() {
       return Promise.resolve(registry);

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ConfigError, FailureType } from '../../src/shared/errors';
 import { formatZodError } from '../../src/shared/zod-format';
 import type { ModelActivities } from '../../src/shared/activity-types';
+import type { McpToolDefinition } from '../../src/shared/tools/mcp';
 import { createOpenAIModel } from './openai';
 import { callScriptedModel } from './scripted';
 import { boundModelTurn } from '../../src/shared/model/limits';
@@ -21,6 +22,8 @@ export interface ModelActivitiesOptions {
    * (`HITL_TRANSCRIPT_DB`, else `.data/transcripts.sqlite`), on the first model call.
    */
   transcripts?: TranscriptStore;
+  /** The worker's MCP tools: their specs go to the model where a run offers them. */
+  extraTools?: readonly McpToolDefinition[];
   /** The chat-completions endpoint used by the `openai` provider. */
   openai?: {
     /** API key; default `OPENAI_API_KEY`. An explicit empty string means none (no fallback to the environment). */
@@ -64,7 +67,7 @@ const OptionsSchema = z
  * @throws ConfigError when an option or environment variable is invalid (e.g. `OPENAI_BASE_URL` is not an http(s) URL)
  */
 export function createModelActivities(options?: ModelActivitiesOptions): ModelActivities {
-  const { transcripts, ...rest } = options ?? {};
+  const { transcripts, extraTools, ...rest } = options ?? {};
   const opts = parseOrThrow(OptionsSchema, rest, 'model activity options')?.openai;
   const env = parseOrThrow(
     EnvSchema,
@@ -80,6 +83,7 @@ export function createModelActivities(options?: ModelActivitiesOptions): ModelAc
     baseURL: opts?.baseURL ?? env.OPENAI_BASE_URL,
     model: opts?.model ?? env.HITL_MODEL ?? DEFAULT_MODEL,
     timeoutMs: opts?.timeoutMs ?? DEFAULT_MODEL_TIMEOUT_MS,
+    ...(extraTools !== undefined ? { mcpTools: extraTools } : {}),
   });
   let store: TranscriptStore | undefined;
   const opened = (): TranscriptStore => (store ??= transcripts ?? openTranscriptStore());

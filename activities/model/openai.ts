@@ -10,6 +10,7 @@ import { FailureType } from '../../src/shared/errors';
 import { formatZodError } from '../../src/shared/zod-format';
 import type { ChatMessage, ModelRequest, ModelSettings, ModelTurn, ToolCall } from '../../src/shared/model/types';
 import { buildToolSpecs } from './tool-specs';
+import type { McpToolDefinition } from '../../src/shared/tools/mcp';
 
 /** Worker-side configuration of the chat-completions endpoint. */
 export interface OpenAIModelConfig {
@@ -21,6 +22,8 @@ export interface OpenAIModelConfig {
   model: string;
   /** Time to wait for one response, in milliseconds; a timeout is retryable. */
   timeoutMs: number;
+  /** The worker's MCP tools, offered where a run names them. */
+  mcpTools?: readonly McpToolDefinition[];
 }
 
 /** The `openai` variant of {@link ModelSettings}. */
@@ -63,7 +66,7 @@ export function createOpenAIModel(config: OpenAIModelConfig): OpenAIModelCall {
       maxRetries: 0,
       timeout: config.timeoutMs,
     });
-    const tools = buildToolSpecs(input.tools);
+    const tools = buildToolSpecs(input.tools, config.mcpTools);
     const body: ChatCompletionCreateParamsNonStreaming = {
       model: settings.model !== '' ? settings.model : config.model,
       messages: input.messages.map(toOpenAIMessage),

@@ -120,7 +120,7 @@ export function mcpTool(def: McpToolDefinition): RunToolDefinition {
   const schema = modelInputSchema(def);
   if (schema['type'] === 'object') {
     try {
-      parameters = z.fromJSONSchema(schema as z.core.JSONSchema.JSONSchema);
+      parameters = z.fromJSONSchema(schema);
     } catch {
       parameters = z.never();
     }
