@@ -14,6 +14,7 @@ import './policy-file.test';
 import './codec.test';
 import './hostile-input.test';
 import './policy-gates.test';
+import './mcp-tools.test';
 import './interruptions.test';
 import './server-restart.test';
 import './long-runs.test';

@@ -12,6 +12,8 @@ import type { Policy } from '../../src/shared/policy/schema';
 import type { AgentRunInputDraft } from '../../src/shared/run-input';
 import type { ApprovalRequest } from '../../src/shared/run-state';
 import { createWorker, workflowsPath } from '../../worker';
+import type { McpFault } from '../../activities/mcp/index';
+import { McpToolbox } from '../../src/node/mcp/toolbox';
 import { encodedFailuresPath, encryptingDataConverter } from '../../src/node/codec/data-converter';
 import type { PayloadKeys } from '../../src/node/codec/payload-keys';
 import { PolicyBook, pinOf } from '../../src/node/policy-book';
@@ -112,6 +114,10 @@ export interface WithWorkerOptions {
   payloadKeys?: PayloadKeys;
   /** Delivers the worker's notifications (default: the log line only). */
   notifications?: NotificationDispatcher;
+  /** The worker's MCP servers (default: none; the test closes it). */
+  mcp?: McpToolbox;
+  /** Where MCP tool activities fail on their first attempt (fault injection). */
+  mcpFaults?: ReadonlyMap<string, McpFault>;
 }
 
 let encryptedBundle: Promise<WorkflowBundle> | undefined;
@@ -149,6 +155,8 @@ export async function withWorker<T>(fn: (h: Harness) => Promise<T>, options: Wit
     registry: options.registry ?? TEST_REGISTRY,
     stateKey: TEST_STATE_KEY,
     ...(options.notifications !== undefined ? { notifications: options.notifications } : {}),
+    mcp: options.mcp ?? McpToolbox.empty(),
+    ...(options.mcpFaults !== undefined ? { mcpFaults: options.mcpFaults } : {}),
   });
   const dataConverter = encryptingDataConverter(options.payloadKeys);
   const client =
