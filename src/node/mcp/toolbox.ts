@@ -20,6 +20,12 @@ import type { McpServerSettings, McpSettings } from './settings';
 /** Largest tool definition (canonical JSON) the worker offers, in bytes; a larger one is left out with a warning. */
 export const MAX_MCP_DEFINITION_BYTES = 64 * 1024;
 
+/**
+ * All the definitions together at most (canonical JSON), in bytes: every run carries them in its history, at its start
+ * and across continue-as-new. A worker whose servers list more refuses to start.
+ */
+export const MAX_MCP_TOTAL_BYTES = 256 * 1024;
+
 /** At most this many tools per server (pages of `tools/list` are followed up to it). */
 export const MAX_MCP_TOOLS_PER_SERVER = 200;
 
@@ -118,6 +124,13 @@ export class McpToolbox {
         }
         clients.set(name, client);
         definitions.push(...(await listDefinitions(name, client, settings.callTimeoutMs)));
+      }
+      const total = Buffer.byteLength(canonicalJson(definitions));
+      if (total > MAX_MCP_TOTAL_BYTES) {
+        throw new ConfigError(
+          `the MCP servers list ${definitions.length} tools of ${total} bytes together; the limit is ` +
+            `${MAX_MCP_TOTAL_BYTES} bytes (each run carries them): connect fewer servers`,
+        );
       }
     } catch (err) {
       await Promise.allSettled([...clients.values()].map((c) => c.close()));
