@@ -16,7 +16,9 @@ import { loadPolicyFile } from '../src/node/policy-file';
 import { PolicySchema, type Policy } from '../src/shared/policy/schema';
 import type { ApprovalRequest } from '../src/shared/run-state';
 import type { ScenarioTurn } from '../src/shared/model/types';
-import { closeSharedEnv, repoRoot, sharedEnv, waitFor } from '../test/support/env';
+import { closeSharedEnv, repoRoot, sharedEnv, tempDir, waitFor } from '../test/support/env';
+import { parseMcpSettings } from '../src/node/mcp/settings';
+import { McpToolbox } from '../src/node/mcp/toolbox';
 import { connectClient } from '../src/node/client/connect';
 import { approveAs, decideAs, resumeAs, stopAs } from '../test/support/decisions';
 import { answer, call, withWorker, type Harness, type StartOverrides } from '../test/support/harness';
@@ -46,6 +48,11 @@ interface Recording {
   setup?: (h: Harness) => () => void;
   /** What people do while the run goes on. */
   act?: (h: Harness, workflowId: string) => Promise<void>;
+  /**
+   * The run's input on a worker connected to the notes MCP server (test/support/mcp-notes-server.ts), given the
+   * definition hash of each of its tools; such recordings run on a worker of their own.
+   */
+  mcp?: (hashes: Record<string, string>) => StartOverrides;
 }
 
 async function first(h: Harness, workflowId: string, count = 1): Promise<ApprovalRequest[]> {
@@ -287,6 +294,29 @@ const recordings: Record<string, Recording> = {
       await approve(h, id, (await first(h, id))[0]!, 'frank');
     },
   },
+  'mcp-read-then-destructive-approved': {
+    // A read-only MCP tool runs at once; a destructive one (its annotation raises auto_logged to hard) waits for ada.
+    turns: [
+      call('mcp__notes__read_note', { name: 'welcome' }),
+      call('mcp__notes__delete_note', { name: 'plan' }),
+      answer('deleted'),
+    ],
+    mcp: (hashes) => ({
+      policy: PolicySchema.parse({
+        ...example,
+        version: 'rec-mcp',
+        mcp: {
+          notes: {
+            tools: {
+              read_note: { gate: 'auto', sha256: hashes['read_note'] },
+              delete_note: { gate: 'auto_logged', sha256: hashes['delete_note'], approvers: { groups: ['admins'] } },
+            },
+          },
+        },
+      }),
+    }),
+    act: async (h, id) => void (await approve(h, id, (await first(h, id))[0]!, 'ada')),
+  },
 };
 
 // Histories above 1 MiB are written gzipped (`.pb.gz`): the flood recordings are megabytes of repeated filler.
@@ -297,39 +327,72 @@ async function main(): Promise<void> {
   const names = values.only !== undefined ? [values.only] : Object.keys(recordings);
   // Histories are read over a connection of our own: the test environment's takes messages up to 4 MiB only.
   const { client: reader } = await connectClient({ address: (await sharedEnv()).address }, { payloadKeys: null });
-  await withWorker(async (h) => {
-    for (const name of names) {
-      const rec = recordings[name];
-      if (rec === undefined) throw new Error(`no recording named ${name}`);
-      const base = `${name}${values.suffix}`;
-      if (['.pb', '.1.pb', '.pb.gz', '.1.pb.gz'].some((ext) => existsSync(join(outDir, `${base}${ext}`)))) {
-        process.stdout.write(`kept ${base}: already recorded\n`);
-        continue;
-      }
-      // Each recording starts from the same balances, so refunds never fail their precheck.
-      h.db.prepare('DELETE FROM hitl_refund').run();
-      const undo = rec.setup?.(h);
-      const run = await h.startScripted(rec.turns, { requestedBy: 'recorder', ...rec.input });
-      await rec.act?.(h, run.workflowId);
-      await run.result().catch(() => undefined);
-      undo?.();
-      const { earlierRuns } = await runStatus(h.client, run.workflowId);
-      const segments = [...earlierRuns, undefined];
-      for (const [i, runId] of segments.entries()) {
-        const history = await reader.workflow.getHandle(run.workflowId, runId).fetchHistory();
-        const file = join(outDir, segments.length > 1 ? `${base}.${i + 1}.pb` : `${base}.pb`);
-        const bytes = proto.temporal.api.history.v1.History.encode(history).finish();
-        if (bytes.length > GZIP_ABOVE_BYTES) writeFileSync(`${file}.gz`, gzipSync(bytes));
-        else writeFileSync(file, bytes);
-        // Runs check their own workflow id (signatures bind it): the replay test replays each under its own.
-        const idsFile = join(outDir, 'workflow-ids.json');
-        const ids = existsSync(idsFile) ? (JSON.parse(readFileSync(idsFile, 'utf8')) as Record<string, string>) : {};
-        ids[basename(file, '.pb')] = run.workflowId;
-        writeFileSync(idsFile, `${JSON.stringify(ids, null, 2)}\n`);
-        process.stdout.write(`recorded ${file} (${history.events?.length ?? 0} events)\n`);
-      }
+  const record = async (h: Harness, name: string, hashes?: Record<string, string>) => {
+    const rec = recordings[name];
+    if (rec === undefined) throw new Error(`no recording named ${name}`);
+    const base = `${name}${values.suffix}`;
+    if (['.pb', '.1.pb', '.pb.gz', '.1.pb.gz'].some((ext) => existsSync(join(outDir, `${base}${ext}`)))) {
+      process.stdout.write(`kept ${base}: already recorded\n`);
+      return;
     }
-  });
+    // Each recording starts from the same balances, so refunds never fail their precheck.
+    h.db.prepare('DELETE FROM hitl_refund').run();
+    const undo = rec.setup?.(h);
+    const input = rec.mcp !== undefined && hashes !== undefined ? rec.mcp(hashes) : rec.input;
+    const run = await h.startScripted(rec.turns, { requestedBy: 'recorder', ...input });
+    await rec.act?.(h, run.workflowId);
+    await run.result().catch(() => undefined);
+    undo?.();
+    const { earlierRuns } = await runStatus(h.client, run.workflowId);
+    const segments = [...earlierRuns, undefined];
+    for (const [i, runId] of segments.entries()) {
+      const history = await reader.workflow.getHandle(run.workflowId, runId).fetchHistory();
+      const file = join(outDir, segments.length > 1 ? `${base}.${i + 1}.pb` : `${base}.pb`);
+      const bytes = proto.temporal.api.history.v1.History.encode(history).finish();
+      if (bytes.length > GZIP_ABOVE_BYTES) writeFileSync(`${file}.gz`, gzipSync(bytes));
+      else writeFileSync(file, bytes);
+      // Runs check their own workflow id (signatures bind it): the replay test replays each under its own.
+      const idsFile = join(outDir, 'workflow-ids.json');
+      const ids = existsSync(idsFile) ? (JSON.parse(readFileSync(idsFile, 'utf8')) as Record<string, string>) : {};
+      ids[basename(file, '.pb')] = run.workflowId;
+      writeFileSync(idsFile, `${JSON.stringify(ids, null, 2)}\n`);
+      process.stdout.write(`recorded ${file} (${history.events?.length ?? 0} events)\n`);
+    }
+  };
+  const plain = names.filter((n) => recordings[n]?.mcp === undefined);
+  const withMcp = names.filter((n) => recordings[n]?.mcp !== undefined);
+  if (plain.length > 0) {
+    await withWorker(async (h) => {
+      for (const name of plain) await record(h, name);
+    });
+  }
+  if (withMcp.length > 0) {
+    const file = join(tempDir('hitl-mcp-record-'), 'notes.json');
+    const mcp = await McpToolbox.connect(
+      parseMcpSettings({
+        servers: {
+          notes: {
+            transport: 'stdio',
+            command: process.execPath,
+            args: ['--import', 'tsx', join(repoRoot, 'test/support/mcp-notes-server.ts')],
+            cwd: repoRoot,
+            env: { NOTES_FILE: file },
+          },
+        },
+      }),
+    );
+    const hashes = Object.fromEntries(mcp.definitions.map((d) => [d.tool, d.sha256]));
+    try {
+      await withWorker(
+        async (h) => {
+          for (const name of withMcp) await record(h, name, hashes);
+        },
+        { mcp },
+      );
+    } finally {
+      await mcp.close();
+    }
+  }
   await reader.connection.close();
   await closeSharedEnv();
 }

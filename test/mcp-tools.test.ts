@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import proto from '@temporalio/proto';
+import { Worker } from '@temporalio/worker';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { McpFault } from '../activities/mcp/index';
 import { buildToolSpecs } from '../activities/model/tool-specs';
@@ -281,6 +283,25 @@ describe('MCP tools under the policy', () => {
       await toolbox.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
+  });
+});
+
+describe('MCP tools in recorded histories', () => {
+  it('replays the recorded MCP run on the current workflow code, which scheduled both MCP tools', async () => {
+    const name = 'mcp-read-then-destructive-approved';
+    const bytes = readFileSync(join(repoRoot, 'test/histories', `${name}.pb`));
+    const history = proto.temporal.api.history.v1.History.decode(bytes);
+    const scheduled = (history.events ?? []).flatMap((e) => {
+      const type = e.activityTaskScheduledEventAttributes?.activityType?.name;
+      return type?.startsWith('mcp__') === true ? [type] : [];
+    });
+    assert.deepEqual(scheduled, [READ, DELETE]);
+    const ids = JSON.parse(readFileSync(join(repoRoot, 'test/histories/workflow-ids.json'), 'utf8')) as Record<
+      string,
+      string
+    >;
+    const { bundle } = await sharedEnv();
+    await Worker.runReplayHistory({ workflowBundle: bundle }, history, ids[name]);
   });
 });
 
