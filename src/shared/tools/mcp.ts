@@ -73,7 +73,12 @@ export function mcpDefinitionHash(
   );
 }
 
-/** The schema without the idempotency argument: the run fills that in, the model does not. */
+/**
+ * The input schema as the model sees it and the run parses it: without the idempotency argument, which the activity
+ * fills in with the call's key.
+ * @param def - the tool's definition
+ * @returns the JSON Schema (the server's own object when the tool takes no key)
+ */
 export function modelInputSchema(def: McpToolDefinition): Record<string, unknown> {
   const arg = def.idempotencyArg;
   if (arg === undefined) return def.inputSchema;
