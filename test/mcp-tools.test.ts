@@ -94,12 +94,17 @@ describe('MCP tools under the policy', () => {
     assert.equal(definition(notes.toolbox, READ).idempotencyArg, undefined);
   });
 
-  it('runs a read-only MCP tool at once, and refuses arguments its schema does not take', async () => {
+  it('runs a read-only MCP tool at once, refuses arguments its schema does not take, and passes on an error result', async () => {
     const policy = notesPolicy('mcp-read', hashesOf(notes.toolbox));
     await withWorker(
       async (h) => {
         const run = await h.startScripted(
-          [call(READ, { name: 'welcome' }), call(READ, { name: 42 }), answer('read it')],
+          [
+            call(READ, { name: 'welcome' }),
+            call(READ, { name: 42 }),
+            call(READ, { name: 'missing' }),
+            answer('read it'),
+          ],
           { policy },
         );
         const result = await finished(run);
@@ -108,8 +113,11 @@ describe('MCP tools under the policy', () => {
           [
             [READ, 'auto', 'executed'],
             [READ, null, 'invalid'],
+            [READ, 'auto', 'failed'],
           ],
         );
+        // The server's error result reaches the model as the tool's answer (and is on the ledger for a retry).
+        assert.match(result.outcomes[2]?.error ?? '', /^ToolRefused: notes refused read_note: no note missing/);
         assert.equal(result.outcomes[0]?.result, 'hello');
         assert.match(result.outcomes[1]?.error ?? '', /invalid arguments for mcp__notes__read_note: name/);
       },
