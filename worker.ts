@@ -16,6 +16,7 @@ import { createModelActivities } from './activities/model/index';
 import { openTranscriptStore, type TranscriptStore } from './src/node/transcript-store';
 import { createRunSupportActivities } from './activities/run-support';
 import { createAuditActivities } from './activities/audit-store';
+import { livenessHeartbeats } from './activities/liveness';
 import { openAuditStore } from './src/node/audit/open-store';
 import type { AuditStore } from './src/node/audit/sqlite-store';
 import { connectionConfig, workerConfig } from './src/node/config';
@@ -140,6 +141,11 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     ...workerConfig(),
     ...(options.workflowBundle !== undefined ? { workflowBundle: options.workflowBundle } : { workflowsPath }),
     ...options.extra,
+    interceptors: {
+      ...options.extra?.interceptors,
+      // Liveness heartbeats first, so a dead worker is noticed however the other interceptors behave.
+      activity: [livenessHeartbeats, ...(options.extra?.interceptors?.activity ?? [])],
+    },
   });
 }
 
