@@ -4,6 +4,7 @@ import { closeSharedEnv } from './support/env';
 import { stopSharedPostgres } from './support/postgres';
 
 import './config.test';
+import './connection-config.test';
 import './render.test';
 import './model.test';
 import './billing-tools.test';

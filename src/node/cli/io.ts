@@ -11,6 +11,8 @@ import { keysDir, loadKey, type SigningKey } from '../identity/keys';
 export interface GlobalOptions {
   address?: string;
   namespace?: string;
+  profile?: string;
+  configFile?: string;
   keysDir?: string;
 }
 
@@ -37,9 +39,11 @@ export async function withClient<T>(cmd: Command, fn: (client: Client) => Promis
   const overrides = {
     ...(opts.address !== undefined ? { address: opts.address } : {}),
     ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
+    ...(opts.profile !== undefined ? { profile: opts.profile } : {}),
+    ...(opts.configFile !== undefined ? { configFile: opts.configFile } : {}),
   };
-  const { address, namespace } = connectionConfig(overrides);
-  const where = `Temporal at ${address} (namespace ${namespace})`;
+  const { address, namespace, tls } = connectionConfig(overrides);
+  const where = `Temporal at ${address} (namespace ${namespace}${tls !== undefined && tls !== false ? ', TLS' : ''})`;
   let client: Client;
   try {
     ({ client } = await connectClient(overrides));
