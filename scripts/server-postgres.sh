@@ -63,7 +63,7 @@ sql_tool="$(bash "$repo_root/scripts/temporal-server.sh" sql-tool)"
 # Someone already serves this port: make sure the namespace and attributes are there, and stop.
 if "$cli" operator cluster health --address "$address" >/dev/null 2>&1; then
   log "a Temporal server already answers on $address; checking the namespace and search attributes only"
-  PATH="$(dirname -- "$cli"):$PATH" TEMPORAL_ADDRESS="$address" sh "$repo_root/deploy/temporal/register.sh" >&2
+  TEMPORAL_CLI="$cli" TEMPORAL_ADDRESS="$address" sh "$repo_root/deploy/temporal/register.sh" >&2
   exit 0
 fi
 
@@ -125,8 +125,15 @@ if [[ ! -d "$module_dir/schema/postgresql/v12" ]]; then
   log "fetching the schema files (go mod download go.temporal.io/server@v1.31.2)"
   (cd / && go mod download go.temporal.io/server@v1.31.2) >&2
 fi
-POSTGRES_SEEDS=127.0.0.1 DB_PORT="$pg_port" POSTGRES_USER=temporal SQL_PASSWORD="$password" \
-  SCHEMA_ROOT="$module_dir/schema/postgresql/v12" SQL_TOOL="$sql_tool" sh "$repo_root/deploy/temporal/setup-schema.sh" >&2
+# The SQL tool logs every statement it runs: keep that in a file, show it only when something fails.
+log "setting up and migrating the schemas (details in $pg_dir/schema.log)"
+if ! POSTGRES_SEEDS=127.0.0.1 DB_PORT="$pg_port" POSTGRES_USER=temporal SQL_PASSWORD="$password" \
+  SCHEMA_ROOT="$module_dir/schema/postgresql/v12" SQL_TOOL="$sql_tool" \
+  sh "$repo_root/deploy/temporal/setup-schema.sh" >"$pg_dir/schema.log" 2>&1; then
+  tail -n 30 -- "$pg_dir/schema.log" >&2
+  die "the schema set-up failed (the whole log: $pg_dir/schema.log)"
+fi
+log "schemas current ($(grep -c 'Schema updated from' -- "$pg_dir/schema.log" || true) version steps applied by this run)"
 
 services=()
 if [[ -n "${TEMPORAL_SERVER_ONLY:-}" ]]; then
@@ -146,7 +153,10 @@ until "$cli" operator cluster health --address "$address" >/dev/null 2>&1; do
   ((attempt <= 300)) || die "the Temporal server did not answer on $address within 60 s"
   sleep 0.2
 done
-PATH="$(dirname -- "$cli"):$PATH" TEMPORAL_ADDRESS="$address" sh "$repo_root/deploy/temporal/register.sh" >&2
+# In the background, so that Ctrl-C is handled at once rather than after the script (bash defers traps until the
+# foreground command ends, but interrupts `wait`).
+TEMPORAL_CLI="$cli" TEMPORAL_ADDRESS="$address" sh "$repo_root/deploy/temporal/register.sh" >&2 &
+wait $! || die "registering the namespace and search attributes failed (see above)"
 printf '%s\n' "$address" >"$pg_dir/ready"
 log "ready: TEMPORAL_ADDRESS=$address (PostgreSQL 127.0.0.1:$pg_port, data in $pg_dir); Ctrl-C stops it"
 wait "$server_pid"
