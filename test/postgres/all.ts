@@ -6,6 +6,7 @@ import { closeSharedEnv } from '../support/env';
 import { stopSharedPostgres } from '../support/postgres';
 
 import './split-services.test';
+import './mtls.test';
 
 after(async () => {
   await closeSharedEnv();

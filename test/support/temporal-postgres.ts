@@ -18,6 +18,8 @@ export type TemporalService = 'frontend' | 'history' | 'matching' | 'worker';
 export interface PostgresTemporalOptions {
   /** The processes to start, each running these services (default: one process running all four). */
   processes?: TemporalService[][];
+  /** The frontend's gRPC port (default: a free one), for a client profile written before the server starts. */
+  frontendPort?: number;
   /** More variables for the server processes (TLS: TEMPORAL_TLS_*, see deploy/temporal/config.yaml). */
   env?: Record<string, string>;
   /**
@@ -103,7 +105,8 @@ export async function startPostgresTemporal(options: PostgresTemporalOptions = {
     throw new Error(`schema set-up failed: ${e.message}\n${(e.stderr ?? '').slice(-3000)}`);
   }
 
-  const [frontend, http, history, matching, worker] = await Promise.all(Array.from({ length: 5 }, () => freePort()));
+  const [http, history, matching, worker] = await Promise.all(Array.from({ length: 4 }, () => freePort()));
+  const frontend = options.frontendPort ?? (await freePort());
   const membership = await lowPorts(4);
   const serverEnv = {
     ...dbEnv,
