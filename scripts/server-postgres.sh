@@ -16,7 +16,6 @@
 #   HITL_TEMPORAL_PG_DIR  the cluster's folder (default .data/temporal-postgres in the repository)
 #   HITL_TEMPORAL_PG_PORT PostgreSQL's TCP port on 127.0.0.1 (default 55432)
 #   HITL_PG_BIN           folder of initdb/pg_ctl (default the newest /usr/lib/postgresql/N/bin)
-#   TEMPORAL_SERVER_ONLY  a comma-separated list of services to start (default all of them in one process)
 #   LOG_LEVEL             the server's log level (default warn); TEMPORAL_TLS_* and the rest: deploy/temporal/config.yaml
 set -euo pipefail
 
@@ -135,15 +134,10 @@ if ! POSTGRES_SEEDS=127.0.0.1 DB_PORT="$pg_port" POSTGRES_USER=temporal SQL_PASS
 fi
 log "schemas current ($(grep -c 'Schema updated from' -- "$pg_dir/schema.log" || true) version steps applied by this run)"
 
-services=()
-if [[ -n "${TEMPORAL_SERVER_ONLY:-}" ]]; then
-  IFS=',' read -r -a picked <<<"$TEMPORAL_SERVER_ONLY"
-  for s in "${picked[@]}"; do services+=(--service "$s"); done
-fi
 log "starting Temporal Server 1.31.2 on $address (config deploy/temporal/config.yaml)"
 cd -- "$repo_root"
 POSTGRES_SEEDS=127.0.0.1 DB_PORT="$pg_port" POSTGRES_USER=temporal POSTGRES_PWD="$password" \
-  "$server" --config-file deploy/temporal/config.yaml --allow-no-auth start ${services[@]+"${services[@]}"} &
+  "$server" --config-file deploy/temporal/config.yaml --allow-no-auth start &
 server_pid=$!
 
 attempt=0

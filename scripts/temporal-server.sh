@@ -14,8 +14,9 @@
 # stdout carries the path and nothing else; every progress or error message goes to stderr.
 set -euo pipefail
 
-# Pinned: v1.31.2 is the release closest to the dev server's Server 1.29.1 (Temporal CLI 1.5.1) whose go.mod has no
-# `replace` directive, which `go install pkg@version` refuses. Its go.mod declares `go 1.26.4`.
+# Pinned: v1.31.2, the release npm run test:postgres was run against (the dev server of Temporal CLI 1.5.1 is Server
+# 1.29.1). `go install pkg@version` needs a go.mod without `replace` directives: v1.31.2's has none. Its go.mod declares
+# `go 1.26.4`.
 readonly SERVER_VERSION=1.31.2
 readonly SERVER_MODULE=go.temporal.io/server
 readonly GO_MIN_MINOR=26    # go.mod of server v1.31.2: `go 1.26.4`
