@@ -47,7 +47,7 @@ log "server ready after ${SECONDS}s"
 
 suite_started=$SECONDS
 HITL_TEST_TEMPORAL_ADDRESS="127.0.0.1:$port" HITL_LOG_LEVEL="${HITL_LOG_LEVEL:-warn}" \
-  node --import tsx --test --test-timeout=1800000 --test-reporter=spec "$@" test/all.ts
+  node --import tsx --test --test-timeout=3600000 --test-reporter=spec "$@" test/all.ts
 log "test/all.ts against PostgreSQL passed in $((SECONDS - suite_started))s"
 
 stop_server

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { Connection, type ConnectionOptions } from '@temporalio/client';
 import { freePort } from './dev-server';
 import { repoRoot, temporalCliPath, tempDir, waitFor } from './env';
-import { sharedPostgres } from './postgres';
+import { runSql, sharedPostgres } from './postgres';
 
 const exec = promisify(execFile);
 
@@ -129,7 +129,19 @@ export async function startPostgresTemporal(options: PostgresTemporalOptions = {
   const children: ChildProcess[] = [];
   const logs: string[] = [];
   const groups = options.processes ?? [['frontend', 'history', 'matching', 'worker']];
-  for (const services of groups) {
+  const stop = async (): Promise<void> => {
+    await Promise.all(
+      children.map(async (child) => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        child.kill('SIGTERM');
+        const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+        await gone;
+        clearTimeout(killer);
+      }),
+    );
+  };
+  const spawnGroup = (services: TemporalService[]): void => {
     const logFile = join(dir, `${services.join('+')}.log`);
     const fd = openSync(logFile, 'a');
     children.push(
@@ -144,19 +156,31 @@ export async function startPostgresTemporal(options: PostgresTemporalOptions = {
     );
     closeSync(fd);
     logs.push(logFile);
-  }
-  const stop = async (): Promise<void> => {
-    await Promise.all(
-      children.map(async (child) => {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-        child.kill('SIGTERM');
-        const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-        await gone;
-        clearTimeout(killer);
-      }),
-    );
   };
+  const [first, ...rest] = groups;
+  if (first !== undefined) spawnGroup(first);
+  if (rest.length > 0) {
+    // The first process to start on a fresh database writes the cluster's metadata; processes that start at the same
+    // moment race it, and the losers exit ("SaveClusterMetadata encountered version mismatch"). Start the others
+    // once the row is there, as an operator would (or as restarts on failure end up doing).
+    const metadata = await waitFor(
+      async () => {
+        if (children[0]?.exitCode !== null) return 'exited';
+        const rows = await runSql(
+          pg.url({ database: dbEnv.DBNAME }),
+          'SELECT 1 FROM cluster_metadata_info LIMIT 1',
+        ).catch(() => []);
+        return rows.length > 0 ? 'written' : undefined;
+      },
+      'the first server process to write the cluster metadata',
+      60_000,
+    );
+    if (metadata !== 'written') {
+      await stop();
+      throw new Error(`the first server process exited; see ${logs[0] ?? ''}`);
+    }
+    for (const services of rest) spawnGroup(services);
+  }
   const tails = (): string =>
     logs.map((file) => `--- ${file}\n${readFileSync(file, 'utf8').split('\n').slice(-15).join('\n')}`).join('\n');
   try {
