@@ -19,7 +19,7 @@ import { createAuditActivities } from './activities/audit-store';
 import { livenessHeartbeats } from './activities/liveness';
 import { openAuditStore } from './src/node/audit/open-store';
 import type { AuditStore } from './src/node/audit/sqlite-store';
-import { connectionConfig, workerConfig } from './src/node/config';
+import { connectionConfig, connectOptions, workerConfig } from './src/node/config';
 import { ConfigError, HitlError } from './src/shared/errors';
 import { precheckNames, toolNames } from './src/shared/tools/catalog';
 import { logger } from './src/node/logger';
@@ -211,13 +211,16 @@ async function main(): Promise<void> {
     );
   }
   const auditStore = openAuditStore();
-  const connection = await NativeConnection.connect({ address: cfg.address });
+  // Address, TLS (client certificate, CA, server name), API key and headers: from Temporal's environment configuration
+  // (a temporal.toml profile, TEMPORAL_* variables), as the `temporal` CLI reads them.
+  const connection = await NativeConnection.connect(connectOptions(cfg));
   const registered = await ensureSearchAttributes(connection, cfg.namespace);
   if (registered.length > 0) logger.info({ registered }, 'registered missing search attributes');
   const worker = await createWorker({ connection, policies, registry, payloadKeys, auditStore, notifications });
   logger.info(
     {
       address: cfg.address,
+      tls: cfg.tls !== undefined && cfg.tls !== false ? 'on' : 'off',
       namespace: cfg.namespace,
       taskQueue: cfg.taskQueue,
       policies: policies.list().map((p) => `${p.name} (version ${p.policy.version}, sha256 ${p.sha256.slice(0, 12)})`),
