@@ -19,9 +19,10 @@ import { resolveMcpSettings } from './src/node/mcp/settings';
 import { openTranscriptStore, type TranscriptStore } from './src/node/transcript-store';
 import { createRunSupportActivities } from './activities/run-support';
 import { createAuditActivities } from './activities/audit-store';
+import { livenessHeartbeats } from './activities/liveness';
 import { openAuditStore } from './src/node/audit/open-store';
 import type { AuditStore } from './src/node/audit/sqlite-store';
-import { connectionConfig, workerConfig } from './src/node/config';
+import { connectionConfig, connectOptions, workerConfig } from './src/node/config';
 import { ConfigError, HitlError } from './src/shared/errors';
 import { precheckNames, toolNames } from './src/shared/tools/catalog';
 import { logger } from './src/node/logger';
@@ -155,6 +156,11 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     ...workerConfig(),
     ...(options.workflowBundle !== undefined ? { workflowBundle: options.workflowBundle } : { workflowsPath }),
     ...options.extra,
+    interceptors: {
+      ...options.extra?.interceptors,
+      // Liveness heartbeats first, so a dead worker is noticed however the other interceptors behave.
+      activity: [livenessHeartbeats, ...(options.extra?.interceptors?.activity ?? [])],
+    },
   });
   if (options.mcp === undefined && mcp !== undefined) {
     // The toolbox was connected here, so it closes with the worker (runUntil goes through run too).
@@ -246,7 +252,9 @@ async function main(): Promise<void> {
   const mcpSettings = resolveMcpSettings(values.mcp !== undefined ? { path: values.mcp } : {});
   const mcp = mcpSettings !== undefined ? await McpToolbox.connect(mcpSettings.settings) : undefined;
   const auditStore = openAuditStore();
-  const connection = await NativeConnection.connect({ address: cfg.address });
+  // Address, TLS (client certificate, CA, server name), API key and headers: from Temporal's environment configuration
+  // (a temporal.toml profile, TEMPORAL_* variables), as the `temporal` CLI reads them.
+  const connection = await NativeConnection.connect(connectOptions(cfg));
   const registered = await ensureSearchAttributes(connection, cfg.namespace);
   if (registered.length > 0) logger.info({ registered }, 'registered missing search attributes');
   const worker = await createWorker({
@@ -261,6 +269,7 @@ async function main(): Promise<void> {
   logger.info(
     {
       address: cfg.address,
+      tls: cfg.tls !== undefined && cfg.tls !== false ? 'on' : 'off',
       namespace: cfg.namespace,
       taskQueue: cfg.taskQueue,
       policies: policies.list().map((p) => `${p.name} (version ${p.policy.version}, sha256 ${p.sha256.slice(0, 12)})`),

@@ -1,6 +1,7 @@
 // Decision to execution: from the moment a client sends `approve` to the moment the approved tool activity starts
 // (its ActivityTaskStarted event time on the server), through the `decide` update, the `decision` signal and the
-// hitl CLI. Runs against a fresh dev server started from the project's Temporal CLI, one worker, scripted model.
+// hitl CLI. Runs against a fresh dev server started from the project's Temporal CLI (or the running server
+// HITL_TEST_TEMPORAL_ADDRESS names, e.g. `npm run server:postgres`'s), one worker, scripted model.
 // Each way is measured twice: deciding the moment the request appears (the worker is still busy with the request's
 // notification) and deciding after a reader's pause (--think ms, default 1000), as a person would. With --signed the
 // worker's policy requires signatures: the start and every decision are signed (Ed25519) and verified in the run.
@@ -17,7 +18,7 @@ import { DecisionSchema } from '../src/shared/decision';
 import { DEFAULT_POLICY } from '../src/shared/policy/default-policy';
 import { PolicySchema } from '../src/shared/policy/schema';
 import { decisionOn } from '../test/support/decisions';
-import { closeSharedEnv, repoRoot, sharedEnv, tempDir, waitFor } from '../test/support/env';
+import { closeSharedEnv, externalServerAddress, repoRoot, sharedEnv, tempDir, waitFor } from '../test/support/env';
 import { withWorker } from '../test/support/harness';
 import { ONE_REFUND_MODEL, quantile, recordBenchmark } from './support';
 
@@ -120,10 +121,16 @@ async function main(): Promise<void> {
   );
   const table = ['| decision sent through | samples | p50 (ms) | p99 (ms) |', '|---|---|---|---|', ...rows];
   process.stdout.write(`${table.join('\n')}\n`);
-  const command = `npm run bench:decision -- --samples ${samples} --think ${thinkMs}${signed ? ' --signed' : ''}`;
-  recordBenchmark(signed ? 'Decision to execution, signed' : 'Decision to execution', command, table, [
+  const external = externalServerAddress();
+  const command = `${external !== undefined ? `HITL_TEST_TEMPORAL_ADDRESS=${external} ` : ''}npm run bench:decision -- --samples ${samples} --think ${thinkMs}${signed ? ' --signed' : ''}`;
+  const title = `Decision to execution${signed ? ', signed' : ''}${external !== undefined ? ', external server' : ''}`;
+  const serverWords =
+    external !== undefined
+      ? 'The server HITL_TEST_TEMPORAL_ADDRESS names (npm run server:postgres: Temporal Server 1.31.2 on PostgreSQL)'
+      : 'Dev server (SQLite, in-memory)';
+  recordBenchmark(title, command, table, [
     'Time from the client sending approve to the ActivityTaskStarted event of the approved tool (server clock, same',
-    'machine). Dev server (SQLite, in-memory), one worker, scripted model; the ways take turns. Between the decision',
+    `machine). ${serverWords}, one worker, scripted model; the ways take turns. Between the decision`,
     "and the tool come the tool's precheck activity and two workflow tasks. 'At once': sent the moment the request",
     `appears, while the worker is busy with its notification; 'after a pause': sent ${thinkMs} ms later, as a reader`,
     'would. The CLI row includes starting the `hitl` process (Node + tsx), looking the request up and sending the',

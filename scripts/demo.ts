@@ -19,7 +19,7 @@ import { generateBillingDb, openBillingDb, type BillingDb } from '../activities/
 import { auditTrail, connectClient, loadScenario, runResult, startAgentRun } from '../client';
 import { formatAudit, formatResult } from '../src/node/cli/format';
 import type { Scenario } from '../src/shared/model/types';
-import { connectionConfig } from '../src/node/config';
+import { connectionConfig, connectOptions } from '../src/node/config';
 import { ensureSearchAttributes } from '../src/node/search-attributes';
 import { loadPolicyFile } from '../src/node/policy-file';
 import type { Policy } from '../src/shared/policy/schema';
@@ -253,7 +253,7 @@ async function main(): Promise<void> {
     `keys: ${registry.keys.length} people's signing keys in ${relative(process.cwd(), keysDir)}; the worker registers them`,
   );
   const local = await startLocalNotifications(inputs.policy);
-  const native = await NativeConnection.connect({ address: cfg.address });
+  const native = await NativeConnection.connect(connectOptions(cfg));
   const worker = await createWorker({
     connection: native,
     billingDb,

@@ -216,7 +216,9 @@ describe('authority: carried state', () => {
         taskQueue: queue,
         workflowId: `attack-${nanoid(8)}`,
         args: [input, forgedCarry('x')],
-        workflowRunTimeout: '1 second',
+        // Long enough for a loaded machine's worker to take the retry before it times out as well; the first attempt
+        // has no worker at all, so it times out whatever the value.
+        workflowRunTimeout: '10 seconds',
         retry: { maximumAttempts: 2, initialInterval: '1 second' },
       });
       const first = handle.firstExecutionRunId;

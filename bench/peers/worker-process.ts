@@ -55,8 +55,7 @@ async function main(): Promise<void> {
   const worker = await createWorker({
     connection,
     workflowBundle: { codePath: bundlePath },
-    // createWorker sets no interceptors of its own today; if it ever does, these would replace them (extra is spread
-    // last), so check worker.ts when this benchmark changes.
+    // createWorker keeps its own activity interceptors (liveness heartbeats) and adds these after them.
     ...(heldTool !== undefined && heldTool !== '' ? { extra: { interceptors: { activity: [holdAfterCommit] } } } : {}),
   });
   process.stdout.write('ready\n');

@@ -2,9 +2,12 @@
 # One-shot (temporalio/admin-tools): once the server answers, make sure the namespace exists and carries the
 # search attributes the agent workflows upsert. A workflow that upserts an unregistered attribute fails its
 # workflow task, so the worker must not start before this has succeeded (docker-compose.yml orders it).
-# Safe to rerun: an existing namespace is left alone, and creating an attribute that already exists with
-# the same type is a no-op (a different type is an error, which is what we want to hear about).
+# Safe to rerun: an existing namespace is left alone, and only attributes the namespace lacks are created (one that
+# exists with another type is an error, which is what we want to hear about). scripts/server-postgres.sh runs this same
+# script outside a container, with TEMPORAL_CLI naming its Temporal CLI binary.
 set -eu
+
+temporal() { "${TEMPORAL_CLI:-temporal}" "$@"; }
 
 address="${TEMPORAL_ADDRESS:-temporal:7233}"
 namespace="${TEMPORAL_NAMESPACE:-default}"
@@ -37,10 +40,15 @@ else
 fi
 
 # Attribute metadata is cached by the frontend for a few seconds after a namespace is created; retry briefly.
+existing="$(temporal operator search-attribute list --address "$address" --namespace "$namespace" -o json 2>/dev/null || true)"
 for pair in AgentStatus:Keyword AgentRequester:Keyword AgentPendingTools:KeywordList AgentDeciders:KeywordList \
   AgentDecidingGroups:KeywordList AgentRiskTier:Keyword AgentDeadline:Datetime; do
   name=${pair%%:*}
   type=${pair#*:}
+  if printf '%s' "$existing" | grep -q "\"$name\""; then
+    echo "register: search attribute $name exists"
+    continue
+  fi
   attempt=1
   until temporal operator search-attribute create --address "$address" --namespace "$namespace" \
     --name "$name" --type "$type"; do
@@ -53,5 +61,4 @@ for pair in AgentStatus:Keyword AgentRequester:Keyword AgentPendingTools:Keyword
   done
 done
 
-temporal operator search-attribute list --address "$address" --namespace "$namespace"
 echo "register: done"

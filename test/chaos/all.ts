@@ -11,6 +11,7 @@ import './concurrent-decisions.test';
 import './continue-as-new-race.test';
 import './server-restarts.test';
 import './worker-kills.test';
+import './tool-recovery.test';
 
 after(async () => {
   await closeSharedEnv();

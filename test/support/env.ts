@@ -14,14 +14,27 @@ import {
 import { customSearchAttributes } from '../../src/shared/messages';
 import { workflowsPath } from '../../worker';
 
-/** What every integration test shares: one dev server and one workflow bundle per test run. */
+/** What every integration test shares: one Temporal server and one workflow bundle per test run. */
 export interface SharedEnv {
   env: TestWorkflowEnvironment;
   bundle: WorkflowBundle;
-  /** Absolute path of the Temporal CLI binary the server runs from. */
+  /** Absolute path of the Temporal CLI binary (the dev server runs from it; tests run its commands). */
   cliPath: string;
-  /** gRPC address of the dev server, `host:port`. */
+  /** gRPC address of the server, `host:port`. */
   address: string;
+}
+
+/**
+ * The variable that points the shared environment at a running server instead of a dev server of its own (e.g.
+ * `npm run server:postgres`'s, as `npm run test:postgres` does). That server must have the namespace `default` and
+ * the project's search attributes.
+ */
+export const EXTERNAL_SERVER_ENV = 'HITL_TEST_TEMPORAL_ADDRESS';
+
+/** The external server's address when {@link EXTERNAL_SERVER_ENV} names one. */
+export function externalServerAddress(): string | undefined {
+  const value = process.env[EXTERNAL_SERVER_ENV]?.trim();
+  return value !== undefined && value !== '' ? value : undefined;
 }
 
 let shared: Promise<SharedEnv> | undefined;
@@ -46,7 +59,8 @@ export function temporalCliPath(): string {
 }
 
 /**
- * Starts (once) the shared dev server with the project's search attributes, and bundles the workflows (once).
+ * Starts (once) the shared dev server with the project's search attributes, or connects to the server
+ * {@link EXTERNAL_SERVER_ENV} names, and bundles the workflows (once).
  * @returns the shared environment
  */
 export function sharedEnv(): Promise<SharedEnv> {
@@ -60,23 +74,38 @@ export function sharedEnv(): Promise<SharedEnv> {
       telemetryOptions: { logging: { forward: {}, filter: makeTelemetryFilterString({ core: level, other: level }) } },
     });
     const cliPath = temporalCliPath();
+    const external = externalServerAddress();
     const [env, bundle] = await Promise.all([
-      TestWorkflowEnvironment.createLocal({
-        server: {
-          executable: { type: 'existing-path', path: cliPath },
-          searchAttributes: [...customSearchAttributes],
-          extraArgs: DEV_SERVER_TUNING,
-          log: { format: 'pretty', level: verbose ? 'warn' : 'never' },
-        },
-      }),
-      bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger }),
+      external !== undefined
+        ? TestWorkflowEnvironment.createFromExistingServer({ address: external, namespace: 'default' })
+        : TestWorkflowEnvironment.createLocal({
+            server: {
+              executable: { type: 'existing-path', path: cliPath },
+              searchAttributes: [...customSearchAttributes],
+              extraArgs: DEV_SERVER_TUNING,
+              log: { format: 'pretty', level: verbose ? 'warn' : 'never' },
+            },
+          }),
+      sharedBundle(),
     ]);
-    return { env, bundle, cliPath, address: env.address };
+    return { env, bundle, cliPath, address: external ?? env.address };
   })();
   return shared;
 }
 
-/** Stops the shared server if it was started. Safe to call again (a suite run alone and test/all.ts both call it). */
+let bundled: Promise<WorkflowBundle> | undefined;
+
+/**
+ * The workflows, bundled once per test process (what {@link sharedEnv} hands out), without starting a server: for
+ * tests that run servers of their own.
+ * @returns the bundle
+ */
+export function sharedBundle(): Promise<WorkflowBundle> {
+  bundled ??= bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
+  return bundled;
+}
+
+/** Stops the shared server if it was started (closes the connections to an external one). Safe to call again (a suite run alone and test/all.ts both call it). */
 export async function closeSharedEnv(): Promise<void> {
   if (shared === undefined) return;
   const started = shared;

@@ -45,6 +45,14 @@ const TOOL_ACTIVITY_OPTIONS: ActivityOptions = {
 const toolActivities =
   proxyActivities<Record<string, (input: ToolActivityInput) => Promise<ToolActivityResult>>>(TOOL_ACTIVITY_OPTIONS);
 
+/**
+ * How long a tool attempt may go without a heartbeat before the server gives up on its worker and retries it (the
+ * worker's liveness interceptor heartbeats every third of it, and the SDK passes at most one per 80% of it to the
+ * server). A tool whose worker is SIGKILLed is timed out 1 to 5 s after the kill and, after the retry's 1 s first
+ * interval, starts again on another worker: seconds, not the 1-minute start-to-close timeout.
+ */
+export const TOOL_HEARTBEAT_TIMEOUT = '5 seconds';
+
 const PRECHECK_ACTIVITY_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
@@ -229,6 +237,8 @@ export class ToolRunner {
     const options: ActivityOptions = {
       ...TOOL_ACTIVITY_OPTIONS,
       retry: { ...TOOL_ACTIVITY_OPTIONS.retry, maximumAttempts: maxAttempts },
+      // An attribute of the ScheduleActivityTask command that replay does not compare: no patched() guard needed.
+      heartbeatTimeout: TOOL_HEARTBEAT_TIMEOUT,
       summary,
     };
     for (;;) {

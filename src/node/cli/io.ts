@@ -1,7 +1,7 @@
 import { NamespaceNotFoundError, type Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { HitlError, InputError, TemporalUnreachable } from '../../shared/errors';
-import { connectionConfig } from '../config';
+import { connectionConfig, type ConnectionConfig } from '../config';
 import { grpcCode } from '../client/waiting';
 import { escapeTerminal } from '../../shared/render/escape';
 import { connectClient } from '../client/index';
@@ -11,6 +11,8 @@ import { keysDir, loadKey, type SigningKey } from '../identity/keys';
 export interface GlobalOptions {
   address?: string;
   namespace?: string;
+  profile?: string;
+  configFile?: string;
   keysDir?: string;
 }
 
@@ -37,15 +39,17 @@ export async function withClient<T>(cmd: Command, fn: (client: Client) => Promis
   const overrides = {
     ...(opts.address !== undefined ? { address: opts.address } : {}),
     ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
+    ...(opts.profile !== undefined ? { profile: opts.profile } : {}),
+    ...(opts.configFile !== undefined ? { configFile: opts.configFile } : {}),
   };
-  const { address, namespace } = connectionConfig(overrides);
-  const where = `Temporal at ${address} (namespace ${namespace})`;
+  const { address, namespace, tls, apiKey } = connectionConfig(overrides);
+  const where = `Temporal at ${address} (namespace ${namespace}${tls !== undefined && tls !== false ? ', TLS' : ''})`;
   let client: Client;
   try {
     ({ client } = await connectClient(overrides));
   } catch (err) {
     if (err instanceof HitlError) throw err;
-    throw new TemporalUnreachable(`cannot reach ${where}: ${messageOf(err)}`, { cause: err });
+    throw new TemporalUnreachable(`cannot reach ${where}: ${messageOf(err)}${tlsHint(tls, apiKey)}`, { cause: err });
   }
   try {
     return await fn(client);
@@ -61,6 +65,23 @@ export async function withClient<T>(cmd: Command, fn: (client: Client) => Promis
   } finally {
     await client.connection.close();
   }
+}
+
+/**
+ * What to check when the connection fails: a server that wants TLS, or a client certificate, refuses the handshake
+ * without saying why (the client only sees the connection fail).
+ */
+function tlsHint(tls: ConnectionConfig['tls'], apiKey: string | undefined): string {
+  if (tls === undefined || tls === false) {
+    return ' (if the server uses TLS: TEMPORAL_TLS=true, or a [profile.NAME.tls] section in the Temporal config file)';
+  }
+  if (apiKey === undefined && (tls === true || tls.clientCertPair === undefined)) {
+    return (
+      ' (if the server requires client certificates: client_cert_path and client_key_path in the profile, or' +
+      ' TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH)'
+    );
+  }
+  return '';
 }
 
 function messageOf(err: unknown): string {

@@ -51,8 +51,13 @@ export function buildProgram(): Command {
   const program = new Command('hitl')
     .description('Start agent runs and decide their approval requests')
     .version(packageVersion(), '-V, --version', 'print the version')
-    .option('--address <host:port>', 'Temporal server (default: $TEMPORAL_ADDRESS or 127.0.0.1:7233)')
-    .option('--namespace <name>', 'Temporal namespace (default: $TEMPORAL_NAMESPACE or default)')
+    .option('--address <host:port>', 'Temporal server (default: $TEMPORAL_ADDRESS, the profile, or 127.0.0.1:7233)')
+    .option('--namespace <name>', 'Temporal namespace (default: $TEMPORAL_NAMESPACE, the profile, or default)')
+    .option('--profile <name>', 'profile of the Temporal config file (default: $TEMPORAL_PROFILE or default)')
+    .option(
+      '--config-file <file>',
+      'Temporal config file, temporal.toml (default: $TEMPORAL_CONFIG_FILE or ~/.config/temporalio/temporal.toml)',
+    )
     .option('--keys-dir <dir>', 'where signing keys are kept (default: $HITL_KEYS_DIR or ~/.config/hitl/keys)')
     .showHelpAfterError();
 

@@ -3,32 +3,33 @@ import { Client, Connection } from '@temporalio/client';
 import { formatZodError } from '../../shared/zod-format';
 import { InputError } from '../../shared/errors';
 import { ScenarioSchema, type Scenario } from '../../shared/model/types';
-import { connectionConfig, type ConnectionConfig } from '../config';
+import { connectionConfig, connectOptions, type ConnectionConfig, type ConnectionOverrides } from '../config';
 import { encryptingDataConverter } from '../codec/data-converter';
 import { loadPayloadKeys, type PayloadKeys } from '../codec/payload-keys';
 
 /**
- * Connects a client to the Temporal server named by the arguments, else `TEMPORAL_ADDRESS` / `TEMPORAL_NAMESPACE`.
- * With payload keys (the file named by `HITL_PAYLOAD_KEYS`, or `options.payloadKeys`) every payload it sends is
+ * Connects a client to the Temporal server named by the arguments, else by Temporal's environment configuration
+ * (`TEMPORAL_ADDRESS`, `TEMPORAL_NAMESPACE`, `TEMPORAL_API_KEY`, `TEMPORAL_TLS_*`, a `temporal.toml` profile: see
+ * {@link connectionConfig}), with TLS, client certificate and API key as they say. With payload keys (the file named by `HITL_PAYLOAD_KEYS`, or `options.payloadKeys`) every payload it sends is
  * encrypted and every payload it reads decrypted, as the workers do.
  *
- * @param overrides - explicit address / namespace / task queue
+ * @param overrides - explicit address / namespace / task queue / profile / config file
  * @param options - `payloadKeys`: the keys to encrypt with (`null`: plain payloads even if `HITL_PAYLOAD_KEYS` is set)
  * @returns the client and the resolved settings
- * @throws ConfigError when the payload key file is unreadable or invalid
+ * @throws ConfigError when the payload key file or the connection settings (profile, TLS files) are unreadable or invalid
  * @throws Error when the server cannot be reached
  * @example
  * const { client } = await connectClient();
  */
 export async function connectClient(
-  overrides: Partial<ConnectionConfig> = {},
+  overrides: ConnectionOverrides = {},
   options: { payloadKeys?: PayloadKeys | null } = {},
 ): Promise<{ client: Client; config: ConnectionConfig }> {
   const config = connectionConfig(overrides);
   const keys = options.payloadKeys === null ? undefined : (options.payloadKeys ?? loadPayloadKeys());
   const dataConverter = encryptingDataConverter(keys);
   const connection = await Connection.connect({
-    address: config.address,
+    ...connectOptions(config),
     // The SDK asks for 128 MiB under a key grpc-js does not read, so its real limit is 4 MiB: too small for the event
     // history of a long run (fetchHistory). This is grpc-js's own name for the limit.
     channelArgs: { 'grpc.max_receive_message_length': 128 * 2 ** 20 },
