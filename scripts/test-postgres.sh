@@ -7,8 +7,15 @@
 #   3. runs test/postgres/all.ts: the server's services as separate processes, and mutual TLS, each on a server of
 #      its own (test/support/temporal-postgres.ts);
 #   4. stops the server and its PostgreSQL.
-# Arguments go to node's test runner (e.g. `npm run test:postgres -- --test-name-pattern=refund`).
+# `--core` (first argument) runs test/postgres/core-suite.ts instead of test/all.ts in step 2: the part .ci/run runs.
+# Other arguments go to node's test runner (e.g. `npm run test:postgres -- --test-name-pattern=refund`).
 set -euo pipefail
+
+suite=test/all.ts
+if [[ "${1:-}" == "--core" ]]; then
+  suite=test/postgres/core-suite.ts
+  shift
+fi
 
 repo_root="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd -- "$repo_root"
@@ -47,8 +54,8 @@ log "server ready after ${SECONDS}s"
 
 suite_started=$SECONDS
 HITL_TEST_TEMPORAL_ADDRESS="127.0.0.1:$port" HITL_LOG_LEVEL="${HITL_LOG_LEVEL:-warn}" \
-  node --import tsx --test --test-timeout=3600000 --test-reporter=spec "$@" test/all.ts
-log "test/all.ts against PostgreSQL passed in $((SECONDS - suite_started))s"
+  node --import tsx --test --test-timeout=3600000 --test-reporter=spec "$@" "$suite"
+log "$suite against PostgreSQL passed in $((SECONDS - suite_started))s"
 
 stop_server
 postgres_started=$SECONDS
