@@ -12,7 +12,7 @@ import {
   type WorkflowBundle,
 } from '@temporalio/worker';
 import { customSearchAttributes } from '../../src/shared/messages';
-import { workflowsPath } from '../../worker';
+import { workflowInterceptorModules, workflowsPath } from '../../worker';
 
 /** What every integration test shares: one dev server and one workflow bundle per test run. */
 export interface SharedEnv {
@@ -69,7 +69,11 @@ export function sharedEnv(): Promise<SharedEnv> {
           log: { format: 'pretty', level: verbose ? 'warn' : 'never' },
         },
       }),
-      bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger }),
+      bundleWorkflowCode({
+        workflowsPath,
+        workflowInterceptorModules: [...workflowInterceptorModules],
+        logger: quietBundlerLogger,
+      }),
     ]);
     return { env, bundle, cliPath, address: env.address };
   })();

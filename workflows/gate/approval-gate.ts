@@ -17,6 +17,7 @@ import { describeClosure, verdictOf, type Closure, type Verdict } from './closur
 import { checkDecisions, type Accepted } from './decision-check';
 import type { Notifier, NotifierState } from './notifier';
 import { buildRequest, gateTerms, type ProposedCall } from './request';
+import { countClosed, countEscalated, countOpened } from './gate-metrics';
 
 export type { Accepted } from './decision-check';
 
@@ -155,6 +156,7 @@ export class ApprovalGate {
       effect,
     );
     this.#add(request, gate);
+    countOpened(request);
     audit.append({
       kind: 'approval_requested',
       actor: 'agent',
@@ -394,6 +396,8 @@ export class ApprovalGate {
   }
 
   #close(requestId: string, closure: Closure): void {
+    const request = this.#pending.get(requestId);
+    if (request !== undefined) countClosed(request, closure);
     this.#pending.delete(requestId);
     this.#closed.set(requestId, closure);
   }
@@ -444,6 +448,7 @@ export class ApprovalGate {
     request.approvals = [];
     if (request.stage + 1 >= request.stages.length) request.onTimeout = 'deny';
     const view = { ...request };
+    countEscalated(view);
     audit.append({
       kind: 'approval_escalated',
       actor: 'system',
