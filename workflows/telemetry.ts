@@ -82,7 +82,12 @@ class RunSpan implements WorkflowInboundCallsInterceptor {
     return instrument({
       tracer,
       spanName: `RunWorkflow:${workflowInfo().workflowType}`,
-      fn: () => next(input),
+      fn: (span) => {
+        // Temporal's names for them, as on its activity spans.
+        span.setAttribute('temporalWorkflowId', workflowInfo().workflowId);
+        span.setAttribute('run_id', workflowInfo().runId);
+        return next(input);
+      },
       context: extractContextFromHeaders(input.headers),
       acceptableErrors: (err) => err instanceof ContinueAsNew,
     });
