@@ -242,7 +242,15 @@ async function main(): Promise<void> {
     notifications,
     tracing: tracing ?? null,
   });
-  const stopWatching = watchRunsWaiting({ connection, namespace: cfg.namespace, taskQueue: cfg.taskQueue });
+  const stopWatching =
+    telemetry.metrics !== undefined
+      ? watchRunsWaiting({
+          connection,
+          namespace: cfg.namespace,
+          taskQueue: cfg.taskQueue,
+          intervalMs: telemetry.metrics.pollMs,
+        })
+      : () => undefined;
   logger.info(
     {
       address: cfg.address,

@@ -36,6 +36,8 @@ import './fuzz/rendering.test';
 import './slack-blocks.test';
 import './slack.test';
 import './slack-serve-cli.test';
+import './observability/tracing.test';
+import './observability/metrics.test';
 
 after(async () => {
   await closeSharedEnv();

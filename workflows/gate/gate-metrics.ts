@@ -1,6 +1,7 @@
 import { metricMeter } from '@temporalio/workflow';
 import type { ApprovalRequest } from '../../src/shared/run-state';
 import type { Closure } from './closure';
+import { METRIC } from '../../src/shared/metric-names';
 
 // The gate's metrics, through the SDK's workflow metric meter: they leave the worker by its Prometheus endpoint
 // (HITL_METRICS_PORT) and are dropped when it has none. Emitting a metric adds no command, so a run's history is the
@@ -11,14 +12,14 @@ import type { Closure } from './closure';
 /** Counts a request that opened (a soft or hard gate stopped a call). */
 export function countOpened(request: ApprovalRequest): void {
   metricMeter
-    .createCounter('hitl_requests_opened', 'requests', 'approval requests opened, by tool and gate')
+    .createCounter(METRIC.requestsOpened, 'requests', 'approval requests opened, by tool and gate')
     .add(1, { tool: request.tool, gate: request.gate });
 }
 
 /** Counts a request's escalation to its next stage. */
 export function countEscalated(request: ApprovalRequest): void {
   metricMeter
-    .createCounter('hitl_requests_escalated', 'requests', 'approval requests escalated to their next stage')
+    .createCounter(METRIC.requestsEscalated, 'requests', 'approval requests escalated to their next stage')
     .add(1, { tool: request.tool, gate: request.gate });
 }
 
@@ -29,17 +30,17 @@ export function countEscalated(request: ApprovalRequest): void {
 export function countClosed(request: ApprovalRequest, closure: Closure): void {
   const tags = { tool: request.tool, gate: request.gate, outcome: closure.kind };
   metricMeter
-    .createCounter('hitl_requests_closed', 'requests', 'approval requests closed, by outcome (decision kind)')
+    .createCounter(METRIC.requestsClosed, 'requests', 'approval requests closed, by outcome (decision kind)')
     .add(1, tags);
   if (closure.kind === 'expired' || closure.kind === 'proceeded') {
     metricMeter
-      .createCounter('hitl_requests_expired', 'requests', 'approval requests whose deadline passed undecided')
+      .createCounter(METRIC.requestsExpired, 'requests', 'approval requests whose deadline passed undecided')
       .add(1, tags);
   }
   const waited = Date.parse(closure.at) - Date.parse(request.requestedAt);
   if (closure.kind !== 'stopped' && Number.isFinite(waited) && waited >= 0) {
     metricMeter
-      .createHistogram('hitl_decision_time', 'int', 'ms', 'time from a request opening to its closure')
+      .createHistogram(METRIC.decisionTime, 'int', 'ms', 'time from a request opening to its closure')
       .record(waited, tags);
   }
 }

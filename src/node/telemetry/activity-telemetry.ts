@@ -5,6 +5,7 @@ import type { Notification, NotificationReceipt } from '../../shared/activity-ty
 import type { PrecheckInput, PrecheckResult, ToolActivityInput } from '../../shared/tools/types';
 import { toolCatalog } from '../../shared/tools/catalog';
 import { withLogContext, type LogContext } from '../logger';
+import { METRIC } from '../../shared/metric-names';
 
 /** Span attribute names the worker adds to activity spans (besides Temporal's own). */
 export const SPAN_ATTRIBUTES = {
@@ -62,7 +63,7 @@ function countResult(ctx: ActivityContext, activityType: string, subject: Subjec
     const r = result as PrecheckResult | undefined;
     if (r?.ok === false) {
       ctx.metricMeter
-        .createCounter('hitl_precheck_refusals', 'calls', 'calls a precheck refused after their wait')
+        .createCounter(METRIC.precheckRefusals, 'calls', 'calls a precheck refused after their wait')
         .add(1, { tool: subject.tool ?? activityType, changed: String(r.changed === true) });
     }
   }
@@ -70,7 +71,7 @@ function countResult(ctx: ActivityContext, activityType: string, subject: Subjec
     const failed = (result as NotificationReceipt | undefined)?.deliveries.filter((d) => !d.ok) ?? [];
     for (const d of failed) {
       ctx.metricMeter
-        .createCounter('hitl_notification_failures', 'deliveries', 'notifications a channel failed to deliver')
+        .createCounter(METRIC.notificationFailures, 'deliveries', 'notifications a channel failed to deliver')
         .add(1, { channel_type: d.type, kind: subject.notificationKind ?? 'unknown' });
     }
   }

@@ -10,29 +10,35 @@ import { z } from 'zod';
 import { ConfigError } from '../../shared/errors';
 import { formatZodError } from '../../shared/zod-format';
 import { logger } from '../logger';
+import { METRIC } from '../../shared/metric-names';
 
 const TelemetryEnvSchema = z.object({
   HITL_METRICS_PORT: z.coerce.number().int().min(1).max(65_535).optional(),
   HITL_METRICS_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  HITL_METRICS_POLL_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(15_000),
   HITL_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
 
 /** What the worker process exports besides its work: a Prometheus endpoint, and its log level. */
 export interface TelemetrySettings {
-  /** Serve Prometheus metrics on `http://host:port/metrics`; absent: no metrics endpoint. */
-  metrics?: { host: string; port: number };
+  /**
+   * Serve Prometheus metrics on `http://host:port/metrics`; absent: no metrics endpoint. `pollMs`: how often the
+   * run gauges (`hitl_runs_waiting`, `hitl_runs_paused`) are counted.
+   */
+  metrics?: { host: string; port: number; pollMs: number };
   /** The logger's level, which the SDK's own lines follow too. */
   logLevel: z.infer<typeof TelemetryEnvSchema>['HITL_LOG_LEVEL'];
 }
 
 /**
  * Reads the telemetry settings: explicit values, then `HITL_METRICS_PORT` (no endpoint when unset),
- * `HITL_METRICS_HOST` (default `127.0.0.1`; `0.0.0.0` to be scraped from another host or container) and
- * `HITL_LOG_LEVEL` (default `info`).
+ * `HITL_METRICS_HOST` (default `127.0.0.1`; `0.0.0.0` to be scraped from another host or container),
+ * `HITL_METRICS_POLL_MS` (default 15 000, at least 1 000) and `HITL_LOG_LEVEL` (default `info`).
  * @param overrides - explicit values
  * @param env - the environment to read (default `process.env`)
  * @returns the settings
- * @throws ConfigError when the port is not a whole number from 1 to 65535 or the level is not a pino level
+ * @throws ConfigError when the port is not a whole number from 1 to 65535, the poll interval is out of range, or the
+ *   level is not a pino level
  */
 export function telemetrySettings(
   overrides: Partial<TelemetrySettings> = {},
@@ -45,13 +51,16 @@ export function telemetrySettings(
   const parsed = TelemetryEnvSchema.safeParse({
     HITL_METRICS_PORT: pick('HITL_METRICS_PORT'),
     HITL_METRICS_HOST: pick('HITL_METRICS_HOST'),
+    HITL_METRICS_POLL_MS: pick('HITL_METRICS_POLL_MS'),
     HITL_LOG_LEVEL: pick('HITL_LOG_LEVEL'),
   });
   if (!parsed.success) throw new ConfigError(`bad telemetry settings: ${formatZodError(parsed.error)}`);
   const d = parsed.data;
-  const metrics =
+  const metrics: TelemetrySettings['metrics'] =
     overrides.metrics ??
-    (d.HITL_METRICS_PORT !== undefined ? { host: d.HITL_METRICS_HOST, port: d.HITL_METRICS_PORT } : undefined);
+    (d.HITL_METRICS_PORT !== undefined
+      ? { host: d.HITL_METRICS_HOST, port: d.HITL_METRICS_PORT, pollMs: d.HITL_METRICS_POLL_MS }
+      : undefined);
   return { ...(metrics !== undefined ? { metrics } : {}), logLevel: overrides.logLevel ?? d.HITL_LOG_LEVEL };
 }
 
@@ -107,7 +116,7 @@ export function runtimeOptions(settings: TelemetrySettings): RuntimeOptions {
             metrics: {
               prometheus: {
                 bindAddress: `${settings.metrics.host}:${settings.metrics.port}`,
-                histogramBucketOverrides: { hitl_decision_time: DECISION_TIME_BUCKETS_MS },
+                histogramBucketOverrides: { [METRIC.decisionTime]: DECISION_TIME_BUCKETS_MS },
               },
             },
           }
@@ -141,8 +150,8 @@ export function watchRunsWaiting(options: {
   intervalMs?: number;
 }): () => void {
   const meter = Runtime.instance().metricMeter;
-  const waiting = meter.createGauge('hitl_runs_waiting', 'int', 'runs', 'runs with an open approval request');
-  const paused = meter.createGauge('hitl_runs_paused', 'int', 'runs', 'runs paused for a person after a failure');
+  const waiting = meter.createGauge(METRIC.runsWaiting, 'int', 'runs', 'runs with an open approval request');
+  const paused = meter.createGauge(METRIC.runsPaused, 'int', 'runs', 'runs paused for a person after a failure');
   const queue = options.taskQueue.replaceAll("'", "\\'");
   const count = async (status: string): Promise<number> => {
     const { count: n } = await options.connection.workflowService.countWorkflowExecutions({
@@ -155,7 +164,8 @@ export function watchRunsWaiting(options: {
   let timer: NodeJS.Timeout | undefined;
   const tick = async (): Promise<void> => {
     try {
-      const tags = { task_queue: options.taskQueue };
+      // `taskQueue`, as the SDK tags the metrics that workflows emit (its own core metrics say `task_queue`).
+      const tags = { taskQueue: options.taskQueue };
       const [w, p] = await Promise.all([count('AwaitingApproval'), count('Paused')]);
       waiting.set(w, tags);
       paused.set(p, tags);
