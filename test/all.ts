@@ -38,6 +38,7 @@ import './slack.test';
 import './slack-serve-cli.test';
 import './observability/tracing.test';
 import './observability/metrics.test';
+import './workers/graceful-shutdown.test';
 
 after(async () => {
   await closeSharedEnv();
