@@ -1,13 +1,10 @@
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
-  DefaultLogger,
-  makeTelemetryFilterString,
-  NativeConnection,
-  Runtime,
-  Worker,
-  type WorkerOptions,
-} from '@temporalio/worker';
+  OpenTelemetryActivityInboundInterceptor,
+  OpenTelemetryActivityOutboundInterceptor,
+} from '@temporalio/interceptors-opentelemetry';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type Database from 'better-sqlite3';
 import { createBillingActivities } from './activities/billing/index';
 import { openBillingDb } from './activities/billing/db';
@@ -35,9 +32,21 @@ import { resolveNotifySettings } from './src/node/notify/settings';
 import { ensureSearchAttributes } from './src/node/search-attributes';
 import { encryptingDataConverter } from './src/node/codec/data-converter';
 import { loadPayloadKeys, PAYLOAD_KEYS_ENV, type PayloadKeys } from './src/node/codec/payload-keys';
+import { activityTelemetry } from './src/node/telemetry/activity-telemetry';
+import { installRuntime, telemetrySettings, watchRunsWaiting } from './src/node/telemetry/runtime';
+import { currentTracing, startTracing, workflowSpanSinks, type Tracing } from './src/node/telemetry/tracing';
 
 /** Absolute path of the workflows entry point (the worker's `workflowsPath`). */
 export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
+
+/**
+ * The workflow interceptor modules every workflow bundle includes (`bundleWorkflowCode`'s
+ * `workflowInterceptorModules`): OpenTelemetry tracing. They add no commands; a worker without traces drops their
+ * spans.
+ */
+export const workflowInterceptorModules: readonly string[] = [
+  fileURLToPath(new URL('./workflows/telemetry.ts', import.meta.url)),
+];
 
 /** Options of {@link createWorker}. */
 export interface CreateWorkerOptions {
@@ -97,7 +106,12 @@ export interface CreateWorkerOptions {
   mcp?: McpToolbox;
   /** Fault injection for tests only: MCP tool name to where its activity's first attempt fails. */
   mcpFaults?: ReadonlyMap<string, McpFault>;
-  /** Extra worker options (e.g. `shutdownGraceTime`). */
+  /**
+   * Where spans go: the process's tracing (default: what {@link startTracing} started, if anything; `null`: none).
+   * Without it activities get no spans, and the workflows' spans are dropped.
+   */
+  tracing?: Tracing | null;
+  /** Extra worker options; they win over the settings read from the environment (`workerConfig`). */
   extra?: Partial<WorkerOptions>;
 }
 
@@ -147,6 +161,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
   requireActivities(activities);
   const keys = options.payloadKeys === null ? undefined : (options.payloadKeys ?? loadPayloadKeys());
   const dataConverter = encryptingDataConverter(keys);
+  const tracing = options.tracing === null ? undefined : (options.tracing ?? currentTracing());
   const worker = await Worker.create({
     connection: options.connection,
     namespace: cfg.namespace,
@@ -155,11 +170,27 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     ...(dataConverter !== undefined ? { dataConverter } : {}),
     ...workerConfig(),
     ...(options.workflowBundle !== undefined ? { workflowBundle: options.workflowBundle } : { workflowsPath }),
+    sinks: workflowSpanSinks(tracing),
     ...options.extra,
     interceptors: {
       ...options.extra?.interceptors,
-      // Liveness heartbeats first, so a dead worker is noticed however the other interceptors behave.
-      activity: [livenessHeartbeats, ...(options.extra?.interceptors?.activity ?? [])],
+      // A prebuilt bundle has these modules already (bundle with workflowInterceptorModules).
+      ...(options.workflowBundle === undefined ? { workflowModules: [...workflowInterceptorModules] } : {}),
+      // Liveness heartbeats outermost, so a dead worker is noticed however the others behave; then Temporal's span, so
+      // the project's telemetry interceptor runs inside it and can put attributes on it; then the caller's.
+      activity: [
+        livenessHeartbeats,
+        ...(tracing !== undefined
+          ? [
+              (ctx: Parameters<typeof activityTelemetry>[0]) => ({
+                inbound: new OpenTelemetryActivityInboundInterceptor(ctx),
+                outbound: new OpenTelemetryActivityOutboundInterceptor(ctx),
+              }),
+            ]
+          : []),
+        activityTelemetry,
+        ...(options.extra?.interceptors?.activity ?? []),
+      ],
     },
   });
   if (options.mcp === undefined && mcp !== undefined) {
@@ -210,19 +241,12 @@ export function requireActivities(activities: Readonly<Record<string, unknown>>)
 }
 
 async function main(): Promise<void> {
-  // The SDK's own lines (workers starting, tasks failing) at WARN unless HITL_LOG_LEVEL asks for more; the project's
-  // lines (notifications among them) go through pino at its level, not through this filter.
-  const sdkLevel = /^(debug|trace)$/i.test(process.env['HITL_LOG_LEVEL'] ?? '') ? 'DEBUG' : 'WARN';
-  Runtime.install({
-    logger: new DefaultLogger(sdkLevel, (entry) => {
-      const meta = { ...entry.meta, sdk: true };
-      if (entry.level === 'ERROR') logger.error(meta, entry.message);
-      else if (entry.level === 'WARN') logger.warn(meta, entry.message);
-      else logger.info(meta, entry.message);
-    }),
-    // The SDK core's own messages (its Rust side) go through the same logger instead of straight to the console.
-    telemetryOptions: { logging: { forward: {}, filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }) } },
-  });
+  // The SDK's own lines (workers starting, tasks failing, its core's messages) go through the project's logger at
+  // HITL_LOG_LEVEL; with HITL_METRICS_PORT the runtime serves Prometheus metrics (the SDK's and the project's).
+  const telemetry = telemetrySettings();
+  installRuntime(telemetry);
+  // Traces when the OTEL_* variables name an OTLP endpoint (see docs/operations.md).
+  const tracing = startTracing();
   const cfg = connectionConfig();
   // Load and validate the policies and the approver registry before anything else, so a bad file stops the worker
   // with its line and key. `--policy FILE|DIR` wins over HITL_POLICY (else the built-in default); `--approvers FILE`
@@ -265,7 +289,17 @@ async function main(): Promise<void> {
     auditStore,
     notifications,
     mcp: mcp ?? McpToolbox.empty(),
+    tracing: tracing ?? null,
   });
+  const stopWatching =
+    telemetry.metrics !== undefined
+      ? watchRunsWaiting({
+          connection,
+          namespace: cfg.namespace,
+          taskQueue: cfg.taskQueue,
+          intervalMs: telemetry.metrics.pollMs,
+        })
+      : () => undefined;
   logger.info(
     {
       address: cfg.address,
@@ -280,11 +314,17 @@ async function main(): Promise<void> {
           : 'plain',
       auditStore: auditStore.location,
       notifications: `${Object.keys(notify.settings.channels).join(', ') || 'log only'} (from ${notify.source})`,
+      metrics:
+        telemetry.metrics !== undefined ? `http://${telemetry.metrics.host}:${telemetry.metrics.port}/metrics` : 'off',
+      traces: tracing !== undefined ? 'OTLP (OTEL_* variables)' : 'off',
     },
     'worker started',
   );
-  // Worker.run() resolves after a graceful shutdown, which the SDK starts on SIGINT and SIGTERM.
+  // Worker.run() resolves after a graceful shutdown, which the SDK starts on SIGINT and SIGTERM: no new tasks, and
+  // in-flight activities get HITL_SHUTDOWN_GRACE_MS to finish before they are cancelled.
   await worker.run();
+  stopWatching();
+  await tracing?.shutdown();
   await mcp?.close();
   await connection.close();
   await auditStore.close();

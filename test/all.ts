@@ -37,6 +37,9 @@ import './fuzz/rendering.test';
 import './slack-blocks.test';
 import './slack.test';
 import './slack-serve-cli.test';
+import './observability/tracing.test';
+import './observability/metrics.test';
+import './workers/graceful-shutdown.test';
 
 // Crashes and restarts a dev server of its own: it tests the server's durability, not the server the suite points at.
 // Run against an external server (`npm run test:postgres`), it is left out; the dev-server run (`npm test`) has it.

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { connectionConfig, workerConfig } from '../src/node/config';
+import { connectionConfig, DEFAULT_SHUTDOWN_GRACE_MS, workerConfig } from '../src/node/config';
 import { ConfigError } from '../src/shared/errors';
 import { createBillingActivities } from '../activities/billing/index';
 import { createBillingPrechecks } from '../activities/billing/prechecks';
@@ -32,16 +32,38 @@ describe('configuration', () => {
   });
 
   it('leaves the workflow cache to the SDK unless HITL_MAX_CACHED_WORKFLOWS sets it, and refuses what is no count', () => {
-    assert.deepEqual(workerConfig({}, {}), {});
-    assert.deepEqual(workerConfig({}, { HITL_MAX_CACHED_WORKFLOWS: '' }), {});
-    assert.deepEqual(workerConfig({}, { HITL_MAX_CACHED_WORKFLOWS: '200' }), { maxCachedWorkflows: 200 });
+    const grace = { shutdownGraceTime: DEFAULT_SHUTDOWN_GRACE_MS };
+    assert.deepEqual(workerConfig({}, {}), grace);
+    assert.deepEqual(workerConfig({}, { HITL_MAX_CACHED_WORKFLOWS: '' }), grace);
+    assert.deepEqual(workerConfig({}, { HITL_MAX_CACHED_WORKFLOWS: '200' }), { maxCachedWorkflows: 200, ...grace });
     assert.deepEqual(workerConfig({ maxCachedWorkflows: 5 }, { HITL_MAX_CACHED_WORKFLOWS: '200' }), {
       maxCachedWorkflows: 5,
+      ...grace,
     });
     for (const bad of ['many', '-1', '2.5']) {
       assert.throws(
         () => workerConfig({}, { HITL_MAX_CACHED_WORKFLOWS: bad }),
         (err: unknown) => err instanceof ConfigError && /HITL_MAX_CACHED_WORKFLOWS/.test(err.message),
+      );
+    }
+  });
+
+  it('reads the task slots and the shutdown grace from the environment, and refuses slots the SDK cannot use', () => {
+    const env = { HITL_MAX_ACTIVITY_SLOTS: '8', HITL_MAX_WORKFLOW_TASK_SLOTS: '4', HITL_SHUTDOWN_GRACE_MS: '5000' };
+    assert.deepEqual(workerConfig({}, env), {
+      maxConcurrentActivityTaskExecutions: 8,
+      maxConcurrentWorkflowTaskExecutions: 4,
+      shutdownGraceTime: 5000,
+    });
+    assert.equal(workerConfig({ shutdownGraceTime: 0 }, env).shutdownGraceTime, 0);
+    for (const [name, bad] of [
+      ['HITL_MAX_ACTIVITY_SLOTS', '0'],
+      ['HITL_MAX_WORKFLOW_TASK_SLOTS', '1'],
+      ['HITL_SHUTDOWN_GRACE_MS', 'soon'],
+    ] as const) {
+      assert.throws(
+        () => workerConfig({}, { [name]: bad }),
+        (err: unknown) => err instanceof ConfigError && err.message.includes(name),
       );
     }
   });

@@ -5,7 +5,8 @@ import { gunzipSync } from 'node:zlib';
 import { describe, it } from 'node:test';
 import proto from '@temporalio/proto';
 import { bundleWorkflowCode, Worker, type WorkflowBundle } from '@temporalio/worker';
-import { workflowsPath } from '../worker';
+import { workflowInterceptorModules, workflowsPath } from '../worker';
+import { workflowSpanSinks } from '../src/node/telemetry/tracing';
 import { PATCHES, type PatchId } from '../workflows/patch-ids';
 import { quietBundlerLogger, repoRoot, sharedEnv, tempDir } from './support/env';
 
@@ -37,7 +38,10 @@ export async function replayAll(bundle: WorkflowBundle): Promise<string[]> {
   // Results come back in the order the histories went in; segments of one run share its workflow id.
   let i = 0;
   const replays = histories.map(({ workflowId, history }) => ({ workflowId, history }));
-  for await (const result of Worker.runReplayHistories({ workflowBundle: bundle }, replays)) {
+  for await (const result of Worker.runReplayHistories(
+    { workflowBundle: bundle, sinks: workflowSpanSinks(undefined) },
+    replays,
+  )) {
     const name = histories[i]?.name ?? result.workflowId;
     i += 1;
     if (result.error !== undefined) failures.push(`${name}: ${result.error.message}`);
@@ -55,6 +59,7 @@ async function bundleUnguarded(patchId: string): Promise<WorkflowBundle> {
   writeFileSync(choice, `export const UNGUARDED: string = ${JSON.stringify(patchId)};\n`);
   return bundleWorkflowCode({
     workflowsPath,
+    workflowInterceptorModules: [...workflowInterceptorModules],
     logger: quietBundlerLogger,
     webpackConfigHook: (config) => ({
       ...config,

@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { tempDir } from '../../test/support/env';
-import { workflowsPath } from '../../worker';
+import { workflowInterceptorModules, workflowsPath } from '../../worker';
 import { spawnTsx, type LineChild } from './common';
 
 const noop = (): void => undefined;
@@ -22,7 +22,11 @@ const quietLogger = {
  * @returns the file's path
  */
 export async function writeWorkflowBundle(): Promise<string> {
-  const { code } = await bundleWorkflowCode({ workflowsPath, logger: quietLogger });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath,
+    workflowInterceptorModules: [...workflowInterceptorModules],
+    logger: quietLogger,
+  });
   const path = join(tempDir('hitl-bench-bundle-'), 'workflows.js');
   writeFileSync(path, code);
   return path;

@@ -156,9 +156,17 @@ function defaultConfigFile(vars: Record<string, string>): string | undefined {
   return vars['HOME'] !== undefined ? join(vars['HOME'], '.config', 'temporalio', 'temporal.toml') : undefined;
 }
 
+const count = (max: number) => z.coerce.number().int().min(0).max(max).optional();
+
 const WorkerEnvSchema = z.object({
-  HITL_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(1_000_000).optional(),
+  HITL_MAX_CACHED_WORKFLOWS: count(1_000_000),
+  HITL_MAX_ACTIVITY_SLOTS: count(100_000).pipe(z.number().min(1).optional()),
+  HITL_MAX_WORKFLOW_TASK_SLOTS: count(100_000).pipe(z.number().min(2).optional()),
+  HITL_SHUTDOWN_GRACE_MS: count(3_600_000),
 });
+
+/** Time in-flight activities get to finish after SIGTERM or SIGINT before they are cancelled, by default (ms). */
+export const DEFAULT_SHUTDOWN_GRACE_MS = 20_000;
 
 /** Worker settings beyond the connection. */
 export interface WorkerConfig {
@@ -167,18 +175,50 @@ export interface WorkerConfig {
    * history when they wake. Absent: the SDK's default, sized from the heap.
    */
   maxCachedWorkflows?: number;
+  /** Activities (model calls, tools, prechecks, notifications) the worker runs at once. Absent: the SDK's 100. */
+  maxConcurrentActivityTaskExecutions?: number;
+  /** Workflow tasks the worker runs at once (at least 2). Absent: the SDK's 40. */
+  maxConcurrentWorkflowTaskExecutions?: number;
+  /**
+   * After SIGTERM or SIGINT, how long in-flight activities may run on before they are cancelled (ms); the worker
+   * takes no new tasks meanwhile. Default {@link DEFAULT_SHUTDOWN_GRACE_MS}.
+   */
+  shutdownGraceTime: number;
 }
 
 /**
- * Reads the worker settings: explicit values, then `HITL_MAX_CACHED_WORKFLOWS`, then the SDK's defaults.
+ * Reads the worker settings: explicit values, then `HITL_MAX_CACHED_WORKFLOWS`, `HITL_MAX_ACTIVITY_SLOTS`,
+ * `HITL_MAX_WORKFLOW_TASK_SLOTS` and `HITL_SHUTDOWN_GRACE_MS`, then defaults (the SDK's, and
+ * {@link DEFAULT_SHUTDOWN_GRACE_MS}). See docs/worker-tuning.md for sizing them.
  * @param overrides - explicit values
  * @param env - the environment to read (default `process.env`)
- * @throws ConfigError when a variable is not a whole number from 0 up
+ * @returns options for `Worker.create` (absent keys leave the SDK's defaults)
+ * @throws ConfigError when a variable is not a whole number in its range (slots: activity at least 1, workflow task
+ *   at least 2; grace at most an hour)
  */
-export function workerConfig(overrides: WorkerConfig = {}, env: NodeJS.ProcessEnv = process.env): WorkerConfig {
-  const raw = env['HITL_MAX_CACHED_WORKFLOWS']?.trim();
-  const parsed = WorkerEnvSchema.safeParse({ HITL_MAX_CACHED_WORKFLOWS: raw === '' ? undefined : raw });
+export function workerConfig(
+  overrides: Partial<WorkerConfig> = {},
+  env: NodeJS.ProcessEnv = process.env,
+): WorkerConfig {
+  const read = (name: string): string | undefined => {
+    const raw = env[name]?.trim();
+    return raw === '' ? undefined : raw;
+  };
+  const parsed = WorkerEnvSchema.safeParse({
+    HITL_MAX_CACHED_WORKFLOWS: read('HITL_MAX_CACHED_WORKFLOWS'),
+    HITL_MAX_ACTIVITY_SLOTS: read('HITL_MAX_ACTIVITY_SLOTS'),
+    HITL_MAX_WORKFLOW_TASK_SLOTS: read('HITL_MAX_WORKFLOW_TASK_SLOTS'),
+    HITL_SHUTDOWN_GRACE_MS: read('HITL_SHUTDOWN_GRACE_MS'),
+  });
   if (!parsed.success) throw new ConfigError(`bad worker settings: ${formatZodError(parsed.error)}`);
-  const max = overrides.maxCachedWorkflows ?? parsed.data.HITL_MAX_CACHED_WORKFLOWS;
-  return max !== undefined ? { maxCachedWorkflows: max } : {};
+  const d = parsed.data;
+  const cache = overrides.maxCachedWorkflows ?? d.HITL_MAX_CACHED_WORKFLOWS;
+  const activities = overrides.maxConcurrentActivityTaskExecutions ?? d.HITL_MAX_ACTIVITY_SLOTS;
+  const workflowTasks = overrides.maxConcurrentWorkflowTaskExecutions ?? d.HITL_MAX_WORKFLOW_TASK_SLOTS;
+  return {
+    ...(cache !== undefined ? { maxCachedWorkflows: cache } : {}),
+    ...(activities !== undefined ? { maxConcurrentActivityTaskExecutions: activities } : {}),
+    ...(workflowTasks !== undefined ? { maxConcurrentWorkflowTaskExecutions: workflowTasks } : {}),
+    shutdownGraceTime: overrides.shutdownGraceTime ?? d.HITL_SHUTDOWN_GRACE_MS ?? DEFAULT_SHUTDOWN_GRACE_MS,
+  };
 }

@@ -12,7 +12,7 @@ import {
   type WorkflowBundle,
 } from '@temporalio/worker';
 import { customSearchAttributes } from '../../src/shared/messages';
-import { workflowsPath } from '../../worker';
+import { workflowInterceptorModules, workflowsPath } from '../../worker';
 
 /** What every integration test shares: one Temporal server and one workflow bundle per test run. */
 export interface SharedEnv {
@@ -101,7 +101,11 @@ let bundled: Promise<WorkflowBundle> | undefined;
  * @returns the bundle
  */
 export function sharedBundle(): Promise<WorkflowBundle> {
-  bundled ??= bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
+  bundled ??= bundleWorkflowCode({
+    workflowsPath,
+    workflowInterceptorModules: [...workflowInterceptorModules],
+    logger: quietBundlerLogger,
+  });
   return bundled;
 }
 

@@ -11,7 +11,7 @@ import { DEFAULT_POLICY } from '../../src/shared/policy/default-policy';
 import type { Policy } from '../../src/shared/policy/schema';
 import type { AgentRunInputDraft } from '../../src/shared/run-input';
 import type { ApprovalRequest } from '../../src/shared/run-state';
-import { createWorker, workflowsPath } from '../../worker';
+import { createWorker, workflowInterceptorModules, workflowsPath } from '../../worker';
 import type { McpFault } from '../../activities/mcp/index';
 import { McpToolbox } from '../../src/node/mcp/toolbox';
 import { encodedFailuresPath, encryptingDataConverter } from '../../src/node/codec/data-converter';
@@ -126,6 +126,7 @@ let encryptedBundle: Promise<WorkflowBundle> | undefined;
 function encodedFailuresBundle(): Promise<WorkflowBundle> {
   encryptedBundle ??= bundleWorkflowCode({
     workflowsPath,
+    workflowInterceptorModules: [...workflowInterceptorModules],
     failureConverterPath: encodedFailuresPath,
     logger: quietBundlerLogger,
   });

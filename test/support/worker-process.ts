@@ -128,6 +128,25 @@ export class WorkerProcess {
     await this.#end('SIGKILL');
   }
 
+  /**
+   * SIGTERMs the child (a graceful shutdown: no new tasks, in-flight activities get their grace period) and waits
+   * until it has exited.
+   * @returns its exit code (null if a signal ended it after all) and the time it took to exit, in ms
+   */
+  async terminate(): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }> {
+    const child = this.#child;
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) {
+      throw new Error('the worker process is not running');
+    }
+    this.#child = undefined;
+    const started = Date.now();
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal })),
+    );
+    child.kill('SIGTERM');
+    return { ...(await exited), ms: Date.now() - started };
+  }
+
   /** Ends the child at the end of a test; a crash is as good as a shutdown here. */
   async stop(): Promise<void> {
     await this.#end('SIGKILL');

@@ -16,6 +16,7 @@ import { describeClosure, verdictOf, type Closure, type Verdict } from './closur
 import { checkDecisions, type Accepted } from './decision-check';
 import type { Notifier, NotifierState } from './notifier';
 import { buildRequest, gateTerms, type ProposedCall } from './request';
+import { countClosed, countEscalated, countOpened } from './gate-metrics';
 
 export type { Accepted } from './decision-check';
 
@@ -154,6 +155,7 @@ export class ApprovalGate {
       effect,
     );
     this.#add(request, gate);
+    countOpened(request);
     audit.append({
       kind: 'approval_requested',
       actor: 'agent',
@@ -393,6 +395,8 @@ export class ApprovalGate {
   }
 
   #close(requestId: string, closure: Closure): void {
+    const request = this.#pending.get(requestId);
+    if (request !== undefined) countClosed(request, closure);
     this.#pending.delete(requestId);
     this.#closed.set(requestId, closure);
   }
@@ -443,6 +447,7 @@ export class ApprovalGate {
     request.approvals = [];
     if (request.stage + 1 >= request.stages.length) request.onTimeout = 'deny';
     const view = { ...request };
+    countEscalated(view);
     audit.append({
       kind: 'approval_escalated',
       actor: 'system',

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { currentTracing, startTracing } from '../telemetry/tracing';
 import { fileURLToPath } from 'node:url';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { Command, CommanderError, Option } from 'commander';
@@ -271,6 +272,8 @@ async function sayWhatItWaitsFor(client: Client, workflowId: string): Promise<vo
  */
 export async function runCli(argv: readonly string[]): Promise<number> {
   try {
+    // With the OTEL_* variables set, `hitl start` opens the run's trace (exported before the CLI exits).
+    startTracing();
     const program = buildProgram();
     // Usage errors throw instead of exiting, at every level, so they get exit code 2.
     const override = (c: Command): void => {
@@ -312,6 +315,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     }
     note(`error: ${err instanceof Error ? err.message : String(err)}`);
     return 1;
+  } finally {
+    await currentTracing()?.shutdown();
   }
 }
 

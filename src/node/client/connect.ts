@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { Client, Connection } from '@temporalio/client';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { formatZodError } from '../../shared/zod-format';
 import { InputError } from '../../shared/errors';
 import { ScenarioSchema, type Scenario } from '../../shared/model/types';
@@ -10,8 +11,9 @@ import { loadPayloadKeys, type PayloadKeys } from '../codec/payload-keys';
 /**
  * Connects a client to the Temporal server named by the arguments, else by Temporal's environment configuration
  * (`TEMPORAL_ADDRESS`, `TEMPORAL_NAMESPACE`, `TEMPORAL_API_KEY`, `TEMPORAL_TLS_*`, a `temporal.toml` profile: see
- * {@link connectionConfig}), with TLS, client certificate and API key as they say. With payload keys (the file named by `HITL_PAYLOAD_KEYS`, or `options.payloadKeys`) every payload it sends is
- * encrypted and every payload it reads decrypted, as the workers do.
+ * {@link connectionConfig}), with TLS, client certificate and API key as they say. With payload keys (the file named
+ * by `HITL_PAYLOAD_KEYS`, or `options.payloadKeys`) every payload it sends is encrypted and every payload it reads
+ * decrypted, as the workers do. When the process exports traces (`startTracing`), starting a run opens its trace.
  *
  * @param overrides - explicit address / namespace / task queue / profile / config file
  * @param options - `payloadKeys`: the keys to encrypt with (`null`: plain payloads even if `HITL_PAYLOAD_KEYS` is set)
@@ -39,6 +41,8 @@ export async function connectClient(
       connection,
       namespace: config.namespace,
       ...(dataConverter !== undefined ? { dataConverter } : {}),
+      // Starting a run opens its trace (a no-op unless the process started tracing: see startTracing).
+      interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] },
     }),
     config,
   };
