@@ -6,6 +6,7 @@ import { stopSharedPostgres } from './support/postgres';
 import './config.test';
 import './render.test';
 import './model.test';
+import './local-grammar.test';
 import './billing-tools.test';
 import './agent-run.test';
 import './clients-and-durability.test';

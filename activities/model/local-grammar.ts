@@ -3,7 +3,8 @@ import type { GbnfJsonSchema } from 'node-llama-cpp';
 import { z } from 'zod';
 import { FailureType } from '../../src/shared/errors';
 import { MAX_ALTERNATIVES } from '../../src/shared/model/alternatives';
-import type { ToolCall } from '../../src/shared/model/types';
+import type { ChatMessage, ToolCall } from '../../src/shared/model/types';
+import { parseToolResultText } from '../../src/shared/model/tool-result';
 import { findTool } from '../../src/shared/tools/catalog';
 
 /**
@@ -16,7 +17,7 @@ export const GRAMMAR_MAX_ITEMS = 8;
 /** Longest reasoning in a structured turn (characters). */
 export const REASONING_MAX_CHARS = 240;
 /** Longest final answer in a structured turn (characters). */
-export const FINAL_MAX_CHARS = 600;
+export const FINAL_MAX_CHARS = 300;
 /** Longest alternative in a structured turn (characters). */
 export const ALTERNATIVE_MAX_CHARS = 160;
 
@@ -108,12 +109,15 @@ const reasoning = { type: 'string', maxLength: REASONING_MAX_CHARS } as const;
 /**
  * The schema of one structured model turn, for the local model's grammar: either a tool call
  * `{"reasoning", "tool", "arguments", "alternatives"}` (one variant per offered tool, so `arguments` always has that
- * tool's shape) or a final answer `{"reasoning", "final"}`. Reasoning comes first so the model states why before what.
+ * tool's shape) or, once `allowFinal`, a final answer `{"reasoning", "final"}`. Reasoning comes first so the model
+ * states why before what.
  * @param tools - names of the catalog tools offered
- * @returns the grammar schema (a `oneOf`)
+ * @param allowFinal - whether a final answer may be given (the local provider allows it once a tool has answered, so
+ *   a small model cannot answer from nothing)
+ * @returns the grammar schema (a `oneOf`, or the one tool-call variant when only one tool is offered and no final)
  * @throws ApplicationFailure type `UnknownTool` (non-retryable) when a name is not in the catalog
  */
-export function buildTurnSchema(tools: readonly string[]): GbnfJsonSchema {
+export function buildTurnSchema(tools: readonly string[], allowFinal = true): GbnfJsonSchema {
   const calls = tools.map((name): GbnfJsonSchema => ({
     type: 'object',
     properties: {
@@ -135,7 +139,9 @@ export function buildTurnSchema(tools: readonly string[]): GbnfJsonSchema {
     required: ['reasoning', 'final'],
     additionalProperties: false,
   };
-  return { oneOf: [...calls, final] };
+  const variants = allowFinal ? [...calls, final] : calls;
+  if (variants.length === 0) throw new Error('a turn needs a tool to call or a final answer to give');
+  return variants.length === 1 && variants[0] !== undefined ? variants[0] : { oneOf: variants };
 }
 
 /**
@@ -158,6 +164,7 @@ export function toolGuide(tools: readonly string[]): string {
     'Reply with one JSON object. To call a tool: {"reasoning": "why", "tool": "name", "arguments": {...},',
     '"alternatives": ["what else you could do"]}. When the work is done, or cannot be done: {"reasoning": "why",',
     '"final": "what you did and what you did not do"}. Call one tool at a time; read before you act.',
+    'Take names, ids and amounts from the messages above, never invent them.',
   ].join('\n');
 }
 
@@ -200,6 +207,7 @@ export function readStructuredTurn(text: string, step: number): StructuredReply 
   if (!parsed.success) return undefined;
   const turn = parsed.data;
   if ('final' in turn) return { content: turn.final.trim(), toolCalls: [] };
+  if (turn.tool === '') return undefined;
   return {
     content: turn.reasoning.trim(),
     toolCalls: [
@@ -238,4 +246,21 @@ export function writeStructuredTurn(content: string | null, calls: readonly Tool
       });
     })
     .join('\n');
+}
+
+/**
+ * What the tool results in a conversation say happened, one line per call, for the end of a local model's final answer:
+ * a small model's own summary is often wrong, and a final answer must not claim what did not happen.
+ * @param messages - the conversation
+ * @returns e.g. "Recorded outcomes: get_invoice ok; issue_refund rejected", or a line saying no tool ran
+ */
+export function recordedOutcomes(messages: readonly ChatMessage[]): string {
+  const outcomes = messages.flatMap((m) => {
+    if (m.role !== 'tool') return [];
+    const status = parseToolResultText(m.content)?.status ?? 'answered';
+    return [`${m.name} ${status}`];
+  });
+  return outcomes.length === 0
+    ? 'Recorded outcomes: no tool call was made.'
+    : `Recorded outcomes of this run's tool calls: ${outcomes.join('; ')}.`;
 }

@@ -1,10 +1,17 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { existsSync } from 'node:fs';
-import type { ChatHistoryItem, Llama, LlamaContext, LlamaGrammar, LlamaModel } from 'node-llama-cpp';
+import type {
+  ChatHistoryItem,
+  Llama,
+  LlamaContext,
+  LlamaContextSequence,
+  LlamaGrammar,
+  LlamaModel,
+} from 'node-llama-cpp';
 import { FailureType } from '../../src/shared/errors';
 import type { ChatMessage, ModelRequest, ModelSettings, ModelTurn } from '../../src/shared/model/types';
-import { buildTurnSchema, readStructuredTurn, toolGuide, writeStructuredTurn } from './local-grammar';
+import { buildTurnSchema, readStructuredTurn, recordedOutcomes, toolGuide, writeStructuredTurn } from './local-grammar';
 
 /** Worker-side configuration of the local model. */
 export interface LocalModelConfig {
@@ -42,6 +49,8 @@ interface Loaded {
   llama: Llama;
   model: LlamaModel;
   context: LlamaContext;
+  /** The one sequence, kept between calls so a conversation's next turn reuses the evaluated prefix. */
+  sequence: LlamaContextSequence;
   grammars: Map<string, LlamaGrammar>;
 }
 
@@ -80,7 +89,7 @@ export function createLocalModel(config: LocalModelConfig): { call: LocalModelCa
         sequences: 1,
         threads: config.threads,
       });
-      return { llama, model, context, grammars: new Map() };
+      return { llama, model, context, sequence: context.getSequence(), grammars: new Map() };
     } catch (err) {
       throw ApplicationFailure.create({
         type: FailureType.ModelUnavailable,
@@ -100,19 +109,21 @@ export function createLocalModel(config: LocalModelConfig): { call: LocalModelCa
   };
 
   const generate = async (input: ModelRequest, settings: LocalModelSettings, m: Loaded): Promise<ModelTurn> => {
-    const key = input.tools.join(',');
+    // No final answer before any tool has answered: a small model otherwise tends to answer from nothing.
+    const allowFinal = input.messages.some((msg) => msg.role === 'tool');
+    const key = `${allowFinal ? 'final' : 'calls'}:${input.tools.join(',')}`;
     let grammar = m.grammars.get(key);
     if (grammar === undefined) {
       // The schema is built at run time, so its type is the general one; the reply is checked by readStructuredTurn.
-      const schema = buildTurnSchema(input.tools) as Readonly<{ type: 'object' }>;
+      const schema = buildTurnSchema(input.tools, allowFinal) as Readonly<{ type: 'object' }>;
       grammar = await m.llama.createGrammarForJsonSchema(schema);
       m.grammars.set(key, grammar);
     }
     const { LlamaChatSession } = await import('node-llama-cpp');
-    const sequence = m.context.getSequence();
+    const sequence = m.sequence;
     const context = Context.current();
+    const session = new LlamaChatSession({ contextSequence: sequence, autoDisposeSequence: false });
     try {
-      const session = new LlamaChatSession({ contextSequence: sequence, autoDisposeSequence: false });
       const { history, prompt } = toChatHistory(input.messages, toolGuide(input.tools));
       session.setChatHistory(history);
       const before = sequence.tokenMeter.getState();
@@ -121,6 +132,8 @@ export function createLocalModel(config: LocalModelConfig): { call: LocalModelCa
         grammar,
         maxTokens: config.maxTokens,
         temperature: settings.temperature ?? 0,
+        // Small models loop ("You can't change your email, so…"); a mild penalty on repeats breaks most loops.
+        repeatPenalty: { penalty: 1.15, lastTokens: 64 },
         signal: context.cancellationSignal,
         stopOnAbortSignal: false,
         onTextChunk: () => {
@@ -139,14 +152,18 @@ export function createLocalModel(config: LocalModelConfig): { call: LocalModelCa
         return {
           content:
             `The local model's reply was cut off at ${config.maxTokens} tokens before it was complete, ` +
-            'so nothing it proposed in it was done.',
+            `so nothing it proposed in it was done. ${recordedOutcomes(input.messages)}`,
           toolCalls: [],
           usage,
         };
       }
+      if (reply.toolCalls.length === 0) {
+        // The model's words, then what the conversation records: the answer cannot claim what did not happen.
+        return { content: `${reply.content}\n\n${recordedOutcomes(input.messages)}`, toolCalls: [], usage };
+      }
       return { ...reply, usage };
     } finally {
-      sequence.dispose();
+      session.dispose({ disposeSequence: false });
     }
   };
 
