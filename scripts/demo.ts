@@ -133,7 +133,8 @@ async function demoRun(
       goal: scenario.goal,
       requestedBy,
       ...(inputs.local
-        ? { model: { provider: 'local' as const }, maxSteps: inputs.maxSteps }
+        ? // Some sampling: at temperature 0 a small model tends to repeat its first call until the budget runs out.
+          { model: { provider: 'local' as const, temperature: 0.7 }, maxSteps: inputs.maxSteps }
         : { model: { provider: 'scripted' as const, scenario } }),
       approvalTimeoutMs: Math.max(1_000, Math.round((inputs.timeoutMinutes * 60_000) / scale)),
       policy: policy.version,

@@ -132,6 +132,8 @@ export function createLocalModel(config: LocalModelConfig): { call: LocalModelCa
         grammar,
         maxTokens: config.maxTokens,
         temperature: settings.temperature ?? 0,
+        // A fixed seed per step: a retried call on the same conversation samples the same reply.
+        seed: input.step,
         // Small models loop ("You can't change your email, so…"); a mild penalty on repeats breaks most loops.
         repeatPenalty: { penalty: 1.15, lastTokens: 64 },
         signal: context.cancellationSignal,

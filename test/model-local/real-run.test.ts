@@ -29,7 +29,7 @@ describe('the local model drives a real run', () => {
         const requestedBy = 'tester';
         const { workflowId, handle } = await startAgentRun(
           h.client,
-          { goal: GOAL, requestedBy, model: { provider: 'local' }, maxSteps: MAX_STEPS },
+          { goal: GOAL, requestedBy, model: { provider: 'local', temperature: 0.7 }, maxSteps: MAX_STEPS },
           { taskQueue: h.taskQueue, ...(hasTestKey(requestedBy) ? { key: testKey(requestedBy) } : {}) },
         );
         // A reviewer who rejects every request as soon as it is pending: whatever the model proposes, nothing
