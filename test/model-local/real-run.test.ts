@@ -18,7 +18,7 @@ const GOAL =
   'Luís Gonçalves (customer 1) writes: invoice 1 was charged twice. Refund the duplicate charge and tell him by email.';
 
 describe('the local model drives a real run', () => {
-  it('ends within its step budget with every call parsed, every irreversible call gated and none run unapproved', async () => {
+  it('ends within its step budget with every call parsed, every irreversible call gated and none run unapproved', async (t) => {
     // The fetch script is idempotent: with the file cached and verified it only prints the path.
     const modelPath = execFileSync('npx', ['tsx', 'scripts/model-fetch.ts'], {
       cwd: repoRoot,
@@ -54,7 +54,11 @@ describe('the local model drives a real run', () => {
         await finished;
         await reviewer;
 
-        const result = (await runResult(h.client, workflowId));
+        const result = await runResult(h.client, workflowId);
+        // What this model did, for whoever reads the test's output: it varies, the invariants below do not.
+        for (const o of result.outcomes)
+          t.diagnostic(`${o.tool} ${JSON.stringify(o.args)}: ${o.status} (gate ${o.gate ?? '-'})`);
+        t.diagnostic(`answer: ${result.answer}`);
         const audit = await auditTrail(h.client, workflowId);
         const turns = audit.filter((e) => e.kind === 'model_turn');
         assert.ok(turns.length >= 1 && turns.length <= MAX_STEPS, `model turns: ${turns.length}`);
