@@ -4,6 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import {
   buildTurnSchema,
   GRAMMAR_MAX_STRING,
+  plainIntegers,
   readStructuredTurn,
   recordedOutcomes,
   toGrammarSchema,
@@ -63,6 +64,15 @@ describe('the local model grammar', () => {
       assert.equal(n['format'], undefined);
       assert.equal(n['minimum'], undefined);
     }
+  });
+
+  it('narrows the integer rule of a generated grammar to plain digits, and leaves other text alone', () => {
+    const gbnf = [
+      'root ::= rule0',
+      'integer-number-rule ::= "-"? ("0" | [1-9] [0-9]{0,15}) ([eE] [-+]? ("0" | [1-9] [0-9]{0,15}))?',
+    ].join('\n');
+    assert.equal(plainIntegers(gbnf), 'root ::= rule0\ninteger-number-rule ::= "-"? ("0" | [1-9] [0-9]{0,15})');
+    assert.equal(plainIntegers('root ::= "x"'), 'root ::= "x"');
   });
 
   it('refuses a schema construct with no grammar form, and a tool the catalog does not know', () => {

@@ -264,3 +264,14 @@ export function recordedOutcomes(messages: readonly ChatMessage[]): string {
     ? 'Recorded outcomes: no tool call was made.'
     : `Recorded outcomes of this run's tool calls: ${outcomes.join('; ')}.`;
 }
+
+/**
+ * The GBNF text node-llama-cpp writes for a JSON schema, with its integer rule narrowed to plain digits: its own rule
+ * also admits an exponent (`2e-17`), which parses as JSON but is no integer, so a small model that writes one gets an
+ * invalid call every time. Text without that rule is returned unchanged.
+ * @param gbnf - the grammar text (`LlamaJsonSchemaGrammar.grammar`)
+ * @returns the grammar text with `integer-number-rule ::= "-"? ("0" | [1-9] [0-9]{0,15})`
+ */
+export function plainIntegers(gbnf: string): string {
+  return gbnf.replace(/^integer-number-rule ::= .*$/m, 'integer-number-rule ::= "-"? ("0" | [1-9] [0-9]{0,15})');
+}

@@ -11,7 +11,14 @@ import type {
 } from 'node-llama-cpp';
 import { FailureType } from '../../src/shared/errors';
 import type { ChatMessage, ModelRequest, ModelSettings, ModelTurn } from '../../src/shared/model/types';
-import { buildTurnSchema, readStructuredTurn, recordedOutcomes, toolGuide, writeStructuredTurn } from './local-grammar';
+import {
+  buildTurnSchema,
+  plainIntegers,
+  readStructuredTurn,
+  recordedOutcomes,
+  toolGuide,
+  writeStructuredTurn,
+} from './local-grammar';
 
 /** Worker-side configuration of the local model. */
 export interface LocalModelConfig {
@@ -116,7 +123,8 @@ export function createLocalModel(config: LocalModelConfig): { call: LocalModelCa
     if (grammar === undefined) {
       // The schema is built at run time, so its type is the general one; the reply is checked by readStructuredTurn.
       const schema = buildTurnSchema(input.tools, allowFinal) as Readonly<{ type: 'object' }>;
-      grammar = await m.llama.createGrammarForJsonSchema(schema);
+      const json = await m.llama.createGrammarForJsonSchema(schema);
+      grammar = await m.llama.createGrammar({ grammar: plainIntegers(json.grammar) });
       m.grammars.set(key, grammar);
     }
     const { LlamaChatSession } = await import('node-llama-cpp');
