@@ -42,6 +42,8 @@ describe('the local model grammar', () => {
     const tools = schema.oneOf.map((v) => ((v['properties'] as Node)['tool'] as Node | undefined)?.['const']);
     assert.deepEqual(tools.slice(0, -1), [...toolNames]);
     assert.deepEqual((schema.oneOf.at(-1)?.['required'] as string[]).sort(), ['final', 'reasoning']);
+    const alternatives = (schema.oneOf[0]?.['properties'] as Node)['alternatives'] as Node;
+    assert.equal(alternatives['minItems'], 1, 'every proposed call comes with at least one alternative');
     for (const n of nodes(schema)) if (n['type'] === 'object') assert.equal(n['additionalProperties'], false);
   });
 

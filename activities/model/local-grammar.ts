@@ -127,6 +127,8 @@ export function buildTurnSchema(tools: readonly string[], allowFinal = true): Gb
       alternatives: {
         type: 'array',
         items: { type: 'string', minLength: 1, maxLength: ALTERNATIVE_MAX_CHARS },
+        // At least one: a reviewer should see what else the agent weighed; a small model otherwise writes none.
+        minItems: 1,
         maxItems: Math.min(3, MAX_ALTERNATIVES),
       },
     },
