@@ -7,6 +7,8 @@
 // members approve the large refund and an admin rejects the account deletion.
 // Flags: --policy FILE (default policies/example.yaml), --time-scale N (default 180: 30m becomes 10 s),
 // --scenario FILE (default scenarios/refund-desk.json), --timeout MINUTES (the run's own approval timeout, scaled too).
+// --model local runs the scenario's goal with the local GGUF model instead of its scripted turns (`npm run
+// model:fetch` first; HITL_MODEL_PATH names another file), for at most --max-steps model calls (default 8).
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, openSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -49,6 +51,8 @@ const { values: flags } = parseArgs({
     'time-scale': { type: 'string', default: '180' },
     // The run's own approval timeout in minutes, for requests whose policy entry sets none; scaled like the policy.
     timeout: { type: 'string', default: '30' },
+    model: { type: 'string', default: 'scripted' },
+    'max-steps': { type: 'string', default: '8' },
   },
 });
 
@@ -100,6 +104,10 @@ interface Inputs {
   policy: Policy;
   scale: number;
   timeoutMinutes: number;
+  /** Whether the local model drives the run (else the scenario's scripted turns). */
+  local: boolean;
+  /** The local model's step budget (model calls). */
+  maxSteps: number;
 }
 
 /** Starts the run, follows it (deciding when unattended) and prints how it ended. */
@@ -124,7 +132,10 @@ async function demoRun(
     {
       goal: scenario.goal,
       requestedBy,
-      model: { provider: 'scripted', scenario },
+      ...(inputs.local
+        ? // Some sampling: at temperature 0 a small model tends to repeat its first call until the budget runs out.
+          { model: { provider: 'local' as const, temperature: 0.7 }, maxSteps: inputs.maxSteps }
+        : { model: { provider: 'scripted' as const, scenario } }),
       approvalTimeoutMs: Math.max(1_000, Math.round((inputs.timeoutMinutes * 60_000) / scale)),
       policy: policy.version,
     },
@@ -132,6 +143,11 @@ async function demoRun(
   );
   const link = `http://localhost:8233/namespaces/${namespace}/workflows/${workflowId}`;
   say(`\nrun: started ${workflowId}, requested by ${requestedBy}`);
+  if (inputs.local) {
+    say(
+      `     model: the local GGUF model, at most ${inputs.maxSteps} model calls; goal: ${escapeTerminal(scenario.goal)}`,
+    );
+  }
   say(`     Web UI: ${link}`);
 
   // Decisions come from a separate client connection, as they would from a reviewer's machine.
@@ -225,7 +241,15 @@ async function main(): Promise<void> {
     policy: scalePolicyTimers(shipped, scale),
     scale,
     timeoutMinutes: Number(flags.timeout),
+    local: flags.model === 'local',
+    maxSteps: Number(flags['max-steps']),
   };
+  if (flags.model !== 'local' && flags.model !== 'scripted') {
+    throw new Error(`--model must be scripted or local, got ${flags.model}`);
+  }
+  if (!(Number.isInteger(inputs.maxSteps) && inputs.maxSteps >= 1)) {
+    throw new Error(`--max-steps must be a positive whole number, got ${flags['max-steps']}`);
+  }
   if (!(inputs.timeoutMinutes > 0)) throw new Error(`--timeout must be a number of minutes, got ${flags.timeout}`);
 
   Runtime.install({ logger: new DefaultLogger('ERROR') });

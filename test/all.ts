@@ -7,6 +7,7 @@ import './config.test';
 import './connection-config.test';
 import './render.test';
 import './model.test';
+import './local-grammar.test';
 import './billing-tools.test';
 import './agent-run.test';
 import './clients-and-durability.test';

@@ -154,6 +154,13 @@ describe('callModel with the openai provider', () => {
           properties: {
             query: { type: 'string', minLength: 1, maxLength: 200 },
             limit: { type: 'integer', minimum: 1, maximum: 50 },
+            alternatives: {
+              type: 'array',
+              items: { type: 'string', maxLength: 300 },
+              maxItems: 5,
+              description:
+                'Optional: what else you considered instead of this call, one short sentence each. Not passed to the tool.',
+            },
           },
           required: ['query'],
           additionalProperties: false,
@@ -167,6 +174,36 @@ describe('callModel with the openai provider', () => {
     assert.deepEqual(parameters?.required, ['customerId']);
     assert.equal(parameters?.additionalProperties, false);
     assert.equal('$schema' in (parameters ?? {}), false);
+  });
+
+  it('takes the alternatives the model wrote beside the arguments out of them, as structured output', async () => {
+    server.enqueue(
+      chatCompletion({
+        content: 'Charged twice.',
+        toolCalls: [
+          {
+            id: 'call_r',
+            name: 'issue_refund',
+            arguments: { invoiceId: 1, amountCents: 992, reason: 'dup', alternatives: ['a store credit'] },
+          },
+          { id: 'call_s', name: 'get_invoice', arguments: '{"invoiceId":1,"alternatives":"not a list"}' },
+          { id: 'call_t', name: 'get_invoice', arguments: '{"invoiceId":' },
+        ],
+      }),
+    );
+
+    const turn = await activities.callModel(input(openaiSettings, hello, ['issue_refund', 'get_invoice']));
+
+    assert.deepEqual(turn.toolCalls, [
+      {
+        id: 'call_r',
+        name: 'issue_refund',
+        arguments: '{"invoiceId":1,"amountCents":992,"reason":"dup"}',
+        alternatives: ['a store credit'],
+      },
+      { id: 'call_s', name: 'get_invoice', arguments: '{"invoiceId":1}' },
+      { id: 'call_t', name: 'get_invoice', arguments: '{"invoiceId":' },
+    ]);
   });
 
   it("sends the run's model and temperature when the settings give them, and no tools when none are offered", async () => {

@@ -6,6 +6,8 @@ import type { ModelActivities } from '../../src/shared/activity-types';
 import type { McpToolDefinition } from '../../src/shared/tools/mcp';
 import { createOpenAIModel } from './openai';
 import { callScriptedModel } from './scripted';
+import { createLocalModel } from './local';
+import { defaultModelPath } from '../../src/node/model/model-file';
 import { boundModelTurn } from '../../src/shared/model/limits';
 import { openTranscriptStore, type TranscriptStore } from '../../src/node/transcript-store';
 
@@ -14,6 +16,15 @@ export const DEFAULT_MODEL = 'gpt-4o-mini';
 
 /** Default time to wait for one chat-completions response, in milliseconds. */
 export const DEFAULT_MODEL_TIMEOUT_MS = 60_000;
+
+/** CPU threads the `local` provider generates with when `HITL_MODEL_THREADS` is not set (see `LocalModelConfig`). */
+export const DEFAULT_LOCAL_THREADS = 1;
+
+/** Context window of the `local` provider, in tokens. */
+export const LOCAL_CONTEXT_TOKENS = 4096;
+
+/** Most tokens the `local` provider generates for one turn. */
+export const LOCAL_MAX_TOKENS = 512;
 
 /** Options of {@link createModelActivities}; each one falls back to its environment variable, then to a default. */
 export interface ModelActivitiesOptions {
@@ -35,6 +46,13 @@ export interface ModelActivitiesOptions {
     /** Time to wait for one response, in milliseconds; default {@link DEFAULT_MODEL_TIMEOUT_MS}. */
     timeoutMs?: number;
   };
+  /** The GGUF model run in process by the `local` provider, loaded on its first call and kept. */
+  local?: {
+    /** Path of the GGUF file; default `HITL_MODEL_PATH`, then the file `npm run model:fetch` caches. */
+    modelPath?: string;
+    /** CPU threads; default `HITL_MODEL_THREADS`, then {@link DEFAULT_LOCAL_THREADS}. */
+    threads?: number;
+  };
 }
 
 const unsetIfEmpty = (v: unknown): unknown => (v === '' ? undefined : v);
@@ -43,6 +61,8 @@ const EnvSchema = z.object({
   OPENAI_API_KEY: z.preprocess(unsetIfEmpty, z.string().optional()),
   OPENAI_BASE_URL: z.preprocess(unsetIfEmpty, z.url({ protocol: /^https?$/ }).optional()),
   HITL_MODEL: z.preprocess(unsetIfEmpty, z.string().optional()),
+  HITL_MODEL_PATH: z.preprocess(unsetIfEmpty, z.string().optional()),
+  HITL_MODEL_THREADS: z.preprocess(unsetIfEmpty, z.coerce.number().int().min(1).max(256).optional()),
 });
 
 const OptionsSchema = z
@@ -55,26 +75,38 @@ const OptionsSchema = z
         timeoutMs: z.number().int().positive().optional(),
       })
       .optional(),
+    local: z
+      .strictObject({
+        modelPath: z.string().min(1).optional(),
+        threads: z.number().int().min(1).max(256).optional(),
+      })
+      .optional(),
   })
   .optional();
 
 /**
  * Creates the model activities. Options are resolved once, here: explicit option, then environment variable
- * (`OPENAI_API_KEY`, `OPENAI_BASE_URL`, `HITL_MODEL`), then default. A missing API key is not an error here, so a
- * worker that only runs scripted scenarios needs none; `openai` calls then fail with `ModelRequestRejected`.
- * @param options - endpoint settings for the `openai` provider
+ * (`OPENAI_API_KEY`, `OPENAI_BASE_URL`, `HITL_MODEL`, `HITL_MODEL_PATH`, `HITL_MODEL_THREADS`), then default. A
+ * missing API key is not an error here, so a worker that only runs scripted scenarios needs none; `openai` calls then
+ * fail with `ModelRequestRejected`. Likewise a missing model file fails only `local` calls (`ModelUnavailable`), and
+ * the local model is loaded on the first of them, once per worker.
+ * @param options - endpoint settings for the `openai` provider, model file and threads for the `local` one
  * @returns `{ callModel, storeMessages }`, to spread into the worker's activities
- * @throws ConfigError when an option or environment variable is invalid (e.g. `OPENAI_BASE_URL` is not an http(s) URL)
+ * @throws ConfigError when an option or environment variable is invalid (e.g. `OPENAI_BASE_URL` is not an http(s) URL,
+ *   `HITL_MODEL_THREADS` not a positive integer)
  */
 export function createModelActivities(options?: ModelActivitiesOptions): ModelActivities {
   const { transcripts, extraTools, ...rest } = options ?? {};
-  const opts = parseOrThrow(OptionsSchema, rest, 'model activity options')?.openai;
+  const parsedOptions = parseOrThrow(OptionsSchema, rest, 'model activity options');
+  const opts = parsedOptions?.openai;
   const env = parseOrThrow(
     EnvSchema,
     {
       OPENAI_API_KEY: process.env.OPENAI_API_KEY,
       OPENAI_BASE_URL: process.env.OPENAI_BASE_URL,
       HITL_MODEL: process.env.HITL_MODEL,
+      HITL_MODEL_PATH: process.env.HITL_MODEL_PATH,
+      HITL_MODEL_THREADS: process.env.HITL_MODEL_THREADS,
     },
     'environment',
   );
@@ -84,6 +116,12 @@ export function createModelActivities(options?: ModelActivitiesOptions): ModelAc
     model: opts?.model ?? env.HITL_MODEL ?? DEFAULT_MODEL,
     timeoutMs: opts?.timeoutMs ?? DEFAULT_MODEL_TIMEOUT_MS,
     ...(extraTools !== undefined ? { mcpTools: extraTools } : {}),
+  });
+  const local = createLocalModel({
+    modelPath: parsedOptions?.local?.modelPath ?? env.HITL_MODEL_PATH ?? defaultModelPath(),
+    threads: parsedOptions?.local?.threads ?? env.HITL_MODEL_THREADS ?? DEFAULT_LOCAL_THREADS,
+    contextSize: LOCAL_CONTEXT_TOKENS,
+    maxTokens: LOCAL_MAX_TOKENS,
   });
   let store: TranscriptStore | undefined;
   const opened = (): TranscriptStore => (store ??= transcripts ?? openTranscriptStore());
@@ -103,6 +141,13 @@ export function createModelActivities(options?: ModelActivitiesOptions): ModelAc
         case 'openai':
           return boundModelTurn(
             await openai({ workflowId: input.workflowId, step: input.step, messages, tools: input.tools }, settings),
+          );
+        case 'local':
+          return boundModelTurn(
+            await local.call(
+              { workflowId: input.workflowId, step: input.step, messages, tools: input.tools },
+              settings,
+            ),
           );
       }
     },

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { FailureType } from '../../src/shared/errors';
 import { formatZodError } from '../../src/shared/zod-format';
 import type { ChatMessage, ModelRequest, ModelSettings, ModelTurn, ToolCall } from '../../src/shared/model/types';
-import { buildToolSpecs } from './tool-specs';
+import { buildToolSpecs, takeAlternatives } from './tool-specs';
 import type { McpToolDefinition } from '../../src/shared/tools/mcp';
 
 /** Worker-side configuration of the chat-completions endpoint. */
@@ -172,10 +172,11 @@ function fromCompletion(completion: unknown, step: number): ModelTurn {
   for (const call of message.tool_calls ?? []) {
     if (call.function == null || (call.type != null && call.type !== 'function')) continue;
     const args = call.function.arguments;
+    const taken = takeAlternatives(call.function.name, typeof args === 'string' ? args : JSON.stringify(args ?? {}));
     toolCalls.push({
       id: call.id ?? `call_${step}_${toolCalls.length + 1}`,
       name: call.function.name,
-      arguments: typeof args === 'string' ? args : JSON.stringify(args ?? {}),
+      ...taken,
     });
   }
   return {

@@ -69,7 +69,7 @@ export interface ApprovalRequest {
   summary: string;
   /** The assistant's text in the turn that proposed the call: its stated reasoning. */
   reasoning: string | null;
-  /** What else the model said it could do instead (its `Alternative:` lines); empty when it offered none. */
+  /** What else the model said it could do instead (structured, or its `Alternative:` lines); empty when none. */
   alternatives: string[];
   /** The run's goal. */
   goal: string;

@@ -1,6 +1,6 @@
 import { uuid4 } from '@temporalio/workflow';
 import { argsHash } from '../../src/shared/hash';
-import { splitAlternatives } from '../../src/shared/model/alternatives';
+import { proposedAlternatives } from '../../src/shared/model/alternatives';
 import { eligibleApprovers } from '../../src/shared/policy/authority';
 import type { ResolvedGate } from '../../src/shared/policy/evaluate';
 import type { Policy } from '../../src/shared/policy/schema';
@@ -17,6 +17,8 @@ export interface ProposedCall {
   args: Record<string, unknown>;
   /** The assistant's text in the turn that proposed it. */
   reasoning: string | null;
+  /** The alternatives the model gave as structured output with the call (see `ToolCall.alternatives`). */
+  alternatives?: string[];
 }
 
 /** What a request shows about its run. */
@@ -95,7 +97,7 @@ export function buildRequest(
     ...(ctx.policySha256 !== undefined ? { policySha256: ctx.policySha256 } : {}),
     summary: call.tool.describe(call.args),
     reasoning: call.reasoning,
-    alternatives: splitAlternatives(call.reasoning).alternatives,
+    alternatives: proposedAlternatives(call.alternatives, call.reasoning),
     goal: ctx.goal,
     requestedBy: ctx.requestedBy,
     requestedAt: new Date().toISOString(),

@@ -51,6 +51,16 @@ const MODEL_ACTIVITY_OPTIONS: ActivityOptions = {
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 12 },
 };
 const { callModel, storeMessages } = proxyActivities<ModelActivities>(MODEL_ACTIVITY_OPTIONS);
+/**
+ * The local model runs in the worker's process and may wait for another run's generation first: a longer bound, and
+ * a heartbeat timeout so a worker that dies mid-generation is noticed in seconds. Only `local` runs take these
+ * options, and no run before the `local` provider could choose it, so no recorded history changes.
+ */
+const LOCAL_MODEL_ACTIVITY_OPTIONS: ActivityOptions = {
+  ...MODEL_ACTIVITY_OPTIONS,
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '30 seconds',
+};
 
 /** The model settings a model call carries: the scripted scenario goes to the transcript store once, not every call. */
 function callSettings(model: ModelSettings): ModelCallSettings {
@@ -153,7 +163,10 @@ export class AgentLoop {
     const { key, length, hash } = conversation.transcript;
     const scenario = length === 0 && input.model.provider === 'scripted' ? input.model.scenario : undefined;
     const turn = await callModel.executeWithOptions(
-      { ...MODEL_ACTIVITY_OPTIONS, summary: `Model call ${progress.step} of at most ${input.maxSteps}` },
+      {
+        ...(input.model.provider === 'local' ? LOCAL_MODEL_ACTIVITY_OPTIONS : MODEL_ACTIVITY_OPTIONS),
+        summary: `Model call ${progress.step} of at most ${input.maxSteps}`,
+      },
       [
         {
           workflowId,
@@ -258,7 +271,14 @@ export class AgentLoop {
           const key = this.#keyOf(position, args, () => `${workflowId}:${uuid4()}`);
           return this.#ran(await tools.run(tool, args, key, { ...base, decidedBy }, true));
         }
-        const request = await approvals.open({ tool, toolCallId: call.id, args, reasoning: turn.reasoning }, gate);
+        const proposed = {
+          tool,
+          toolCallId: call.id,
+          args,
+          reasoning: turn.reasoning,
+          ...(call.alternatives !== undefined ? { alternatives: call.alternatives } : {}),
+        };
+        const request = await approvals.open(proposed, gate);
         return this.#awaitRequest(request, turn, position);
       }
     }

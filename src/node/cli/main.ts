@@ -67,7 +67,10 @@ export function buildProgram(): Command {
     .description('start an agent run and print its workflow id')
     .option('--goal <text>', 'what the agent should do (default: the scenario goal)')
     .option('--scenario <file>', 'replay this scenario with the scripted model')
-    .option('--model <name>', 'use an OpenAI-compatible model (worker needs OPENAI_API_KEY / OPENAI_BASE_URL)')
+    .option(
+      '--model <name>',
+      "use an OpenAI-compatible model (worker needs OPENAI_API_KEY / OPENAI_BASE_URL), or `local`: the worker's GGUF model",
+    )
     .option('--id <workflowId>', 'workflow id (default agent-<random>)')
     .option('--as <name>', 'who requests the run, signing with their key when they have one (default: $USER)')
     .option('--policy <name>', "which of the worker's policies the run uses (default: the worker's default)")
@@ -96,7 +99,8 @@ export function buildProgram(): Command {
         let model: ModelSettings;
         let goal = opts.goal;
         if (opts.model !== undefined && opts.scenario === undefined) {
-          model = { provider: 'openai', model: opts.model };
+          // `local` is the worker's own GGUF model (`npm run model:fetch`); any other name goes to the endpoint.
+          model = opts.model === 'local' ? { provider: 'local' } : { provider: 'openai', model: opts.model };
         } else {
           const path = opts.scenario ?? DEFAULT_SCENARIO;
           if (opts.scenario === undefined) note(`no --scenario or --model given: the scripted model replays ${path}`);

@@ -186,7 +186,9 @@ function describeRun(input: AgentRunInput): string {
   const model =
     input.model.provider === 'scripted'
       ? `scripted model (${input.model.scenario?.turns.length ?? 0} turns)`
-      : `OpenAI-compatible model ${input.model.model || '(worker default)'}`;
+      : input.model.provider === 'local'
+        ? "the worker's local GGUF model"
+        : `OpenAI-compatible model ${input.model.model || '(worker default)'}`;
   return [
     `**Goal:** ${input.goal}`,
     '',

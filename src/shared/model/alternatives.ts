@@ -51,10 +51,32 @@ export function splitAlternatives(content: string | null): SplitReasoning {
     inList = false;
     rest.push(line);
   }
-  const alternatives = found
+  return { reasoning: rest.join('\n').trim(), alternatives: boundAlternatives(found) };
+}
+
+/**
+ * Trims alternatives, drops empty ones and keeps at most {@link MAX_ALTERNATIVES}, each cut to 300 characters.
+ * Deterministic (runs inside the workflow).
+ * @param list - alternatives as a model gave them
+ * @returns the bounded list
+ */
+export function boundAlternatives(list: readonly string[]): string[] {
+  return list
     .map((a) => a.trim())
     .filter((a) => a.length > 0)
     .slice(0, MAX_ALTERNATIVES)
     .map((a) => (a.length > MAX_ALTERNATIVE_CHARS ? `${a.slice(0, MAX_ALTERNATIVE_CHARS - 1)}…` : a));
-  return { reasoning: rest.join('\n').trim(), alternatives };
+}
+
+/**
+ * The alternatives a request shows for a proposed call: the provider's structured ones when it gave them (the call's
+ * `alternatives` field), else those in the `Alternative:` lines of the turn's text. Deterministic (runs inside the
+ * workflow).
+ * @param structured - the call's `alternatives` field, or undefined when its provider has none
+ * @param content - the text of the turn that proposed the call
+ * @returns at most {@link MAX_ALTERNATIVES}, each at most 300 characters
+ * @example proposedAlternatives(['a store credit'], 'Refund $9.92.') // ['a store credit']
+ */
+export function proposedAlternatives(structured: readonly string[] | undefined, content: string | null): string[] {
+  return structured !== undefined ? boundAlternatives(structured) : splitAlternatives(content).alternatives;
 }

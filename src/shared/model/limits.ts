@@ -1,4 +1,5 @@
 import { utf8Length } from '../hash';
+import { boundAlternatives } from './alternatives';
 import type { ModelTurn, ToolCall } from './types';
 
 /** Largest tool-call arguments taken from a model or an edit (bytes of UTF-8 JSON). Every catalog tool fits in far less. */
@@ -32,7 +33,8 @@ export function oversizedArguments(bytes: number): string {
  * and nothing a model writes can fail the run: text over {@link MAX_MODEL_TEXT_BYTES} is cut with a note; a call whose
  * arguments are over {@link MAX_TOOL_ARGUMENT_BYTES}, or which comes after the first {@link MAX_TOOL_CALLS_PER_TURN},
  * keeps its id and name but its arguments become `{}` and it carries a `refusal` the workflow hands back to the model as the
- * call's error; calls after {@link MAX_TOOL_CALLS_KEPT} are dropped, and the text says so.
+ * call's error; calls after {@link MAX_TOOL_CALLS_KEPT} are dropped, and the text says so; structured alternatives are
+ * bounded like those in text (`boundAlternatives`).
  * @param turn - the turn as the provider returned it
  * @returns the bounded turn (the same object when nothing was over a limit)
  */
@@ -61,13 +63,16 @@ export function boundModelTurn(turn: ModelTurn): ModelTurn {
           ? oversizedArguments(utf8Length(call.arguments))
           : undefined;
     const long = call.name.length > MAX_NAME || call.id.length > MAX_NAME;
-    if (refusal === undefined && !long) return call;
+    const alternatives = call.alternatives !== undefined ? boundAlternatives(call.alternatives) : undefined;
+    const altered = alternatives !== undefined && JSON.stringify(alternatives) !== JSON.stringify(call.alternatives);
+    if (refusal === undefined && !long && !altered) return call;
     changed = true;
     return {
       id: call.id.slice(0, MAX_NAME),
       name: call.name.slice(0, MAX_NAME),
       arguments: refusal === undefined ? call.arguments : '{}',
       ...(refusal !== undefined ? { refusal } : {}),
+      ...(alternatives !== undefined ? { alternatives } : {}),
     };
   });
   if (!changed) return turn;

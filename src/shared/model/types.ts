@@ -14,6 +14,12 @@ export interface ToolCall {
    * turn): the call's error for the model. The arguments are then `{}`. See `boundModelTurn`.
    */
   refusal?: string;
+  /**
+   * What else the model said it could do instead, when its provider returns that as structured output (the `local`
+   * provider's grammar, the `openai` provider's `alternatives` argument). Absent when the provider has no such field:
+   * the alternatives then come from the turn's text (`Alternative:` lines, see `splitAlternatives`).
+   */
+  alternatives?: string[];
 }
 
 /** One message of the conversation, in a provider-neutral shape close to OpenAI chat completions. */
@@ -69,7 +75,8 @@ export type ScenarioTurn = z.infer<typeof ScenarioTurnSchema>;
 
 /**
  * Model settings, part of the run input. `scripted` replays `scenario`; `openai` calls any chat-completions server
- * (OpenAI, Ollama, vLLM, llama.cpp) configured on the worker with `OPENAI_API_KEY` and `OPENAI_BASE_URL`.
+ * (OpenAI, Ollama, vLLM, llama.cpp) configured on the worker with `OPENAI_API_KEY` and `OPENAI_BASE_URL`; `local`
+ * runs the worker's GGUF model in process (node-llama-cpp).
  */
 export const ModelSettingsSchema = z.discriminatedUnion('provider', [
   z.strictObject({
@@ -86,13 +93,19 @@ export const ModelSettingsSchema = z.discriminatedUnion('provider', [
     model: z.string().default(''),
     temperature: z.number().min(0).max(2).optional(),
   }),
+  z.strictObject({
+    /** The worker's local GGUF model (`HITL_MODEL_PATH`, default the file `npm run model:fetch` caches). */
+    provider: z.literal('local'),
+    /** Sampling temperature; default 0 (the most likely token each time, so a run is repeatable). */
+    temperature: z.number().min(0).max(2).optional(),
+  }),
 ]);
 
 /** Parsed model settings. */
 export type ModelSettings = z.infer<typeof ModelSettingsSchema>;
 
 /** Model settings as the model activity receives them: the scripted scenario travels apart, once. */
-export type ModelCallSettings = { provider: 'scripted' } | Extract<ModelSettings, { provider: 'openai' }>;
+export type ModelCallSettings = { provider: 'scripted' } | Extract<ModelSettings, { provider: 'openai' | 'local' }>;
 
 /**
  * Input of the model activity. The conversation is not in it: `transcript` carries only the messages added since the
