@@ -17,6 +17,7 @@ import { boundModelTurn } from '../src/shared/model/limits';
 import { toolResultText } from '../src/shared/model/tool-result';
 import { toolNames } from '../src/shared/tools/catalog';
 import { parseProposedCall } from '../src/shared/tools/parse-call';
+import type { McpToolDefinition } from '../src/shared/tools/mcp';
 
 type Node = Record<string, unknown>;
 
@@ -199,5 +200,51 @@ describe('structured alternatives', () => {
       usage: { promptTokens: 0, completionTokens: 0 },
     };
     assert.equal(boundModelTurn(untouched), untouched);
+  });
+});
+
+describe('the local model and MCP tools', () => {
+  const note = (tool: string, inputSchema: Record<string, unknown>, idempotencyArg?: string): McpToolDefinition => ({
+    server: 'notes',
+    tool,
+    name: `mcp__notes__${tool}`,
+    description: `the ${tool} tool\nof the notes server`,
+    inputSchema,
+    annotations: { readOnlyHint: true },
+    ...(idempotencyArg !== undefined ? { idempotencyArg } : {}),
+    sha256: '0'.repeat(64),
+  });
+  const write = note(
+    'write_note',
+    {
+      type: 'object',
+      properties: { title: { type: 'string' }, idempotency_key: { type: 'string' } },
+      required: ['title', 'idempotency_key'],
+    },
+    'idempotency_key',
+  );
+  const open = note('open_object', { type: 'object', additionalProperties: true });
+
+  it('offers an MCP tool under its server schema, without the idempotency key argument', () => {
+    const schema = buildTurnSchema(['get_invoice', write.name], false, [write]) as unknown as {
+      oneOf: Record<string, unknown>[];
+    };
+    const variant = schema.oneOf.find((v) => JSON.stringify(v).includes(write.name)) as {
+      properties: { arguments: { properties: Record<string, unknown>; required: string[] } };
+    };
+    assert.ok(variant, 'a variant for the MCP tool');
+    assert.deepEqual(Object.keys(variant.properties.arguments.properties), ['title']);
+    assert.deepEqual(variant.properties.arguments.required, ['title']);
+    const guide = toolGuide([write.name], [write]);
+    assert.match(guide, /- mcp__notes__write_note\(title: string\): the write_note tool of the notes server/);
+  });
+
+  it('leaves out an MCP tool whose schema has no grammar form, and refuses a name it does not know', () => {
+    const schema = buildTurnSchema(['get_invoice', open.name], false, [open]);
+    assert.ok(!JSON.stringify(schema).includes(open.name));
+    assert.throws(
+      () => buildTurnSchema(['mcp__notes__missing'], false, [open]),
+      (err: unknown) => err instanceof ApplicationFailure && err.type === 'UnknownTool',
+    );
   });
 });

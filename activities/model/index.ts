@@ -122,6 +122,7 @@ export function createModelActivities(options?: ModelActivitiesOptions): ModelAc
     threads: parsedOptions?.local?.threads ?? env.HITL_MODEL_THREADS ?? DEFAULT_LOCAL_THREADS,
     contextSize: LOCAL_CONTEXT_TOKENS,
     maxTokens: LOCAL_MAX_TOKENS,
+    ...(extraTools !== undefined ? { mcpTools: extraTools } : {}),
   });
   let store: TranscriptStore | undefined;
   const opened = (): TranscriptStore => (store ??= transcripts ?? openTranscriptStore());

@@ -6,6 +6,7 @@ import { MAX_ALTERNATIVES } from '../../src/shared/model/alternatives';
 import type { ChatMessage, ToolCall } from '../../src/shared/model/types';
 import { parseToolResultText } from '../../src/shared/model/tool-result';
 import { findTool } from '../../src/shared/tools/catalog';
+import { modelInputSchema, type McpToolDefinition } from '../../src/shared/tools/mcp';
 
 /**
  * Longest string the grammar lets the model write (characters). Small models ramble; a bound keeps every reply short
@@ -93,15 +94,42 @@ function num(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
 }
 
-/** The JSON Schema of a catalog tool's arguments as the model writes them, without the `$schema` key. */
-function argumentsSchema(name: string): JsonSchema {
-  const tool = findTool(name);
-  if (tool === undefined) {
-    throw ApplicationFailure.nonRetryable(`tool "${name}" is not in the catalog`, FailureType.UnknownTool);
-  }
-  const schema: JsonSchema = { ...z.toJSONSchema(tool.parameters, { io: 'input' }) };
-  delete schema['$schema'];
-  return schema;
+/** An offered tool as the local model sees it: its name, description and the grammar of its arguments. */
+interface OfferedTool {
+  name: string;
+  description: string;
+  /** The JSON Schema of its arguments as the model writes them, without the `$schema` key. */
+  schema: JsonSchema;
+  grammar: GbnfJsonSchema;
+}
+
+/**
+ * The offered tools with their schemas: catalog tools from their zod schemas, MCP tools from the JSON Schema their
+ * server declared (without the idempotency key argument). An MCP tool whose schema has no grammar form (a `$ref`, an
+ * open object) is left out of what the local model is offered rather than failing the call; the other providers
+ * still offer it.
+ * @throws ApplicationFailure type `UnknownTool` (non-retryable) when a name is neither in the catalog nor an MCP tool
+ */
+function offeredTools(tools: readonly string[], mcpTools: readonly McpToolDefinition[]): OfferedTool[] {
+  return tools.flatMap((name): OfferedTool[] => {
+    const tool = findTool(name);
+    if (tool !== undefined) {
+      const schema: JsonSchema = { ...z.toJSONSchema(tool.parameters, { io: 'input' }) };
+      delete schema['$schema'];
+      return [{ name, description: tool.description, schema, grammar: toGrammarSchema(schema, name) }];
+    }
+    const mcp = mcpTools.find((d) => d.name === name);
+    if (mcp === undefined) {
+      throw ApplicationFailure.nonRetryable(`tool "${name}" is not in the catalog`, FailureType.UnknownTool);
+    }
+    const schema: JsonSchema = { ...modelInputSchema(mcp) };
+    delete schema['$schema'];
+    try {
+      return [{ name, description: mcp.description, schema, grammar: toGrammarSchema(schema, name) }];
+    } catch {
+      return [];
+    }
+  });
 }
 
 const reasoning = { type: 'string', maxLength: REASONING_MAX_CHARS } as const;
@@ -111,19 +139,24 @@ const reasoning = { type: 'string', maxLength: REASONING_MAX_CHARS } as const;
  * `{"reasoning", "tool", "arguments", "alternatives"}` (one variant per offered tool, so `arguments` always has that
  * tool's shape) or, once `allowFinal`, a final answer `{"reasoning", "final"}`. Reasoning comes first so the model
  * states why before what.
- * @param tools - names of the catalog tools offered
+ * @param tools - names of the tools offered (catalog and MCP)
  * @param allowFinal - whether a final answer may be given (the local provider allows it once a tool has answered, so
  *   a small model cannot answer from nothing)
+ * @param mcpTools - the MCP tools the worker listed (their schemas); one whose schema has no grammar form is left out
  * @returns the grammar schema (a `oneOf`, or the one tool-call variant when only one tool is offered and no final)
- * @throws ApplicationFailure type `UnknownTool` (non-retryable) when a name is not in the catalog
+ * @throws ApplicationFailure type `UnknownTool` (non-retryable) when a name is neither in the catalog nor an MCP tool
  */
-export function buildTurnSchema(tools: readonly string[], allowFinal = true): GbnfJsonSchema {
-  const calls = tools.map((name): GbnfJsonSchema => ({
+export function buildTurnSchema(
+  tools: readonly string[],
+  allowFinal = true,
+  mcpTools: readonly McpToolDefinition[] = [],
+): GbnfJsonSchema {
+  const calls = offeredTools(tools, mcpTools).map((offered): GbnfJsonSchema => ({
     type: 'object',
     properties: {
       reasoning,
-      tool: { const: name },
-      arguments: toGrammarSchema(argumentsSchema(name), name),
+      tool: { const: offered.name },
+      arguments: offered.grammar,
       alternatives: {
         type: 'array',
         items: { type: 'string', minLength: 1, maxLength: ALTERNATIVE_MAX_CHARS },
@@ -149,16 +182,18 @@ export function buildTurnSchema(tools: readonly string[], allowFinal = true): Gb
 /**
  * The tool guide the local model reads in its system prompt: each tool's name, description and argument types, and
  * the shape of a reply. Small models follow a short listing better than a JSON Schema dump.
- * @param tools - names of the catalog tools offered
+ * @param tools - names of the tools offered (catalog and MCP)
+ * @param mcpTools - the MCP tools the worker listed
  * @returns plain text
- * @throws ApplicationFailure type `UnknownTool` (non-retryable) when a name is not in the catalog
+ * @throws ApplicationFailure type `UnknownTool` (non-retryable) when a name is neither in the catalog nor an MCP tool
  */
-export function toolGuide(tools: readonly string[]): string {
-  const lines = tools.map((name) => {
-    const tool = findTool(name);
-    const props = (argumentsSchema(name)['properties'] ?? {}) as Record<string, JsonSchema>;
+export function toolGuide(tools: readonly string[], mcpTools: readonly McpToolDefinition[] = []): string {
+  const lines = offeredTools(tools, mcpTools).map((offered) => {
+    const props = (offered.schema['properties'] ?? {}) as Record<string, JsonSchema>;
     const args = Object.entries(props).map(([k, v]) => `${k}: ${typeName(v)}`);
-    return `- ${name}(${args.join(', ')}): ${tool?.description ?? ''}`;
+    // An MCP server's description is its own text: one line, bounded, in what the model reads.
+    const description = offered.description.replace(/\s+/g, ' ').slice(0, 300);
+    return `- ${offered.name}(${args.join(', ')}): ${description}`;
   });
   return [
     'Tools:',

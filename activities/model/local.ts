@@ -10,6 +10,7 @@ import type {
   LlamaModel,
 } from 'node-llama-cpp';
 import { FailureType } from '../../src/shared/errors';
+import type { McpToolDefinition } from '../../src/shared/tools/mcp';
 import type { ChatMessage, ModelRequest, ModelSettings, ModelTurn } from '../../src/shared/model/types';
 import {
   buildTurnSchema,
@@ -34,6 +35,8 @@ export interface LocalModelConfig {
   contextSize: number;
   /** Most tokens generated for one turn. */
   maxTokens: number;
+  /** The MCP tools the worker listed, whose schemas the grammar needs when a run offers them (default none). */
+  mcpTools?: readonly McpToolDefinition[];
 }
 
 /** The `local` variant of {@link ModelSettings}. */
@@ -46,7 +49,8 @@ export type LocalModelSettings = Extract<ModelSettings, { provider: 'local' }>;
  * @returns the model's turn: a final answer (text, no calls) or one tool call whose reasoning is the text and whose
  *   alternatives are structured; usage counts real tokens
  * @throws ApplicationFailure type `ModelUnavailable` (non-retryable) when the model file is missing or cannot be loaded
- * @throws ApplicationFailure type `UnknownTool` (non-retryable) when `input.tools` names a tool not in the catalog
+ * @throws ApplicationFailure type `UnknownTool` (non-retryable) when `input.tools` names a tool neither in the catalog
+ *   nor among the worker's MCP tools
  * @throws the activity's `CancelledFailure` when the activity is cancelled mid-generation
  */
 export type LocalModelCall = (input: ModelRequest, settings: LocalModelSettings) => Promise<ModelTurn>;
@@ -122,7 +126,7 @@ export function createLocalModel(config: LocalModelConfig): { call: LocalModelCa
     let grammar = m.grammars.get(key);
     if (grammar === undefined) {
       // The schema is built at run time, so its type is the general one; the reply is checked by readStructuredTurn.
-      const schema = buildTurnSchema(input.tools, allowFinal) as Readonly<{ type: 'object' }>;
+      const schema = buildTurnSchema(input.tools, allowFinal, config.mcpTools) as Readonly<{ type: 'object' }>;
       const json = await m.llama.createGrammarForJsonSchema(schema);
       grammar = await m.llama.createGrammar({ grammar: plainIntegers(json.grammar) });
       m.grammars.set(key, grammar);
@@ -132,7 +136,7 @@ export function createLocalModel(config: LocalModelConfig): { call: LocalModelCa
     const context = Context.current();
     const session = new LlamaChatSession({ contextSequence: sequence, autoDisposeSequence: false });
     try {
-      const { history, prompt } = toChatHistory(input.messages, toolGuide(input.tools));
+      const { history, prompt } = toChatHistory(input.messages, toolGuide(input.tools, config.mcpTools));
       session.setChatHistory(history);
       const before = sequence.tokenMeter.getState();
       let chunks = 0;

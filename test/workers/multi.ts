@@ -1,0 +1,10 @@
+// `npm run test:workers`: several worker processes on one task queue, some SIGKILLed while runs wait for approval and
+// while tools run (a few minutes; not part of `npm test`, whose graceful-shutdown test covers SIGTERM).
+import { after } from 'node:test';
+import { closeSharedEnv } from '../support/env';
+
+import './three-workers.test';
+
+after(async () => {
+  await closeSharedEnv();
+});

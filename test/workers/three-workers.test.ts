@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { nanoid } from 'nanoid';
+import { generateBillingDb, openBillingDb } from '../../activities/billing/index';
+import { auditTrail, pendingApprovals, startAgentRun } from '../../client';
+import { rowsPerKey } from '../chaos/support';
+import { approveAs } from '../support/decisions';
+import { sharedEnv, tempDir, waitFor } from '../support/env';
+import { answer, call } from '../support/harness';
+import { testKey } from '../support/keys';
+import { WorkerProcess, writeSharedBundle } from '../support/worker-process';
+
+/** Runs in the test; each waits for one approval, then refunds 1 cent on an invoice of its own. */
+const RUNS = 12;
+/** How long a refund holds after its commit before it returns: the window in which a worker is killed mid-tool. */
+const HOLD_MS = 4_000;
+
+describe('three workers on one task queue', () => {
+  it('spreads runs over them, and loses no run and repeats no effect when two of them are SIGKILLed', async (t) => {
+    const { env, address } = await sharedEnv();
+    const client = env.client;
+    const dir = tempDir('hitl-three-workers-');
+    const dbPath = join(dir, 'billing.sqlite');
+    generateBillingDb(dbPath, { customers: 20, invoices: 60 });
+    const db = openBillingDb(dbPath);
+    const taskQueue = `three-workers-${nanoid(6)}`;
+    const common = { address, taskQueue, billingDbPath: dbPath, bundlePath: await writeSharedBundle() };
+    // One deployment: the workers share the billing database, the conversations and the audit store.
+    const shared = {
+      HITL_TRANSCRIPT_DB: join(dir, 'transcripts.sqlite'),
+      HITL_AUDIT_DB: join(dir, 'audit.sqlite'),
+      HITL_FAULT_HOLD_AFTER_COMMIT: `issue_refund=${HOLD_MS}`,
+    };
+    const workers = [0, 1, 2].map(() => new WorkerProcess({ ...common, env: shared }));
+    try {
+      await Promise.all(workers.map((w) => w.start()));
+      const runs = await Promise.all(
+        Array.from({ length: RUNS }, async (_, i) => {
+          const turns = [
+            call('issue_refund', { invoiceId: i + 1, amountCents: 1, reason: `three workers ${i}` }),
+            answer('Refunded.'),
+          ];
+          return startAgentRun(
+            client,
+            {
+              goal: `refund ${i}`,
+              requestedBy: 'tester',
+              model: { provider: 'scripted', scenario: { goal: `refund ${i}`, turns } },
+            },
+            { taskQueue, key: testKey('tester') },
+          );
+        }),
+      );
+      const requests = await Promise.all(
+        runs.map(({ workflowId }) =>
+          waitFor(async () => (await pendingApprovals(client, workflowId))[0], `the request of ${workflowId}`, 120_000),
+        ),
+      );
+
+      // Every run waits for approval: SIGKILL one worker (its cached runs go with it; their state is in Temporal).
+      await workers[0]?.kill();
+      await Promise.all(runs.map(({ workflowId }, i) => approveAs(client, workflowId, requests[i]!, 'alice')));
+
+      // Once a refund has committed and holds, its worker may be the one killed next: SIGKILL the second worker as
+      // soon as some refund is in that window, and bring the first back.
+      await waitFor(
+        () => (db.prepare('SELECT COUNT(*) AS n FROM hitl_refund').get() as { n: number }).n > 0 || undefined,
+        'a refund committed',
+      );
+      await workers[1]?.kill();
+      await workers[0]?.start();
+
+      await Promise.all(runs.map(({ handle }) => handle.result()));
+      const perKey = rowsPerKey(db, 'hitl_refund');
+      assert.equal(perKey.size, RUNS, 'one refund key per run');
+      assert.ok(
+        [...perKey.values()].every((n) => n === 1),
+        'one row per key',
+      );
+
+      // Spread: more than one worker identity completed workflow tasks of these runs.
+      const identities = new Set<string>();
+      for (const { workflowId } of runs) {
+        for (const e of (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? []) {
+          const who = e.workflowTaskCompletedEventAttributes?.identity;
+          if (who) identities.add(who);
+        }
+      }
+      assert.ok(identities.size >= 2, `workflow tasks by ${[...identities].join(', ')}`);
+
+      // The second kill caught refunds after their commit: their retries were answered by the ledger.
+      let replayed = 0;
+      for (const { workflowId } of runs) {
+        const trail = await auditTrail(client, workflowId);
+        replayed += trail.filter((e) => e.kind === 'tool_executed' && /idempotency ledger/.test(e.detail)).length;
+      }
+      assert.ok(replayed >= 1, 'some refund was in flight on the killed worker');
+      t.diagnostic(
+        `${RUNS} runs, ${perKey.size} refunds (${replayed} answered by the ledger after the kill mid-tool), workflow tasks completed by ${identities.size} worker processes`,
+      );
+    } finally {
+      await Promise.all(workers.map((w) => w.stop()));
+      db.close();
+    }
+  });
+});
