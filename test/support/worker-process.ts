@@ -62,6 +62,11 @@ export class WorkerProcess {
     return this.#unexpectedExits;
   }
 
+  /** The running child's process id (undefined when none runs): a worker's default identity is `pid@host`. */
+  get pid(): number | undefined {
+    return this.running ? this.#child?.pid : undefined;
+  }
+
   /** Whether a child is running. */
   get running(): boolean {
     return this.#child !== undefined && this.#child.exitCode === null && this.#child.signalCode === null;

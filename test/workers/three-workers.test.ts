@@ -62,13 +62,31 @@ describe('three workers on one task queue', () => {
       await workers[0]?.kill();
       await Promise.all(runs.map(({ workflowId }, i) => approveAs(client, workflowId, requests[i]!, 'alice')));
 
-      // Once a refund has committed and holds, its worker may be the one killed next: SIGKILL the second worker as
-      // soon as some refund is in that window, and bring the first back.
-      await waitFor(
-        () => (db.prepare('SELECT COUNT(*) AS n FROM hitl_refund').get() as { n: number }).n > 0 || undefined,
-        'a refund committed',
+      // A refund holds after its commit: SIGKILL the worker that runs one (by its identity, pid@host) while it holds,
+      // and bring the first worker back.
+      const holder = await waitFor(
+        async () => {
+          for (const { workflowId } of runs) {
+            const { raw } = await client.workflow.getHandle(workflowId).describe();
+            for (const a of raw.pendingActivities ?? []) {
+              const pid = Number((a.lastWorkerIdentity ?? '').split('@')[0]);
+              const w = workers.find((x) => x.pid === pid);
+              const started = a.lastStartedTime;
+              const ago = started
+                ? Date.now() - (Number(started.seconds ?? 0) * 1000 + (started.nanos ?? 0) / 1e6)
+                : -1;
+              // The commit comes straight after the start; the hold then lasts HOLD_MS: kill inside it.
+              if (a.activityType?.name === 'issue_refund' && w !== undefined && ago > 800 && ago < HOLD_MS - 1_500) {
+                return w;
+              }
+            }
+          }
+          return undefined;
+        },
+        'a refund holding after its commit on a live worker',
+        120_000,
       );
-      await workers[1]?.kill();
+      await holder.kill();
       await workers[0]?.start();
 
       await Promise.all(runs.map(({ handle }) => handle.result()));
