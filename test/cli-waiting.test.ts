@@ -48,7 +48,7 @@ describe('hitl pending and show say what waits, and why they cannot say more', (
     );
     // The worker is gone: visibility still lists the run, with what waits and who may decide.
     const out = await hitl(['pending', '--json'], env);
-    assert.equal(out.code, 0);
+    assert.equal(out.code, 0, out.stderr);
     const json = JSON.parse(out.stdout) as PendingJson;
     const unread = json.unreadable.find((r) => r.workflowId === workflowId);
     assert.ok(unread, `the run is listed as unreadable: ${out.stdout}`);
