@@ -21,7 +21,7 @@ import {
   pendingApprovalsQuery,
   statusQuery,
 } from '../../shared/messages';
-import { queryRun } from '../client/waiting';
+import { queryRun, settleAll } from '../client/waiting';
 import { addPendingCommand } from './pending-command';
 import { addDecisionCommands } from './decision-commands';
 import { note, parseStepsJson, print, signingKey, withClient } from './io';
@@ -140,7 +140,7 @@ export function buildProgram(): Command {
     .action(async (workflowId: string, opts: { json?: boolean }, cmd: Command) => {
       await withClient(cmd, async (client) => {
         const [status, pending] = await queryRun(client, workflowId, (handle) =>
-          Promise.all([handle.query(statusQuery), handle.query(pendingApprovalsQuery)]),
+          settleAll([handle.query(statusQuery), handle.query(pendingApprovalsQuery)] as const),
         );
         print(opts.json === true ? displayJson({ status, pending }, 2) : formatShow(status, pending));
       });

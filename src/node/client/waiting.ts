@@ -90,7 +90,7 @@ export async function listWaitingRuns(
     try {
       const handle = client.workflow.getHandle(run.workflowId);
       const [requests, status] = await client.connection.withDeadline(Date.now() + timeout, () =>
-        Promise.all([handle.query(pendingApprovalsQuery), handle.query(statusQuery)]),
+        settleAll([handle.query(pendingApprovalsQuery), handle.query(statusQuery)] as const),
       );
       run.requests = requests;
       if (status.pause !== undefined) run.pause = status.pause;
@@ -183,6 +183,24 @@ function fromVisibility(info: WorkflowExecutionInfo): WaitingRun {
     ...(risk !== undefined ? { risk } : {}),
     ...(deadline !== undefined ? { deadline: deadline.toISOString() } : {}),
   };
+}
+
+/**
+ * Like `Promise.all`, but waits until every call has settled before it rejects with the first failure. A client call
+ * the SDK is still retrying when its sibling fails would otherwise fire its next attempt on a connection the CLI has
+ * closed by then, and grpc-js throws that from a timer ("Channel has been shut down"), killing the process after its
+ * output was written (seen against Temporal on PostgreSQL with runs whose worker was gone).
+ * @param calls - the calls, started
+ * @returns their results, in order
+ * @throws the first failure, once all have settled
+ */
+export async function settleAll<T extends readonly unknown[]>(calls: {
+  readonly [K in keyof T]: Promise<T[K]>;
+}): Promise<T> {
+  const settled = await Promise.allSettled(calls);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 /**
