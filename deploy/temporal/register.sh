@@ -61,4 +61,21 @@ for pair in AgentStatus:Keyword AgentRequester:Keyword AgentPendingTools:Keyword
   done
 done
 
+# A frontend learns a namespace's attribute mapping from its namespace cache, which it refreshes every few seconds;
+# until then a start that upserts AgentStatus is refused ("no mapping defined for search attribute"), and with the
+# services in separate processes that window follows the creation above. A visibility query naming every attribute
+# goes through the same mapping, so wait for it to be accepted before saying the namespace is ready.
+probe="AgentStatus = 'probe' AND AgentRequester = 'probe' AND AgentPendingTools = 'probe' AND AgentDeciders = 'probe'"
+probe="$probe AND AgentDecidingGroups = 'probe' AND AgentRiskTier = 'probe' AND AgentDeadline > '2000-01-01T00:00:00Z'"
+attempt=1
+until temporal workflow list --address "$address" --namespace "$namespace" --query "$probe" --limit 1 >/dev/null 2>&1; do
+  if [ "$attempt" -ge 60 ]; then
+    echo "register: the frontend still has no mapping for the search attributes after $attempt attempts" >&2
+    temporal workflow list --address "$address" --namespace "$namespace" --query "$probe" --limit 1 >&2 || true
+    exit 1
+  fi
+  attempt=$((attempt + 1))
+  sleep 0.5
+done
+
 echo "register: done"
