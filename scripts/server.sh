@@ -78,6 +78,12 @@ for queue in transfer timer visibility; do
   key="history.${queue}ProcessorMaxPollRPS"
   user_has_key --dynamic-config-value "$key" || defaults+=(--dynamic-config-value "$key=1000")
 done
+# Eager activity execution: when a workflow task schedules an activity on its own task queue, the server hands the
+# activity back in the task's completion response, so the worker starts it without another poll (the SDK reserves
+# up to 3 slots per task for this by default). Off by default in the server; measured in BENCHMARKS.md
+# ("Fewer hops per decision and per step").
+key=system.enableActivityEagerExecution
+user_has_key --dynamic-config-value "$key" || defaults+=(--dynamic-config-value "$key=true")
 
 # Decoded payloads in the Web UI when payloads are encrypted: point it at `hitl codec-server`. (The dev server's UI
 # has no switch to turn its write actions off; docker-compose.yml's UI has them off. Keep this UI on 127.0.0.1.)

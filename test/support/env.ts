@@ -40,13 +40,14 @@ export function externalServerAddress(): string | undefined {
 let shared: Promise<SharedEnv> | undefined;
 
 /**
- * Dynamic config the test server starts with, as `scripts/server.sh` does (see the reason there): the history queue
- * readers of the one-shard dev server may poll 1000 times a second instead of 20.
+ * Dynamic config the test server starts with, as `scripts/server.sh` does (see the reasons there): the history queue
+ * readers of the one-shard dev server may poll 1000 times a second instead of 20, and an activity scheduled by a
+ * workflow task may start on the worker that completed the task (eager activity execution).
  */
-export const DEV_SERVER_TUNING = ['transfer', 'timer', 'visibility'].flatMap((queue) => [
-  '--dynamic-config-value',
-  `history.${queue}ProcessorMaxPollRPS=1000`,
-]);
+export const DEV_SERVER_TUNING = [
+  ...['transfer', 'timer', 'visibility'].map((queue) => `history.${queue}ProcessorMaxPollRPS=1000`),
+  'system.enableActivityEagerExecution=true',
+].flatMap((value) => ['--dynamic-config-value', value]);
 
 /** The repository root. */
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
