@@ -16,6 +16,7 @@ import { resolveMcpSettings } from './src/node/mcp/settings';
 import { openTranscriptStore, type TranscriptStore } from './src/node/transcript-store';
 import { createRunSupportActivities } from './activities/run-support';
 import { createAuditActivities } from './activities/audit-store';
+import { withPrechecks } from './activities/precheck-first';
 import { livenessHeartbeats } from './activities/liveness';
 import { openAuditStore } from './src/node/audit/open-store';
 import type { AuditStore } from './src/node/audit/sqlite-store';
@@ -143,11 +144,12 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
   const mcpSettings = options.mcp === undefined ? resolveMcpSettings() : undefined;
   const mcp = options.mcp ?? (mcpSettings !== undefined ? await McpToolbox.connect(mcpSettings.settings) : undefined);
   const mcpTools = mcp?.definitions ?? [];
+  const prechecks = createBillingPrechecks(db);
   const activities = {
     ...createAuditActivities(auditStore),
     ...createModelActivities({ ...options.model, transcripts, extraTools: mcpTools }),
-    ...createBillingActivities(db),
-    ...createBillingPrechecks(db),
+    ...withPrechecks(createBillingActivities(db), prechecks),
+    ...prechecks,
     ...(mcp !== undefined ? createMcpActivities(mcp, db, options.mcpFaults ? { faults: options.mcpFaults } : {}) : {}),
     ...createRunSupportActivities({
       policies,

@@ -17,6 +17,8 @@ import {
   runOnce,
 } from '../activities/billing/index';
 import { FIXTURE_CUSTOMER, FIXTURE_INVOICE } from '../activities/billing/seed';
+import { createBillingPrechecks } from '../activities/billing/prechecks';
+import { withPrechecks } from '../activities/precheck-first';
 import { ConfigError, FailureType } from '../src/shared/errors';
 import { toolNames } from '../src/shared/tools/catalog';
 
@@ -290,6 +292,70 @@ describe('billing activities', () => {
     );
     assert.ok(data.lines.every((l) => typeof l.trackName === 'string'));
     assert.equal(result.replayed, false);
+  });
+});
+
+describe('tool activities with their precheck inside (withPrechecks)', () => {
+  function checked(): { db: BillingDb; tools: BillingActivities } {
+    const { db } = fresh();
+    return { db, tools: withPrechecks(createBillingActivities(db), createBillingPrechecks(db)) };
+  }
+  const precheck = { name: 'precheck_issue_refund' };
+
+  it('runs the tool after a precheck that passes, and returns the precheck with the result', async () => {
+    const { db, tools } = checked();
+    const result = await tools.issue_refund({ args: refund, idempotencyKey: 'wf-1:call-1', precheck });
+    assert.equal(result.precheck?.ok, true);
+    assert.match(result.precheck?.ok === true ? result.precheck.note : '', /still refundable on invoice #/);
+    assert.equal(result.replayed, false);
+    assert.equal(countRefunds(db), 1);
+  });
+
+  it('does not run the tool when the precheck finds less refundable than the call asks, and says why', async () => {
+    const { db, tools } = checked();
+    const result = await tools.issue_refund({
+      args: { ...refund, amountCents: 993 },
+      idempotencyKey: 'wf-1:call-1',
+      precheck,
+    });
+    assert.equal(result.precheck?.ok, false);
+    assert.match(result.precheck?.ok === false ? result.precheck.reason : '', /only \$9\.92 is still refundable/);
+    assert.equal(result.data, null);
+    assert.equal(countRefunds(db), 0);
+    assert.equal(count(db, 'hitl_idempotency'), 0);
+  });
+
+  it('answers changed, without running the tool, when the invoice moved since the reviewers approved it', async () => {
+    const { db, tools } = checked();
+    const approvedEffect = { invoiceId: refund.invoiceId, customerId: 0, totalCents: 0, refundedCents: 0 };
+    const result = await tools.issue_refund({
+      args: refund,
+      idempotencyKey: 'wf-1:call-1',
+      precheck: { ...precheck, approvedEffect },
+    });
+    assert.equal(result.precheck?.ok === false && result.precheck.changed, true);
+    assert.equal(countRefunds(db), 0);
+  });
+
+  it('lets a call that already ran pass on the ledger and replays its result, once', async () => {
+    const { db, tools } = checked();
+    const whole = { ...refund, amountCents: 992 };
+    const first = await tools.issue_refund({ args: whole, idempotencyKey: 'wf-1:call-1' });
+    // Nothing is refundable now, so the check itself would fail: the ledger answers first.
+    const again = await tools.issue_refund({ args: whole, idempotencyKey: 'wf-1:call-1', precheck });
+    assert.equal(again.precheck?.ok, true);
+    assert.equal(again.replayed, true);
+    assert.deepEqual(again.data, first.data);
+    assert.equal(countRefunds(db), 1);
+  });
+
+  it('refuses a precheck the worker does not have as a non-retryable UnknownTool, running nothing', async () => {
+    const { db, tools } = checked();
+    await rejectsWith(
+      tools.issue_refund({ args: refund, idempotencyKey: 'wf-1:call-1', precheck: { name: 'precheck_nothing' } }),
+      FailureType.UnknownTool,
+    );
+    assert.equal(countRefunds(db), 0);
   });
 });
 

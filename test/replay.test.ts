@@ -95,6 +95,10 @@ const GUARD_PROOFS: Record<PatchId, { breaks: string; spares?: string }> = {
   [PATCHES.notificationsAside]: { breaks: 'quorum-of-two', spares: 'auto-and-auto-logged' },
   // A run whose request opened now writes the waiting search attributes there, where its history has none.
   [PATCHES.waitingSearchAttributes]: { breaks: 'hard-approved', spares: 'auto-and-auto-logged' },
+  // An approved refund scheduled its precheck activity first, where the tool's activity now comes straight away.
+  [PATCHES.precheckInTool]: { breaks: 'hard-approved', spares: 'auto-and-auto-logged' },
+  // Audit records went to the store after every entry, where a busy run now keeps them until it is quiet.
+  [PATCHES.auditWhenQuiet]: { breaks: 'hard-approved.after-precheck-in-tool', spares: 'hard-approved' },
 };
 
 describe('replaying recorded histories', () => {

@@ -48,6 +48,16 @@ export const PATCHES = {
    * AgentDecidingGroups, AgentRiskTier, AgentDeadline), so `hitl pending` can list it with no worker up.
    */
   waitingSearchAttributes: 'waiting-search-attributes',
+  /**
+   * 2026-12-02: a call that waited for people runs its precheck inside its tool's activity (`input.precheck`) instead
+   * of a precheck activity and a workflow task of its own before it.
+   */
+  precheckInTool: 'precheck-in-tool',
+  /**
+   * 2026-12-02: the audit outbox sends when the run is quiet (or a full batch is queued, or the run ends) instead of
+   * after every entry, so a busy agent's steps carry no `storeAuditRecords` activity.
+   */
+  auditWhenQuiet: 'audit-when-quiet',
 } as const;
 
 /** One of {@link PATCHES}. */

@@ -21,10 +21,11 @@ export interface BenchServer {
 /**
  * Starts `scripts/server.sh --db-filename <dbFile> --headless` on free ports and waits until it answers.
  * @param dbFile - the server's SQLite file
+ * @param extraArgs - more arguments for the server (they win over server.sh's defaults, e.g. a dynamic config value)
  * @returns the server, with a connected client
  * @throws Error when it does not answer within a minute
  */
-export async function startBenchServer(dbFile: string): Promise<BenchServer> {
+export async function startBenchServer(dbFile: string, extraArgs: readonly string[] = []): Promise<BenchServer> {
   const [port, httpPort, metricsPort, uiPort] = [
     await freePort(),
     await freePort(),
@@ -34,6 +35,7 @@ export async function startBenchServer(dbFile: string): Promise<BenchServer> {
   const args = [
     ...['--port', String(port), '--http-port', String(httpPort), '--metrics-port', String(metricsPort)],
     ...['--ui-port', String(uiPort), '--db-filename', dbFile, '--headless'],
+    ...extraArgs,
   ];
   const child: ChildProcess = spawn('bash', [join(repoRoot, 'scripts/server.sh'), ...args], {
     stdio: 'ignore',

@@ -2,13 +2,14 @@
 // synchronous=normal: scripts/server.sh's defaults). Memory of the worker and of the server while they wait, then
 // every request approved: decisions per second and the time until every run has finished. Repeated for growing
 // numbers of runs, to see where the SQLite dev server stops coping.
-//   tsx bench/peers/parked-runs.ts [--quick] [--sizes 250,500,1000,2000] [--concurrency 20] [--max-cached N]
+//   tsx bench/peers/parked-runs.ts [--quick] [--sizes 250,500,1000,2000] [--concurrency 20] [--max-cached N] [--clients N]
 // --max-cached sets the worker's HITL_MAX_CACHED_WORKFLOWS (default: the SDK's own, sized from the heap).
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { nanoid } from 'nanoid';
 import { countRefunds, generateBillingDb, openBillingDb } from '../../activities/billing/index';
+import { Client, Connection } from '@temporalio/client';
 import { pendingApprovals, startAgentRun, type ApprovalRequest } from '../../client';
 import { approveAs } from '../../test/support/decisions';
 import { tempDir, waitFor } from '../../test/support/env';
@@ -24,8 +25,11 @@ const { values } = parseArgs({
     sizes: { type: 'string' },
     concurrency: { type: 'string', default: '20' },
     'max-cached': { type: 'string' },
+    clients: { type: 'string', default: '1' },
   },
 });
+/** Clients (each on a connection of its own) the decisions are spread over, round robin. */
+const clientCount = Number(values.clients);
 const maxCached = values['max-cached'];
 // The worker process inherits the environment; createWorker reads the setting from it.
 if (maxCached !== undefined) process.env['HITL_MAX_CACHED_WORKFLOWS'] = maxCached;
@@ -128,18 +132,24 @@ async function measure(size: number, bundlePath: string): Promise<SizeResult> {
     ({ rss: result.serverMiB } = residentMiB(server.pid));
 
     const latencies: number[] = [];
+    const connections = await Promise.all(
+      Array.from({ length: clientCount - 1 }, () => Connection.connect({ address: server.address })),
+    );
+    const clients = [server.client, ...connections.map((connection) => new Client({ connection }))];
     const t1 = performance.now();
     await mapLimit(runs, concurrency, async ({ workflowId }, i) => {
       const req = requests[i] as ApprovalRequest;
+      const client = clients[i % clients.length] ?? server.client;
       const sent = performance.now();
       try {
-        await approveAs(server.client, workflowId, req, 'bench');
+        await approveAs(client, workflowId, req, 'bench');
         latencies.push(performance.now() - sent);
       } catch {
         result.failures += 1;
       }
     });
     result.decisionsPerSec = latencies.length / ((performance.now() - t1) / 1000);
+    await Promise.all(connections.map((c) => c.close()));
     result.decideP50 = median(latencies);
     result.decideP99 = p99(latencies);
     const outcomes = await Promise.allSettled(runs.map(({ handle }) => handle.result()));
@@ -188,7 +198,8 @@ async function main(): Promise<void> {
   recordBenchmark(
     'Parked runs on one worker and a SQLite dev server',
     `tsx bench/peers/parked-runs.ts --sizes ${sizes.join(',')} --concurrency ${concurrency}` +
-      (maxCached !== undefined ? ` --max-cached ${maxCached}` : ''),
+      (maxCached !== undefined ? ` --max-cached ${maxCached}` : '') +
+      (clientCount !== 1 ? ` --clients ${clientCount}` : ''),
     table,
     [
       'For each size, a fresh dev server (`scripts/server.sh`: SQLite file with journal_mode=wal and',
@@ -198,7 +209,8 @@ async function main(): Promise<void> {
       'at a time; "all parked" is from the first start until every run answers the `pendingApprovals` query with its',
       'request. Resident memory (VmRSS from /proc) is read once the worker is ready ("idle") and 3 s after the last',
       'run parked; "per run" is the difference divided by the runs. Then every request is approved with `decide`,',
-      `${concurrency} updates in flight: decisions/s counts completed updates; "approve-all to all finished" runs until`,
+      `${concurrency} updates in flight from ${clientCount} client(s) (each its own gRPC connection, round robin):`,
+      'decisions/s counts completed updates; "approve-all to all finished" runs until',
       'every run’s result is in (precheck, the refund, a second model call). Peak RSS is VmHWM over the whole size.',
       'A size that fails or takes over 15 minutes in one phase is where this setup stops coping.',
       `Cache: ${cacheNote}.`,

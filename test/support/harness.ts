@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Client } from '@temporalio/client';
-import { bundleWorkflowCode, type Worker, type WorkflowBundle } from '@temporalio/worker';
+import { bundleWorkflowCode, type NativeConnection, type Worker, type WorkflowBundle } from '@temporalio/worker';
 import { nanoid } from 'nanoid';
 import { generateBillingDb, openBillingDb, type BillingDb } from '../../activities/billing/index';
 import { openTranscriptStore, type TranscriptStore } from '../../src/node/transcript-store';
@@ -21,7 +21,7 @@ import type { NotificationDispatcher } from '../../src/node/notify/dispatcher';
 import { openSqliteAuditStore, type AuditStore } from '../../src/node/audit/sqlite-store';
 import type { ApproverRegistry } from '../../src/shared/identity/signatures';
 import { hasTestKey, TEST_REGISTRY, TEST_STATE_KEY, testKey } from './keys';
-import { quietBundlerLogger, sharedEnv, tempDir, waitFor } from './env';
+import { quietBundlerLogger, sharedBundle, sharedEnv, tempDir, waitFor } from './env';
 
 /** A billing database in a temp directory, generated with the default seed. */
 export function freshBillingDb(): { db: BillingDb; path: string } {
@@ -118,6 +118,10 @@ export interface WithWorkerOptions {
   mcp?: McpToolbox;
   /** Where MCP tool activities fail on their first attempt (fault injection). */
   mcpFaults?: ReadonlyMap<string, McpFault>;
+  /** Another server than the shared one (benchmarks comparing server settings): the worker's and the client's connections. */
+  server?: { nativeConnection: NativeConnection; client: Client };
+  /** Another workflow bundle than the shared one (benchmarks comparing workflow code). */
+  bundle?: WorkflowBundle;
 }
 
 let encryptedBundle: Promise<WorkflowBundle> | undefined;
@@ -138,13 +142,16 @@ function encodedFailuresBundle(): Promise<WorkflowBundle> {
  * database of its own. The worker shuts down when `fn` settles.
  */
 export async function withWorker<T>(fn: (h: Harness) => Promise<T>, options: WithWorkerOptions = {}): Promise<T> {
-  const { env, bundle } = await sharedEnv();
+  const shared = options.server === undefined ? await sharedEnv() : undefined;
+  const server = options.server ?? shared?.env;
+  if (server === undefined) throw new Error('no server to run the worker against');
+  const bundle = options.bundle ?? shared?.bundle ?? (await sharedBundle());
   const taskQueue = options.taskQueue ?? `test-${nanoid(8)}`;
   const billing = options.billing ?? freshBillingDb();
   const base = options.policy ?? { policy: DEFAULT_POLICY, source: 'built-in default' };
   const policies = PolicyBook.of(base.policy, base.source);
   const worker = await createWorker({
-    connection: env.nativeConnection,
+    connection: server.nativeConnection,
     taskQueue,
     billingDb: billing.db,
     workflowBundle: options.payloadKeys !== undefined ? await encodedFailuresBundle() : bundle,
@@ -162,8 +169,8 @@ export async function withWorker<T>(fn: (h: Harness) => Promise<T>, options: Wit
   const dataConverter = encryptingDataConverter(options.payloadKeys);
   const client =
     dataConverter !== undefined
-      ? new Client({ connection: env.client.connection, namespace: env.client.options.namespace, dataConverter })
-      : env.client;
+      ? new Client({ connection: server.client.connection, namespace: server.client.options.namespace, dataConverter })
+      : server.client;
   const harness: Harness = {
     client,
     taskQueue,

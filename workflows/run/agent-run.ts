@@ -18,6 +18,7 @@ import { Pauses } from '../pause/pauses';
 import { restore, type CarriedState, type ContinuableState } from './continuation';
 import { ContinueWatch } from './continue-watch';
 import { InFlight } from './in-flight';
+import { hasPatch, PATCHES } from '../patches';
 import { AgentLoop } from './loop';
 import { StatusBoard } from './status';
 import { openCarried, pinAtStart } from './start';
@@ -104,7 +105,11 @@ export class AgentRun {
       stopper: this.stopper,
       proving,
     });
+    this.#busy = () => !inFlight.idle || this.#loop.thinking;
   }
+
+  /** Whether the agent has a step in flight: a model call, or an activity the run waits for. */
+  readonly #busy: () => boolean;
 
   // The message handlers. Each signal and accepted update is in the history, so the run reads the history's length
   // first (a validator does not: a rejected update is not in the history; see ContinueWatch).
@@ -145,6 +150,9 @@ export class AgentRun {
     try {
       // Inside the try: a run refused at its start (unknown policy, a start that must be signed) ends as Failed.
       await this.#begin();
+      if (this.#state.outbox !== undefined && hasPatch(PATCHES.auditWhenQuiet)) {
+        this.#state.outbox.sendWhenQuiet(this.#busy);
+      }
       this.#state.outbox?.start();
       this.#status.publish();
       await this.stopper.run(() => this.#loop.run(this.#carried));

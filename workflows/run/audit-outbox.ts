@@ -11,6 +11,11 @@ const { storeAuditRecords } = proxyActivities<AuditActivities>({
 /** Most records sent to the audit store in one activity (each is at most about 1.5 KB). */
 export const AUDIT_BATCH = 100;
 
+/**
+ * Records queued before a busy run sends them anyway (runs since `PATCHES.auditWhenQuiet`): one full batch.
+ */
+export const AUDIT_SEND_WHEN_BUSY = AUDIT_BATCH;
+
 /** How long the outbox waits before sending again after the store refused a batch outright (e.g. `AuditConflict`). */
 const AFTER_REFUSAL = '10 minutes';
 
@@ -23,11 +28,20 @@ const AFTER_REFUSAL = '10 minutes';
  * Invariants that keep the store complete and in order: only one send is in flight; a batch is the queue's head;
  * records are removed only after the activity returned; the store ignores a record it already has (so a batch sent
  * again after a continue-as-new or a lost result is harmless).
+ *
+ * When it sends (runs since `PATCHES.auditWhenQuiet`, see {@link AuditOutbox.sendWhenQuiet}): once the run is quiet
+ * at the end of a workflow activation (nothing of the agent's in flight: it waits for people, a timer or nothing),
+ * when {@link AUDIT_SEND_WHEN_BUSY} records are queued, and when the run drains it before it ends. A busy agent's steps
+ * then carry no audit activity and no workflow task of their own; the records wait in workflow state, which is as
+ * durable as the store. Earlier runs send after every entry, as they did.
  */
 export class AuditOutbox {
   readonly #queue: AuditRecord[];
   #sending = false;
   #held = false;
+  /** Set by {@link AuditOutbox.sendWhenQuiet}: whether the run is busy (an agent step in flight). */
+  #busy: (() => boolean) | undefined;
+  #draining = false;
   /** A settle gave up on the batch in flight (the store is down); cleared when that send ends. */
   #stalled = false;
   /** Nothing is sent before the run has checked what it carried (see {@link AuditOutbox.start}). */
@@ -39,10 +53,38 @@ export class AuditOutbox {
     this.#queue = [...carried];
   }
 
-  /** Queues a record and starts a send unless one is in flight. */
+  /** Queues a record and starts a send unless one is in flight (or, see {@link AuditOutbox.sendWhenQuiet}, not yet due). */
   push(record: AuditRecord): void {
     this.#queue.push(record);
     this.#kick();
+  }
+
+  /**
+   * Sends only when due: when the run is quiet at the end of an activation, when a full batch is queued, or when the
+   * run drains the queue. Call once, from the run's constructor or start, in runs that take `PATCHES.auditWhenQuiet`.
+   * @param busy - whether the run has an agent step in flight (a model call or an activity it waits for)
+   */
+  sendWhenQuiet(busy: () => boolean): void {
+    this.#busy = busy;
+    void this.#sendOnceDue();
+  }
+
+  /** Whether a send is due now (always, for runs that send after every entry). */
+  #due(): boolean {
+    const busy = this.#busy;
+    return busy === undefined || this.#draining || this.#queue.length >= AUDIT_SEND_WHEN_BUSY || !busy();
+  }
+
+  /**
+   * Waits, activation after activation, for a send to be due and starts it. Conditions are evaluated once the
+   * activation's code has run, so a step that scheduled its next activity reads as busy.
+   */
+  async #sendOnceDue(): Promise<void> {
+    for (;;) {
+      await condition(() => this.#started && !this.#sending && !this.#held && this.#queue.length > 0 && this.#due());
+      this.#sending = true;
+      await this.#send();
+    }
   }
 
   /**
@@ -98,11 +140,14 @@ export class AuditOutbox {
   /** Starts sending if need be, and resolves once every queued record is in the store; not cancellable. */
   async drained(): Promise<void> {
     this.#held = false;
+    this.#draining = true;
     this.start();
     await CancellationScope.nonCancellable(() => condition(() => this.#queue.length === 0 && !this.#sending));
   }
 
   #kick(): void {
+    // Runs that send when quiet leave it to #sendOnceDue: during the activation the run may look quiet between steps.
+    if (this.#busy !== undefined) return;
     if (!this.#started || this.#sending || this.#held || this.#queue.length === 0) return;
     this.#sending = true;
     void this.#send();
@@ -110,7 +155,7 @@ export class AuditOutbox {
 
   async #send(): Promise<void> {
     try {
-      while (this.#queue.length > 0 && !this.#held) {
+      while (this.#queue.length > 0 && !this.#held && this.#due()) {
         const batch = this.#queue.slice(0, AUDIT_BATCH);
         try {
           // Not cancellable: a cancelled run still writes its record, including the entry saying it was stopped.

@@ -105,6 +105,12 @@ export class AgentLoop {
   readonly #midTurn: MidTurnState;
   /** The last seal made for the carried state, and the digest it covers. */
   #sealed: { digest: string; seal: string } | undefined;
+  #thinking = false;
+
+  /** Whether a model call is in flight. */
+  get thinking(): boolean {
+    return this.#thinking;
+  }
 
   constructor(deps: LoopDeps) {
     this.#d = deps;
@@ -162,22 +168,29 @@ export class AgentLoop {
     const append = conversation.unsent;
     const { key, length, hash } = conversation.transcript;
     const scenario = length === 0 && input.model.provider === 'scripted' ? input.model.scenario : undefined;
-    const turn = await callModel.executeWithOptions(
-      {
-        ...(input.model.provider === 'local' ? LOCAL_MODEL_ACTIVITY_OPTIONS : MODEL_ACTIVITY_OPTIONS),
-        summary: `Model call ${progress.step} of at most ${input.maxSteps}`,
-      },
-      [
+    // try/finally rather than .finally(): no extra microtask before the run goes on (the order of commands depends on it).
+    this.#thinking = true;
+    let turn;
+    try {
+      turn = await callModel.executeWithOptions(
         {
-          workflowId,
-          step: progress.step,
-          settings: callSettings(input.model),
-          tools: state.policy.toolNames,
-          transcript: { key, at: length, prefixHash: hash, append },
-          ...(scenario !== undefined ? { scenario } : {}),
+          ...(input.model.provider === 'local' ? LOCAL_MODEL_ACTIVITY_OPTIONS : MODEL_ACTIVITY_OPTIONS),
+          summary: `Model call ${progress.step} of at most ${input.maxSteps}`,
         },
-      ],
-    );
+        [
+          {
+            workflowId,
+            step: progress.step,
+            settings: callSettings(input.model),
+            tools: state.policy.toolNames,
+            transcript: { key, at: length, prefixHash: hash, append },
+            ...(scenario !== undefined ? { scenario } : {}),
+          },
+        ],
+      );
+    } finally {
+      this.#thinking = false;
+    }
     conversation.replied(append, turn);
     state.interruptions.recordUsage(turn.usage);
     return turn;
@@ -326,19 +339,33 @@ export class AgentLoop {
       const refused = this.#refuseUnmet(request, verdict);
       if (refused !== undefined) return refused;
       const key = this.#keyOf(position, verdict.args, () => `${workflowId}:${request.requestId}`);
-      const checked = await tools.precheck(tool, verdict.args, {
-        idempotencyKey: key,
-        outcome: verdict.outcome,
-        approved: request.effect,
-      });
-      if (checked.kind === 'changed') {
-        await gate.reopen(request, checked.effect, checked.difference);
-        continue;
+      let result: ToolResultContent;
+      if (hasPatch(PATCHES.precheckInTool)) {
+        // One activity: the ledger, the precheck, then the tool (see activities/precheck-first.ts).
+        const precheck = tools.precheckFor(tool, request.effect);
+        const ran = await tools.execute(tool, verdict.args, key, verdict.outcome, precheck);
+        if (ran.kind === 'changed') {
+          await gate.reopen(request, ran.effect, ran.difference);
+          continue;
+        }
+        result = this.#ran(ran);
+      } else {
+        // Runs from before it: the precheck activity, then the tool's. Keep as it was, awaits included (the order of
+        // commands from calls settling in one activation depends on them).
+        const checked = await tools.precheck(tool, verdict.args, {
+          idempotencyKey: key,
+          outcome: verdict.outcome,
+          approved: request.effect,
+        });
+        if (checked.kind === 'changed') {
+          await gate.reopen(request, checked.effect, checked.difference);
+          continue;
+        }
+        result =
+          checked.kind === 'blocked'
+            ? state.progress.record(checked.settled)
+            : this.#ran(await tools.execute(tool, verdict.args, key, verdict.outcome));
       }
-      const result =
-        checked.kind === 'blocked'
-          ? state.progress.record(checked.settled)
-          : this.#ran(await tools.execute(tool, verdict.args, key, verdict.outcome));
       await gate.announceClosure(request, verdict.closure);
       return result;
     }

@@ -90,11 +90,11 @@ export type OutcomeBase = Omit<ToolOutcome, 'tool' | 'args' | 'status'>;
 /** How a tool call ended: settled (ran, failed, blocked, skipped), or a person aborted the run over it. */
 export type ToolRun = ({ kind: 'settled' } & Settled) | { kind: 'aborted'; by: string; reason: string };
 
+/** A precheck found that the call would touch something else than its reviewers approved: nothing ran. */
+export type ChangedEffect = { kind: 'changed'; effect: ResolvedEffect; difference: string };
+
 /** What a precheck after a wait found: the call may run, is blocked, or would touch something else than approved. */
-export type PrecheckVerdict =
-  | { kind: 'pass' }
-  | { kind: 'blocked'; settled: Settled }
-  | { kind: 'changed'; effect: ResolvedEffect; difference: string };
+export type PrecheckVerdict = { kind: 'pass' } | { kind: 'blocked'; settled: Settled } | ChangedEffect;
 
 /** What the runner works with. */
 export interface ToolRunnerDeps {
@@ -136,10 +136,32 @@ export class ToolRunner {
     afterWait: boolean,
   ): Promise<ToolRun> {
     if (afterWait) {
+      if (hasPatch(PATCHES.precheckInTool)) {
+        const ran = await this.execute(tool, args, idempotencyKey, outcome, this.precheckFor(tool, undefined));
+        // With no approved effect to compare, a precheck never answers `changed` (see #verdict).
+        return ran.kind === 'changed'
+          ? { kind: 'settled', ...this.#blocked(tool, args, outcome, ran.difference) }
+          : ran;
+      }
+      // Runs from before PATCHES.precheckInTool: the precheck activity first. Keep this path as it was, awaits
+      // included: the order of commands from calls settling in one activation depends on them.
       const checked = await this.precheck(tool, args, { idempotencyKey, outcome });
       if (checked.kind === 'blocked') return { kind: 'settled', ...checked.settled };
     }
     return this.execute(tool, args, idempotencyKey, outcome);
+  }
+
+  /**
+   * The precheck a call that waited for people runs inside its tool's activity (`execute`'s last argument), since
+   * `PATCHES.precheckInTool`; undefined for a tool without one.
+   * @param approved - the effect the reviewers approved, if the request showed one
+   */
+  precheckFor(
+    tool: RunToolDefinition,
+    approved: ResolvedEffect | undefined,
+  ): { name: PrecheckName; approved: ResolvedEffect | undefined } | undefined {
+    const name = precheckOf(tool);
+    return name !== undefined ? { name, approved } : undefined;
   }
 
   /**
@@ -164,7 +186,7 @@ export class ToolRunner {
   }
 
   /**
-   * Runs the tool's precheck before a call that waited for people: context refresh (an approval may be hours old),
+   * Runs the tool's precheck activity before a call that waited for people (runs from before `PATCHES.precheckInTool`; later ones run it inside the tool's activity): context refresh (an approval may be hours old),
    * the ledger (a call that ran already passes: the tool replays its result), and the effect the reviewers approved.
    * @param options - the call's idempotency key, the approved effect (if any), what a blocked outcome records
    */
@@ -173,7 +195,7 @@ export class ToolRunner {
     args: Record<string, unknown>,
     options: { idempotencyKey: string; outcome: OutcomeBase; approved?: ResolvedEffect | undefined },
   ): Promise<PrecheckVerdict> {
-    const { audit, inFlight } = this.#deps;
+    const { inFlight } = this.#deps;
     const { outcome, approved } = options;
     const name = precheckOf(tool);
     if (name === undefined) return { kind: 'pass' };
@@ -196,13 +218,29 @@ export class ToolRunner {
       // Fail closed: a check that cannot run is a check that did not pass.
       checked = { ok: false, reason: `the precheck could not run: ${err.cause?.message ?? err.message}` };
     }
+    return this.#verdict(tool, args, checked, outcome, approved);
+  }
+
+  /** What a precheck's answer means for the call: it may run, it is blocked, or its effect changed since approval. */
+  #verdict(
+    tool: RunToolDefinition,
+    args: Record<string, unknown>,
+    checked: PrecheckResult,
+    outcome: OutcomeBase,
+    approved: ResolvedEffect | undefined,
+  ): PrecheckVerdict {
     if (checked.ok) return { kind: 'pass' };
     if (checked.changed === true && checked.effect !== undefined && approved !== undefined) {
       return { kind: 'changed', effect: resolvedEffect(checked.effect), difference: checked.reason };
     }
-    const message = `approved, but the precheck failed so the call did not run: ${checked.reason}`;
+    return { kind: 'blocked', settled: this.#blocked(tool, args, outcome, checked.reason) };
+  }
+
+  /** Records a call its precheck stopped: a `precheck_failed` entry, and the outcome the model reads. */
+  #blocked(tool: RunToolDefinition, args: Record<string, unknown>, outcome: OutcomeBase, reason: string): Settled {
+    const message = `approved, but the precheck failed so the call did not run: ${reason}`;
     const hash = argsHash(args);
-    audit.append({
+    this.#deps.audit.append({
       kind: 'precheck_failed',
       actor: 'system',
       tool: tool.name,
@@ -211,25 +249,43 @@ export class ToolRunner {
       detail: `${tool.describe(args)}: ${message}`,
     });
     return {
-      kind: 'blocked',
-      settled: {
-        result: { status: 'error', message },
-        outcome: { ...outcome, tool: tool.name, args, argsHash: hash, status: 'blocked', error: message },
-      },
+      result: { status: 'error', message },
+      outcome: { ...outcome, tool: tool.name, args, argsHash: hash, status: 'blocked', error: message },
     };
   }
 
   /**
    * Runs the tool activity with its idempotency key; a tool that keeps failing pauses the run for a person.
-   * @returns the settled call, or `aborted` when the person aborted the run over it
+   * @param precheck - the precheck the activity runs before the tool, and the effect the reviewers approved
+   * @returns the settled call, `aborted` when the person aborted the run over it, or `changed` when the precheck
+   *   found another effect than the approved one (nothing ran)
    */
+  execute(
+    tool: RunToolDefinition,
+    args: Record<string, unknown>,
+    idempotencyKey: string,
+    outcome: OutcomeBase,
+  ): Promise<ToolRun>;
+  execute(
+    tool: RunToolDefinition,
+    args: Record<string, unknown>,
+    idempotencyKey: string,
+    outcome: OutcomeBase,
+    precheck: { name: PrecheckName; approved: ResolvedEffect | undefined } | undefined,
+  ): Promise<ToolRun | ChangedEffect>;
   async execute(
     tool: RunToolDefinition,
     args: Record<string, unknown>,
     idempotencyKey: string,
     outcome: OutcomeBase,
-  ): Promise<ToolRun> {
+    precheck?: { name: PrecheckName; approved: ResolvedEffect | undefined },
+  ): Promise<ToolRun | ChangedEffect> {
     const { audit, inFlight, maxAttempts } = this.#deps;
+    const input: ToolActivityInput = { args, idempotencyKey };
+    if (precheck !== undefined) {
+      const approvedEffect = precheck.approved?.facts;
+      input.precheck = { name: precheck.name, ...(approvedEffect !== undefined ? { approvedEffect } : {}) };
+    }
     const hash = argsHash(args);
     const summary = tool.describe(args);
     const requestRef = outcome.requestId !== undefined ? { requestId: outcome.requestId } : {};
@@ -244,16 +300,20 @@ export class ToolRunner {
     for (;;) {
       try {
         // The same idempotency key on every attempt and every retry after a pause: the effect happens once.
-        const result = await inFlight.track(
-          activityOf(tool.name).executeWithOptions(options, [{ args, idempotencyKey }]),
-        );
+        const result = await inFlight.track(activityOf(tool.name).executeWithOptions(options, [input]));
+        if (precheck !== undefined && result.precheck !== undefined && !result.precheck.ok) {
+          const verdict = this.#verdict(tool, args, result.precheck, outcome, precheck.approved);
+          if (verdict.kind === 'changed') return verdict;
+          if (verdict.kind === 'blocked') return { kind: 'settled', ...verdict.settled };
+        }
+        const checked = result.precheck?.ok === true ? ` (precheck: ${result.precheck.note})` : '';
         audit.append({
           kind: 'tool_executed',
           actor: outcome.decidedBy ?? 'agent',
           tool: tool.name,
           argsHash: hash,
           ...requestRef,
-          detail: `${summary}: done${result.replayed ? ' (result replayed from the idempotency ledger)' : ''}`,
+          detail: `${summary}: done${result.replayed ? ' (result replayed from the idempotency ledger)' : ''}${checked}`,
         });
         return {
           kind: 'settled',

@@ -78,14 +78,22 @@ export interface ToolActivityInput {
    * Shaped `<workflowId>:<callUuid>`.
    */
   idempotencyKey: string;
+  /**
+   * Run this precheck first, in the same activity (a call that waited for people, since `PATCHES.precheckInTool`):
+   * the ledger first (a call that ran already passes), then the check against the world now and the approved effect,
+   * then the tool. When the check does not pass the tool does not run and the result carries the check's answer.
+   */
+  precheck?: { name: string; approvedEffect?: Record<string, unknown> };
 }
 
 /** What a tool activity returns. */
 export interface ToolActivityResult {
-  /** JSON result handed to the model. */
+  /** JSON result handed to the model; `null` when the precheck stopped the call. */
   data: unknown;
   /** True when the result came from the idempotency ledger (an earlier attempt already did the work). */
   replayed: boolean;
+  /** The precheck's answer, when the input asked for one; the tool ran only if it is `ok`. */
+  precheck?: PrecheckResult;
 }
 
 /**
