@@ -1,7 +1,7 @@
 // Fewer hops per decision and per step: the approval round trip and the per-step time of the same scripted agent,
 // before and after the changes that took hops out, side by side in one run, beside LangGraph.js in this process.
-//   before: a dev server without eager activity execution, and workflows bundled without PATCHES.precheckInTool and
-//           PATCHES.auditWhenQuiet (new runs take the path runs from before those changes take);
+//   before: a dev server without eager activity execution, and workflows bundled without PATCHES.precheckInTool,
+//           PATCHES.auditWhenQuiet and PATCHES.readOnlyLocal (new runs take the path runs from before them take);
 //   after:  the dev server as scripts/server.sh starts it, and the workflows as they are.
 // Each has its own dev server (scripts/server.sh on a SQLite file) and its own worker in this process; samples take
 // turns (before, after, LangGraph).
@@ -39,7 +39,7 @@ const thinkMs = Number(values.think);
 const stepCounts = values.steps.split(',').map(Number);
 const longSteps = values.long !== undefined ? Number(values.long) : undefined;
 const REFUND = { invoiceId: 1, amountCents: 1, reason: 'bench' };
-const WITHHELD = [PATCHES.precheckInTool, PATCHES.auditWhenQuiet];
+const WITHHELD = [PATCHES.precheckInTool, PATCHES.auditWhenQuiet, PATCHES.readOnlyLocal];
 
 type Side = 'before' | 'after';
 const SIDES: readonly Side[] = ['before', 'after'];
@@ -229,16 +229,18 @@ async function main(): Promise<void> {
     table,
     [
       'Before: a dev server (scripts/server.sh, SQLite file) started with `system.enableActivityEagerExecution=false`,',
-      'and a worker whose workflow bundle answers false for `precheck-in-tool` and `audit-when-quiet` (new runs take',
-      'the path runs from before those changes take: a precheck activity and a workflow task of its own before an',
-      'approved tool; an audit store activity after every entry). After: a dev server as scripts/server.sh starts it',
+      'and a worker whose workflow bundle answers false for `precheck-in-tool`, `audit-when-quiet` and',
+      '`read-only-local` (new runs take the path runs from before those changes take: a precheck activity and a',
+      'workflow task of its own before an approved tool; an audit store activity after every entry; auto reads as',
+      'activity tasks). After: a dev server as scripts/server.sh starts it',
       '(eager activity execution on) and the workflows as they are. Both servers and both workers run at once, each',
       'worker in this process with its own task queue; samples take turns (before, after, LangGraph). Decision: a',
       'scripted `issue_refund` (hard gate under the default policy), approved with `decide` after the pause, timed from',
       'just before the update is sent (client clock) to the tool’s ActivityTaskStarted event (server clock, same',
       'machine). LangGraph: `invoke(new Command({ resume }))` to the tool node’s first line after `interrupt()`',
       '(SqliteSaver on a file), in this process. Steps: a scripted run of N `get_invoice` calls (auto) then an answer,',
-      'each step timed between consecutive tool starts (server event times) on ours, and between tool node starts on a',
+      'each step timed between consecutive tool starts on ours (ActivityTaskStarted event times; for the local',
+      'activities of `after`, the marker’s complete_time, taken by the worker on the same machine), and between tool node starts on a',
       'LangGraph StateGraph with SqliteSaver (`async` durability). Ratios are of p50s from this one run.',
     ],
   );

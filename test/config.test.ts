@@ -68,6 +68,22 @@ describe('configuration', () => {
     }
   });
 
+  it('reads the sticky queue timeout from the environment and refuses one below 100 ms', () => {
+    assert.equal(workerConfig({}, {}).stickyQueueScheduleToStartTimeout, undefined, "the SDK's default");
+    assert.equal(workerConfig({}, { HITL_STICKY_TIMEOUT_MS: '3000' }).stickyQueueScheduleToStartTimeout, 3000);
+    assert.equal(
+      workerConfig({ stickyQueueScheduleToStartTimeout: 2000 }, { HITL_STICKY_TIMEOUT_MS: '3000' })
+        .stickyQueueScheduleToStartTimeout,
+      2000,
+    );
+    for (const bad of ['50', 'soon', '-1']) {
+      assert.throws(
+        () => workerConfig({}, { HITL_STICKY_TIMEOUT_MS: bad }),
+        (err: unknown) => err instanceof ConfigError && err.message.includes('HITL_STICKY_TIMEOUT_MS'),
+      );
+    }
+  });
+
   it('refuses to start a worker that lacks an activity its workflows schedule, naming it', async () => {
     const { db } = freshBillingDb();
     const transcripts = openTranscriptStore(':memory:');

@@ -99,6 +99,8 @@ const GUARD_PROOFS: Record<PatchId, { breaks: string; spares?: string }> = {
   [PATCHES.precheckInTool]: { breaks: 'hard-approved', spares: 'auto-and-auto-logged' },
   // Audit records went to the store after every entry, where a busy run now keeps them until it is quiet.
   [PATCHES.auditWhenQuiet]: { breaks: 'hard-approved.after-precheck-in-tool', spares: 'hard-approved' },
+  // An auto read (find_customers, get_invoice) was an activity task, where it now runs as a local activity.
+  [PATCHES.readOnlyLocal]: { breaks: 'auto-and-auto-logged', spares: 'hard-approved' },
 };
 
 describe('replaying recorded histories', () => {

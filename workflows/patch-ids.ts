@@ -58,6 +58,11 @@ export const PATCHES = {
    * after every entry, so a busy agent's steps carry no `storeAuditRecords` activity.
    */
   auditWhenQuiet: 'audit-when-quiet',
+  /**
+   * 2026-12-02: read-only catalog tools under an `auto` gate run as local activities, inside the workflow task that
+   * proposed them.
+   */
+  readOnlyLocal: 'read-only-local',
 } as const;
 
 /** One of {@link PATCHES}. */

@@ -130,8 +130,10 @@ export function chainBytes(chain: readonly History[]): number {
 }
 
 /**
- * Server times (ms since the epoch) at which activities of one type started, in history order. A retried attempt
- * records one started event, so each activity counts once.
+ * Times (ms since the epoch) at which activities of one type started, in history order. A retried attempt records
+ * one started event, so each activity counts once. A local activity (read-only tools under an `auto` gate, since
+ * `PATCHES.readOnlyLocal`) has no started event: its marker's `complete_time` (the worker's clock, same machine)
+ * stands in, as the read takes well under a millisecond.
  * @param events - the chain's events
  * @param activityType - e.g. `get_invoice`
  */
@@ -144,8 +146,27 @@ export function activityStartTimes(events: readonly HistoryEvent[], activityType
     if (started != null && scheduled.has(String(started.scheduledEventId)) && e.eventTime != null) {
       times.push(tsToMs(e.eventTime));
     }
+    const local = localActivityMarker(e);
+    if (local?.activity_type === activityType && local.complete_time != null) {
+      times.push(Number(local.complete_time.seconds) * 1000 + Math.floor((local.complete_time.nanos ?? 0) / 1e6));
+    }
   }
   return times;
+}
+
+/** What the SDK's core records of a local activity in its marker (the fields used here). */
+interface LocalActivityMarkerData {
+  activity_type?: string;
+  complete_time?: { seconds: number | string; nanos?: number } | null;
+}
+
+/** The data of a local activity's marker event, or undefined for any other event. */
+function localActivityMarker(e: HistoryEvent): LocalActivityMarkerData | undefined {
+  const marker = e.markerRecordedEventAttributes;
+  if (marker?.markerName !== 'core_local_activity') return undefined;
+  const data = marker.details?.['data']?.payloads?.[0]?.data;
+  if (data == null) return undefined;
+  return JSON.parse(Buffer.from(data).toString('utf8')) as LocalActivityMarkerData;
 }
 
 /** A child process running a TypeScript file under tsx, whose stdout is read line by line. */

@@ -2,7 +2,8 @@
 // synchronous=normal: scripts/server.sh's defaults). Memory of the worker and of the server while they wait, then
 // every request approved: decisions per second and the time until every run has finished. Repeated for growing
 // numbers of runs, to see where the SQLite dev server stops coping.
-//   tsx bench/peers/parked-runs.ts [--quick] [--sizes 250,500,1000,2000] [--concurrency 20] [--max-cached N] [--clients N]
+//   tsx bench/peers/parked-runs.ts [--quick] [--sizes 250,500,1000,2000] [--concurrency 20] [--max-cached N]
+//     [--clients N] [--worker-heap MiB]
 // --max-cached sets the worker's HITL_MAX_CACHED_WORKFLOWS (default: the SDK's own, sized from the heap).
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -26,8 +27,11 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '20' },
     'max-cached': { type: 'string' },
     clients: { type: 'string', default: '1' },
+    'worker-heap': { type: 'string' },
   },
 });
+/** The worker process's V8 old-space limit (MiB), if set: `--max-old-space-size`. */
+const workerHeap = values['worker-heap'];
 /** Clients (each on a connection of its own) the decisions are spread over, round robin. */
 const clientCount = Number(values.clients);
 const maxCached = values['max-cached'];
@@ -75,6 +79,7 @@ async function measure(size: number, bundlePath: string): Promise<SizeResult> {
     taskQueue,
     billingDbPath: billingPath,
     bundlePath,
+    ...(workerHeap !== undefined ? { nodeOptions: `--max-old-space-size=${workerHeap}` } : {}),
   });
   const result: SizeResult = {
     runs: size,
@@ -199,7 +204,8 @@ async function main(): Promise<void> {
     'Parked runs on one worker and a SQLite dev server',
     `tsx bench/peers/parked-runs.ts --sizes ${sizes.join(',')} --concurrency ${concurrency}` +
       (maxCached !== undefined ? ` --max-cached ${maxCached}` : '') +
-      (clientCount !== 1 ? ` --clients ${clientCount}` : ''),
+      (clientCount !== 1 ? ` --clients ${clientCount}` : '') +
+      (workerHeap !== undefined ? ` --worker-heap ${workerHeap}` : ''),
     table,
     [
       'For each size, a fresh dev server (`scripts/server.sh`: SQLite file with journal_mode=wal and',
@@ -214,6 +220,7 @@ async function main(): Promise<void> {
       'every run’s result is in (precheck, the refund, a second model call). Peak RSS is VmHWM over the whole size.',
       'A size that fails or takes over 15 minutes in one phase is where this setup stops coping.',
       `Cache: ${cacheNote}.`,
+      ...(workerHeap !== undefined ? [`The worker runs with --max-old-space-size=${workerHeap} (MiB).`] : []),
       ...(errors.length > 0 ? [`Did not finish: ${errors.join('; ')}.`] : []),
     ],
   );

@@ -40,6 +40,8 @@ export interface WorkerProcessOptions {
   bundlePath: string;
   /** A tool whose first attempt is held after its commit (see worker-process.ts). */
   holdAfterCommit?: string;
+  /** `NODE_OPTIONS` for the worker process (e.g. `--max-old-space-size=512`); default: the environment's. */
+  nodeOptions?: string;
 }
 
 /**
@@ -59,6 +61,7 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
     // so every worker process of one benchmark (a restart included) finds them, and nothing lands in .data/.
     HITL_TRANSCRIPT_DB: join(dirname(options.billingDbPath), 'transcripts.sqlite'),
     HITL_AUDIT_DB: join(dirname(options.billingDbPath), 'audit.sqlite'),
+    ...(options.nodeOptions !== undefined ? { NODE_OPTIONS: options.nodeOptions } : {}),
   });
   await proc.waitForLine((line) => line === 'ready', 'ready');
   return proc;

@@ -163,6 +163,7 @@ const WorkerEnvSchema = z.object({
   HITL_MAX_ACTIVITY_SLOTS: count(100_000).pipe(z.number().min(1).optional()),
   HITL_MAX_WORKFLOW_TASK_SLOTS: count(100_000).pipe(z.number().min(2).optional()),
   HITL_SHUTDOWN_GRACE_MS: count(3_600_000),
+  HITL_STICKY_TIMEOUT_MS: count(600_000).pipe(z.number().min(100).optional()),
 });
 
 /** Time in-flight activities get to finish after SIGTERM or SIGINT before they are cancelled, by default (ms). */
@@ -184,17 +185,23 @@ export interface WorkerConfig {
    * takes no new tasks meanwhile. Default {@link DEFAULT_SHUTDOWN_GRACE_MS}.
    */
   shutdownGraceTime: number;
+  /**
+   * How long a run's next workflow task waits on this worker's sticky queue before any worker may take it (ms). After
+   * a worker dies, its runs move on once this passes; under a burst, a task that waits longer is replayed elsewhere
+   * from its history. Absent: the SDK's 10 s.
+   */
+  stickyQueueScheduleToStartTimeout?: number;
 }
 
 /**
  * Reads the worker settings: explicit values, then `HITL_MAX_CACHED_WORKFLOWS`, `HITL_MAX_ACTIVITY_SLOTS`,
- * `HITL_MAX_WORKFLOW_TASK_SLOTS` and `HITL_SHUTDOWN_GRACE_MS`, then defaults (the SDK's, and
+ * `HITL_MAX_WORKFLOW_TASK_SLOTS`, `HITL_SHUTDOWN_GRACE_MS` and `HITL_STICKY_TIMEOUT_MS`, then defaults (the SDK's, and
  * {@link DEFAULT_SHUTDOWN_GRACE_MS}). See docs/worker-tuning.md for sizing them.
  * @param overrides - explicit values
  * @param env - the environment to read (default `process.env`)
  * @returns options for `Worker.create` (absent keys leave the SDK's defaults)
  * @throws ConfigError when a variable is not a whole number in its range (slots: activity at least 1, workflow task
- *   at least 2; grace at most an hour)
+ *   at least 2; grace at most an hour; sticky timeout 100 ms to 10 minutes)
  */
 export function workerConfig(
   overrides: Partial<WorkerConfig> = {},
@@ -209,16 +216,19 @@ export function workerConfig(
     HITL_MAX_ACTIVITY_SLOTS: read('HITL_MAX_ACTIVITY_SLOTS'),
     HITL_MAX_WORKFLOW_TASK_SLOTS: read('HITL_MAX_WORKFLOW_TASK_SLOTS'),
     HITL_SHUTDOWN_GRACE_MS: read('HITL_SHUTDOWN_GRACE_MS'),
+    HITL_STICKY_TIMEOUT_MS: read('HITL_STICKY_TIMEOUT_MS'),
   });
   if (!parsed.success) throw new ConfigError(`bad worker settings: ${formatZodError(parsed.error)}`);
   const d = parsed.data;
   const cache = overrides.maxCachedWorkflows ?? d.HITL_MAX_CACHED_WORKFLOWS;
   const activities = overrides.maxConcurrentActivityTaskExecutions ?? d.HITL_MAX_ACTIVITY_SLOTS;
   const workflowTasks = overrides.maxConcurrentWorkflowTaskExecutions ?? d.HITL_MAX_WORKFLOW_TASK_SLOTS;
+  const sticky = overrides.stickyQueueScheduleToStartTimeout ?? d.HITL_STICKY_TIMEOUT_MS;
   return {
     ...(cache !== undefined ? { maxCachedWorkflows: cache } : {}),
     ...(activities !== undefined ? { maxConcurrentActivityTaskExecutions: activities } : {}),
     ...(workflowTasks !== undefined ? { maxConcurrentWorkflowTaskExecutions: workflowTasks } : {}),
+    ...(sticky !== undefined ? { stickyQueueScheduleToStartTimeout: sticky } : {}),
     shutdownGraceTime: overrides.shutdownGraceTime ?? d.HITL_SHUTDOWN_GRACE_MS ?? DEFAULT_SHUTDOWN_GRACE_MS,
   };
 }

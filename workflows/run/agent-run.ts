@@ -105,7 +105,7 @@ export class AgentRun {
       stopper: this.stopper,
       proving,
     });
-    this.#busy = () => !inFlight.idle || this.#loop.thinking;
+    this.#busy = () => !inFlight.idle || this.#loop.busy;
   }
 
   /** Whether the agent has a step in flight: a model call, or an activity the run waits for. */

@@ -76,12 +76,14 @@ export class AuditOutbox {
   }
 
   /**
-   * Waits, activation after activation, for a send to be due and starts it. Conditions are evaluated once the
-   * activation's code has run, so a step that scheduled its next activity reads as busy.
+   * Waits, activation after activation, for a send to be due and starts it. Not cancellable: a cancelled run still
+   * writes its record, including the entry saying it was stopped (see {@link AuditOutbox.drained}).
    */
   async #sendOnceDue(): Promise<void> {
     for (;;) {
-      await condition(() => this.#started && !this.#sending && !this.#held && this.#queue.length > 0 && this.#due());
+      await CancellationScope.nonCancellable(() =>
+        condition(() => this.#started && !this.#sending && !this.#held && this.#queue.length > 0 && this.#due()),
+      );
       this.#sending = true;
       await this.#send();
     }

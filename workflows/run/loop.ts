@@ -106,10 +106,18 @@ export class AgentLoop {
   /** The last seal made for the carried state, and the digest it covers. */
   #sealed: { digest: string; seal: string } | undefined;
   #thinking = false;
+  /** The turn whose calls are running, if any. */
+  #turn: TurnInProgress | undefined;
 
-  /** Whether a model call is in flight. */
-  get thinking(): boolean {
-    return this.#thinking;
+  /**
+   * Whether the agent is stepping rather than waiting for people: a model call is in flight, or a turn is under way
+   * with no call waiting for a decision and no pause open (its calls run, or have all settled and the next model call
+   * is about to go out). Activities the run waits for are counted by `InFlight`, not here.
+   */
+  get busy(): boolean {
+    if (this.#thinking) return true;
+    const turn = this.#turn;
+    return turn !== undefined && turn.waiting.size === 0 && this.#d.pauses.current() === undefined;
   }
 
   constructor(deps: LoopDeps) {
@@ -205,6 +213,7 @@ export class AgentLoop {
   async #runTurn(turn: TurnInProgress, resumed: ApprovalRequest[] = []): Promise<void> {
     const { status, state } = this.#d;
     status.setPhase('running_tools');
+    this.#turn = turn;
     const firstOutcome = state.progress.outcomes.length;
     const work = turn.calls.map(async (call, index) => {
       if (turn.settled.has(call.id)) return;
@@ -216,7 +225,11 @@ export class AgentLoop {
           : await this.#handleCall(call, turn, position);
       turn.settled.set(call.id, result);
     });
-    await settleTurn(turn, Promise.all(work), this.#midTurn, (t) => this.#continueAsNew(t));
+    try {
+      await settleTurn(turn, Promise.all(work), this.#midTurn, (t) => this.#continueAsNew(t));
+    } finally {
+      this.#turn = undefined;
+    }
     // Calls settle in any order; the result lists them in the order the model proposed them.
     state.progress.orderSince(firstOutcome, new Map(turn.calls.map((c, i) => [c.id, i])));
     const unstored = turn.calls.filter((c) => !turn.stored.has(c.id));

@@ -3,14 +3,17 @@ import {
   ApplicationFailure,
   isCancellation,
   proxyActivities,
+  proxyLocalActivities,
   type ActivityFunctionWithOptions,
   type ActivityOptions,
+  type LocalActivityFunctionWithOptions,
+  type LocalActivityOptions,
 } from '@temporalio/workflow';
 import type { PrecheckActivities } from '../../src/shared/activity-types';
 import { FailureType } from '../../src/shared/errors';
 import { argsHash } from '../../src/shared/hash';
 import type { ToolOutcome } from '../../src/shared/run-state';
-import type { PrecheckName } from '../../src/shared/tools/catalog';
+import { findTool, type PrecheckName } from '../../src/shared/tools/catalog';
 import { hasPatch, PATCHES } from '../patches';
 import type { PatchId } from '../patch-ids';
 import type { PrecheckResult, ToolActivityInput, ToolActivityResult } from '../../src/shared/tools/types';
@@ -46,6 +49,40 @@ const toolActivities =
   proxyActivities<Record<string, (input: ToolActivityInput) => Promise<ToolActivityResult>>>(TOOL_ACTIVITY_OPTIONS);
 
 /**
+ * Read-only catalog tools the policy lets run without a person (`auto`) run as local activities (since
+ * `PATCHES.readOnlyLocal`): inside the workflow task that proposed them, on the worker that runs it, with no activity
+ * task of their own and no second workflow task before the model sees the result. Their attempts are short reads of
+ * the billing database; a worker that dies during one fails the workflow task, and the read runs again.
+ */
+const LOCAL_READ_OPTIONS: LocalActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 8,
+    nonRetryableErrorTypes: [...BUSINESS_FAILURES],
+  },
+};
+const localToolActivities =
+  proxyLocalActivities<Record<string, (input: ToolActivityInput) => Promise<ToolActivityResult>>>(LOCAL_READ_OPTIONS);
+
+/**
+ * Whether a tool only reads: a catalog tool classified reversible, touching nothing, with no external effect and no
+ * money moved. MCP tools stay ordinary activities whatever they declare: their latency is their server's.
+ */
+function readsOnly(tool: RunToolDefinition): boolean {
+  const c = tool.classification;
+  return (
+    findTool(tool.name) !== undefined &&
+    c.reversibility === 'reversible' &&
+    c.blastRadius === 'none' &&
+    c.externalEffects.length === 0 &&
+    c.financialImpact === 'none'
+  );
+}
+
+/**
  * How long a tool attempt may go without a heartbeat before the server gives up on its worker and retries it (the
  * worker's liveness interceptor heartbeats every third of it, and the SDK passes at most one per 80% of it to the
  * server). A tool whose worker is SIGKILLed is timed out 1 to 5 s after the kill and, after the retry's 1 s first
@@ -58,6 +95,15 @@ const PRECHECK_ACTIVITY_OPTIONS: ActivityOptions = {
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
 };
 const prechecks = proxyActivities<PrecheckActivities>(PRECHECK_ACTIVITY_OPTIONS);
+
+/** The local activity that runs a read-only tool: the same activity type, run inside the workflow task. */
+function localActivityOf(
+  name: string,
+): LocalActivityFunctionWithOptions<(input: ToolActivityInput) => Promise<ToolActivityResult>> {
+  const activity = localToolActivities[name];
+  if (activity === undefined) throw new Error(`no local activity proxy for ${name}`);
+  return activity;
+}
 
 /** The activity that runs a tool: its type is the tool's name. */
 function activityOf(
@@ -282,6 +328,9 @@ export class ToolRunner {
   ): Promise<ToolRun | ChangedEffect> {
     const { audit, inFlight, maxAttempts } = this.#deps;
     const input: ToolActivityInput = { args, idempotencyKey };
+    // A read the policy runs without a person: a local activity (runs from before PATCHES.readOnlyLocal scheduled one).
+    const local =
+      precheck === undefined && outcome.gate === 'auto' && readsOnly(tool) && hasPatch(PATCHES.readOnlyLocal);
     if (precheck !== undefined) {
       const approvedEffect = precheck.approved?.facts;
       input.precheck = { name: precheck.name, ...(approvedEffect !== undefined ? { approvedEffect } : {}) };
@@ -300,7 +349,11 @@ export class ToolRunner {
     for (;;) {
       try {
         // The same idempotency key on every attempt and every retry after a pause: the effect happens once.
-        const result = await inFlight.track(activityOf(tool.name).executeWithOptions(options, [input]));
+        const result = await inFlight.track(
+          local
+            ? localActivityOf(tool.name).executeWithOptions({ ...LOCAL_READ_OPTIONS, summary }, [input])
+            : activityOf(tool.name).executeWithOptions(options, [input]),
+        );
         if (precheck !== undefined && result.precheck !== undefined && !result.precheck.ok) {
           const verdict = this.#verdict(tool, args, result.precheck, outcome, precheck.approved);
           if (verdict.kind === 'changed') return verdict;
