@@ -56,13 +56,8 @@ const toolActivities =
  */
 const LOCAL_READ_OPTIONS: LocalActivityOptions = {
   startToCloseTimeout: '30 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 8,
-    nonRetryableErrorTypes: [...BUSINESS_FAILURES],
-  },
+  // The tool activities' retry policy: the same faults are retried, the same refusals are answers.
+  ...(TOOL_ACTIVITY_OPTIONS.retry !== undefined ? { retry: TOOL_ACTIVITY_OPTIONS.retry } : {}),
 };
 const localToolActivities =
   proxyLocalActivities<Record<string, (input: ToolActivityInput) => Promise<ToolActivityResult>>>(LOCAL_READ_OPTIONS);
