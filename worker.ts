@@ -4,7 +4,7 @@ import {
   OpenTelemetryActivityInboundInterceptor,
   OpenTelemetryActivityOutboundInterceptor,
 } from '@temporalio/interceptors-opentelemetry';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Worker, type BundleOptions, type WorkerOptions } from '@temporalio/worker';
 import type Database from 'better-sqlite3';
 import { createBillingActivities } from './activities/billing/index';
 import { openBillingDb } from './activities/billing/db';
@@ -48,6 +48,19 @@ export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', impor
 export const workflowInterceptorModules: readonly string[] = [
   fileURLToPath(new URL('./workflows/telemetry.ts', import.meta.url)),
 ];
+
+/**
+ * What every workflow bundle of this worker is built with (`bundleWorkflowCode`'s options): the workflows and the
+ * interceptor modules. Spread it, and add a logger or a webpack hook.
+ *
+ * No `preloadModules`: the SDK freezes what a preloaded module exports, and zod 4 memoizes methods and derived values
+ * on its schemas at first use (`Cannot define property safeParse, object is not extensible`), so the shared schemas
+ * cannot be preloaded; each run that enters the worker evaluates them again (see BENCHMARKS.md, parked runs).
+ */
+export const workflowBundleOptions = {
+  workflowsPath,
+  workflowInterceptorModules: [...workflowInterceptorModules],
+} satisfies Partial<BundleOptions>;
 
 /** Options of {@link createWorker}. */
 export interface CreateWorkerOptions {
@@ -176,7 +189,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     ...options.extra,
     interceptors: {
       ...options.extra?.interceptors,
-      // A prebuilt bundle has these modules already (bundle with workflowInterceptorModules).
+      // A prebuilt bundle has these modules already (bundle with workflowBundleOptions).
       ...(options.workflowBundle === undefined ? { workflowModules: [...workflowInterceptorModules] } : {}),
       // Liveness heartbeats outermost, so a dead worker is noticed however the others behave; then Temporal's span, so
       // the project's telemetry interceptor runs inside it and can put attributes on it; then the caller's.

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
 import { quietBundlerLogger, tempDir } from '../test/support/env';
-import { workflowInterceptorModules, workflowsPath } from '../worker';
+import { workflowBundleOptions } from '../worker';
 import type { PatchId } from '../workflows/patch-ids';
 
 const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
@@ -19,8 +19,7 @@ export async function bundleWithout(withheld: readonly PatchId[]): Promise<Workf
   const choice = join(tempDir('hitl-withheld-'), 'choice.ts');
   writeFileSync(choice, `export const WITHHELD: readonly string[] = ${JSON.stringify(withheld)};\n`);
   return bundleWorkflowCode({
-    workflowsPath,
-    workflowInterceptorModules: [...workflowInterceptorModules],
+    ...workflowBundleOptions,
     logger: quietBundlerLogger,
     webpackConfigHook: (config) => ({
       ...config,

@@ -5,7 +5,7 @@ import { gunzipSync } from 'node:zlib';
 import { describe, it } from 'node:test';
 import proto from '@temporalio/proto';
 import { bundleWorkflowCode, Worker, type WorkflowBundle } from '@temporalio/worker';
-import { workflowInterceptorModules, workflowsPath } from '../worker';
+import { workflowBundleOptions } from '../worker';
 import { workflowSpanSinks } from '../src/node/telemetry/tracing';
 import { PATCHES, type PatchId } from '../workflows/patch-ids';
 import { quietBundlerLogger, repoRoot, sharedEnv, tempDir } from './support/env';
@@ -58,8 +58,7 @@ async function bundleUnguarded(patchId: string): Promise<WorkflowBundle> {
   const choice = join(tempDir('hitl-unguarded-'), 'choice.ts');
   writeFileSync(choice, `export const UNGUARDED: string = ${JSON.stringify(patchId)};\n`);
   return bundleWorkflowCode({
-    workflowsPath,
-    workflowInterceptorModules: [...workflowInterceptorModules],
+    ...workflowBundleOptions,
     logger: quietBundlerLogger,
     webpackConfigHook: (config) => ({
       ...config,

@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { tempDir } from '../../test/support/env';
-import { workflowInterceptorModules, workflowsPath } from '../../worker';
+import { workflowBundleOptions } from '../../worker';
 import { spawnTsx, type LineChild } from './common';
 
 const noop = (): void => undefined;
@@ -23,8 +23,7 @@ const quietLogger = {
  */
 export async function writeWorkflowBundle(): Promise<string> {
   const { code } = await bundleWorkflowCode({
-    workflowsPath,
-    workflowInterceptorModules: [...workflowInterceptorModules],
+    ...workflowBundleOptions,
     logger: quietLogger,
   });
   const path = join(tempDir('hitl-bench-bundle-'), 'workflows.js');

@@ -12,7 +12,7 @@ import {
   type WorkflowBundle,
 } from '@temporalio/worker';
 import { customSearchAttributes } from '../../src/shared/messages';
-import { workflowInterceptorModules, workflowsPath } from '../../worker';
+import { workflowBundleOptions } from '../../worker';
 
 /** What every integration test shares: one Temporal server and one workflow bundle per test run. */
 export interface SharedEnv {
@@ -103,8 +103,7 @@ let bundled: Promise<WorkflowBundle> | undefined;
  */
 export function sharedBundle(): Promise<WorkflowBundle> {
   bundled ??= bundleWorkflowCode({
-    workflowsPath,
-    workflowInterceptorModules: [...workflowInterceptorModules],
+    ...workflowBundleOptions,
     logger: quietBundlerLogger,
   });
   return bundled;

@@ -11,7 +11,7 @@ import { DEFAULT_POLICY } from '../../src/shared/policy/default-policy';
 import type { Policy } from '../../src/shared/policy/schema';
 import type { AgentRunInputDraft } from '../../src/shared/run-input';
 import type { ApprovalRequest } from '../../src/shared/run-state';
-import { createWorker, workflowInterceptorModules, workflowsPath } from '../../worker';
+import { createWorker, workflowBundleOptions } from '../../worker';
 import type { McpFault } from '../../activities/mcp/index';
 import { McpToolbox } from '../../src/node/mcp/toolbox';
 import { encodedFailuresPath, encryptingDataConverter } from '../../src/node/codec/data-converter';
@@ -129,8 +129,7 @@ let encryptedBundle: Promise<WorkflowBundle> | undefined;
 /** The workflow bundle of workers that encrypt payloads (its failure converter encodes messages), built once. */
 function encodedFailuresBundle(): Promise<WorkflowBundle> {
   encryptedBundle ??= bundleWorkflowCode({
-    workflowsPath,
-    workflowInterceptorModules: [...workflowInterceptorModules],
+    ...workflowBundleOptions,
     failureConverterPath: encodedFailuresPath,
     logger: quietBundlerLogger,
   });
