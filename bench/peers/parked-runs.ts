@@ -5,6 +5,7 @@
 //   tsx bench/peers/parked-runs.ts [--quick] [--sizes 250,500,1000,2000] [--concurrency 20] [--max-cached N]
 //     [--clients N] [--worker-heap MiB]
 // --max-cached sets the worker's HITL_MAX_CACHED_WORKFLOWS (default: the SDK's own, sized from the heap).
+// BENCH_MEMORY_LOG=<file> has the worker append its memory figures to the file every 5 s (see worker-process.ts).
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -37,6 +38,8 @@ const clientCount = Number(values.clients);
 const maxCached = values['max-cached'];
 // The worker process inherits the environment; createWorker reads the setting from it.
 if (maxCached !== undefined) process.env['HITL_MAX_CACHED_WORKFLOWS'] = maxCached;
+// Each run's notification is an info line; thousands of them would bury the figures.
+process.env['HITL_LOG_LEVEL'] ??= 'warn';
 const cacheNote =
   maxCached !== undefined
     ? `the worker keeps at most ${maxCached} runs cached (HITL_MAX_CACHED_WORKFLOWS); the rest replay when they wake`
@@ -44,8 +47,6 @@ const cacheNote =
 const quick = values.quick;
 const sizes = (values.sizes ?? (quick ? '50' : '250,500,1000,2000')).split(',').map(Number);
 const concurrency = Number(values.concurrency);
-/** Invoices in the generated billing database; runs refund 1 cent each, spread over them. */
-const INVOICES = 400;
 /** How long one phase may take before the size counts as one the setup does not cope with. */
 const PHASE_TIMEOUT_MS = 15 * 60_000;
 
@@ -53,6 +54,8 @@ interface SizeResult {
   runs: number;
   startPerSec: number;
   parkedAfterMs: number;
+  /** Reading every run's pending request once, after all parked (ms). */
+  readAllMs: number;
   workerIdleMiB: number;
   serverIdleMiB: number;
   workerMiB: number;
@@ -71,7 +74,9 @@ interface SizeResult {
 async function measure(size: number, bundlePath: string): Promise<SizeResult> {
   const dir = tempDir('hitl-bench-parked-');
   const billingPath = join(dir, 'billing.sqlite');
-  generateBillingDb(billingPath, { customers: 60, invoices: INVOICES });
+  // One invoice per run: a refund's precheck compares the invoice with what was approved, so runs sharing an invoice
+  // would find it changed by each other's refunds and ask again.
+  generateBillingDb(billingPath, { customers: 60, invoices: size });
   const server = await startBenchServer(join(dir, 'temporal.sqlite'));
   const taskQueue = `bench-parked-${nanoid(6)}`;
   const worker = await startWorkerProcess({
@@ -85,6 +90,7 @@ async function measure(size: number, bundlePath: string): Promise<SizeResult> {
     runs: size,
     startPerSec: NaN,
     parkedAfterMs: NaN,
+    readAllMs: NaN,
     workerIdleMiB: residentMiB(worker.pid).rss,
     serverIdleMiB: residentMiB(server.pid).rss,
     workerMiB: NaN,
@@ -106,10 +112,7 @@ async function measure(size: number, bundlePath: string): Promise<SizeResult> {
       async (i) => {
         const scenario = {
           goal: 'bench',
-          turns: [
-            call('issue_refund', { invoiceId: (i % INVOICES) + 1, amountCents: 1, reason: 'bench' }),
-            answer('done'),
-          ],
+          turns: [call('issue_refund', { invoiceId: i + 1, amountCents: 1, reason: 'bench' }), answer('done')],
         };
         return startAgentRun(
           server.client,
@@ -119,18 +122,29 @@ async function measure(size: number, bundlePath: string): Promise<SizeResult> {
       },
     );
     result.startPerSec = size / ((performance.now() - t0) / 1000);
-    const requests = await mapLimit(runs, concurrency, async ({ workflowId }) => {
-      const [req] = await waitFor(
-        async () => {
-          const p = await pendingApprovals(server.client, workflowId);
-          return p.length === 1 ? p : undefined;
-        },
-        `the request of ${workflowId}`,
-        PHASE_TIMEOUT_MS,
-      );
-      return req as ApprovalRequest;
-    });
+    // Parked, as the server sees it: every run's AgentStatus search attribute says it waits for approval. Counting
+    // asks the server only; querying each run until it parks would replay evicted runs on the worker over and over.
+    await waitFor(
+      async () => {
+        const { count } = await server.client.workflow.count(
+          `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running' AND AgentStatus = 'AwaitingApproval'`,
+        );
+        if (count === size) return count;
+        await sleep(1_000); // a count scans visibility: once a second is enough
+        return undefined;
+      },
+      `${size} runs awaiting approval`,
+      PHASE_TIMEOUT_MS,
+    );
     result.parkedAfterMs = performance.now() - t0;
+    // Each run's request once, as a reviewer's inbox reads it (a run out of the worker's cache replays to answer).
+    const t2 = performance.now();
+    const requests = await mapLimit(runs, concurrency, async ({ workflowId }) => {
+      const [req] = await pendingApprovals(server.client, workflowId);
+      if (req === undefined) throw new Error(`${workflowId} is awaiting approval but lists no request`);
+      return req;
+    });
+    result.readAllMs = performance.now() - t2;
     // Let the notifications and search-attribute updates settle, so memory is that of runs at rest.
     await sleep(3_000);
     ({ rss: result.workerMiB } = residentMiB(worker.pid));
@@ -184,7 +198,7 @@ async function main(): Promise<void> {
     if (r.error !== undefined) errors.push(`${size} runs: ${r.error}`);
     const perRunKiB = (parked: number, idle: number): string => cell(((parked - idle) * 1024) / r.runs, 0);
     const row =
-      `| ${r.runs} | ${cell(r.startPerSec, 0)} | ${cell(r.parkedAfterMs / 1000, 1)} | ` +
+      `| ${r.runs} | ${cell(r.startPerSec, 0)} | ${cell(r.parkedAfterMs / 1000, 1)} | ${cell(r.readAllMs / 1000, 1)} | ` +
       `${cell(r.workerIdleMiB, 0)} → ${cell(r.workerMiB, 0)} | ${perRunKiB(r.workerMiB, r.workerIdleMiB)} | ` +
       `${cell(r.serverIdleMiB, 0)} → ${cell(r.serverMiB, 0)} | ${perRunKiB(r.serverMiB, r.serverIdleMiB)} | ` +
       `${cell(r.decisionsPerSec, 1)} | ${cell(r.decideP50, 0)} | ${cell(r.decideP99, 0)} | ` +
@@ -194,8 +208,8 @@ async function main(): Promise<void> {
     rows.push(row);
   }
   const table = [
-    '| parked runs | starts/s | all parked after (s) | worker RSS idle → parked (MiB) | per run (KiB) | server RSS idle → parked (MiB) | per run (KiB) | decisions/s | decide p50 (ms) | decide p99 (ms) | approve-all to all finished (s) | worker peak RSS (MiB) | server peak RSS (MiB) | refunds written | failed decisions or runs |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| parked runs | starts/s | all parked after (s) | every request read in (s) | worker RSS idle → parked (MiB) | per run (KiB) | server RSS idle → parked (MiB) | per run (KiB) | decisions/s | decide p50 (ms) | decide p99 (ms) | approve-all to all finished (s) | worker peak RSS (MiB) | server peak RSS (MiB) | refunds written | failed decisions or runs |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
   ];
   process.stdout.write(`${table.join('\n')}\n`);
@@ -211,9 +225,11 @@ async function main(): Promise<void> {
       'For each size, a fresh dev server (`scripts/server.sh`: SQLite file with journal_mode=wal and',
       'synchronous=normal, headless, free ports) and one worker process (`createWorker`, SDK defaults, prebundled',
       `workflows), both on this machine with the benchmark. Each run is a scripted \`issue_refund\` of 1 cent (spread`,
-      `over ${INVOICES} invoices) under the default policy, so it parks on a hard gate. Runs are started ${concurrency}`,
-      'at a time; "all parked" is from the first start until every run answers the `pendingApprovals` query with its',
-      'request. Resident memory (VmRSS from /proc) is read once the worker is ready ("idle") and 3 s after the last',
+      `over as many invoices) under the default policy, so it parks on a hard gate. Runs are started ${concurrency}`,
+      'at a time; "all parked" is from the first start until visibility counts every run as',
+      "`AgentStatus = 'AwaitingApproval'`; then each run's request is read once with the `pendingApprovals` query",
+      '("every request read in"). The worker logs at warn. Resident memory (VmRSS from /proc) is read once the worker',
+      'is ready ("idle") and 3 s after the last',
       'run parked; "per run" is the difference divided by the runs. Then every request is approved with `decide`,',
       `${concurrency} updates in flight from ${clientCount} client(s) (each its own gRPC connection, round robin):`,
       'decisions/s counts completed updates; "approve-all to all finished" runs until',

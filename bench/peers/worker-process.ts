@@ -7,6 +7,7 @@
 // Environment: TEMPORAL_ADDRESS, HITL_TASK_QUEUE, HITL_BILLING_DB (as for `npm run worker`), BENCH_WORKFLOW_BUNDLE
 // (the bundle's code file), BENCH_HOLD_AFTER_COMMIT (optional tool name). Prints `ready` once the worker exists, and
 // `committed <workflowId> <activityType>` when a held tool has committed.
+import { appendFileSync } from 'node:fs';
 import { Context } from '@temporalio/activity';
 import {
   DefaultLogger,
@@ -22,6 +23,7 @@ import { createWorker } from '../../worker';
 
 const bundlePath = process.env['BENCH_WORKFLOW_BUNDLE'];
 const heldTool = process.env['BENCH_HOLD_AFTER_COMMIT'];
+const memoryLog = process.env['BENCH_MEMORY_LOG'];
 
 /** Never settles, and keeps the event loop alive (a bare pending promise would let the process exit). */
 function holdForever(): Promise<never> {
@@ -47,6 +49,23 @@ const holdAfterCommit: ActivityInterceptorsFactory = (ctx: Context) => ({
   },
 });
 
+/**
+ * Appends the main thread's memory figures (MiB) to a file every 5 s: resident set, V8 heap used and total, memory
+ * held outside the heap (external, array buffers). What RSS holds beyond them is the workflow threads' heaps and
+ * native memory (the SDK's core, SQLite).
+ */
+function logMemory(path: string): void {
+  const mib = (bytes: number): string => (bytes / 2 ** 20).toFixed(0);
+  const timer = setInterval(() => {
+    const m = process.memoryUsage();
+    const line = [Date.now(), m.rss, m.heapUsed, m.heapTotal, m.external, m.arrayBuffers].map((v, i) =>
+      i === 0 ? String(v) : mib(v),
+    );
+    appendFileSync(path, `${line.join(' ')}\n`);
+  }, 5_000);
+  timer.unref();
+}
+
 async function main(): Promise<void> {
   if (bundlePath === undefined || bundlePath === '') throw new Error('BENCH_WORKFLOW_BUNDLE is not set');
   Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -59,6 +78,7 @@ async function main(): Promise<void> {
     ...(heldTool !== undefined && heldTool !== '' ? { extra: { interceptors: { activity: [holdAfterCommit] } } } : {}),
   });
   process.stdout.write('ready\n');
+  if (memoryLog !== undefined && memoryLog !== '') logMemory(memoryLog);
   await worker.run();
   await connection.close();
 }
