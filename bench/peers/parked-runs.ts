@@ -124,18 +124,25 @@ async function measure(size: number, bundlePath: string): Promise<SizeResult> {
     result.startPerSec = size / ((performance.now() - t0) / 1000);
     // Parked, as the server sees it: every run's AgentStatus search attribute says it waits for approval. Counting
     // asks the server only; querying each run until it parks would replay evicted runs on the worker over and over.
-    await waitFor(
-      async () => {
-        const { count } = await server.client.workflow.count(
-          `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running' AND AgentStatus = 'AwaitingApproval'`,
-        );
-        if (count === size) return count;
-        await sleep(1_000); // a count scans visibility: once a second is enough
-        return undefined;
-      },
-      `${size} runs awaiting approval`,
-      PHASE_TIMEOUT_MS,
-    );
+    try {
+      await waitFor(
+        async () => {
+          const { count } = await server.client.workflow.count(
+            `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running' AND AgentStatus = 'AwaitingApproval'`,
+          );
+          if (count === size) return count;
+          await sleep(1_000); // a count scans visibility: once a second is enough
+          return undefined;
+        },
+        `${size} runs awaiting approval`,
+        PHASE_TIMEOUT_MS,
+      );
+    } catch (err) {
+      // Say where the runs that did not park are, so a timeout can be told apart from runs paused or failed.
+      const { groups } = await server.client.workflow.count(`TaskQueue = '${taskQueue}' GROUP BY ExecutionStatus`);
+      const byStatus = groups.map((g) => `${g.groupValues.map(String).join('/')}: ${g.count}`).join(', ');
+      throw new Error(`${err instanceof Error ? err.message : String(err)} (runs by status: ${byStatus})`);
+    }
     result.parkedAfterMs = performance.now() - t0;
     // Each run's request once, as a reviewer's inbox reads it (a run out of the worker's cache replays to answer).
     const t2 = performance.now();
