@@ -139,8 +139,12 @@ async function measure(size: number, bundlePath: string): Promise<SizeResult> {
       );
     } catch (err) {
       // Say where the runs that did not park are, so a timeout can be told apart from runs paused or failed.
-      const { groups } = await server.client.workflow.count(`TaskQueue = '${taskQueue}' GROUP BY ExecutionStatus`);
-      const byStatus = groups.map((g) => `${g.groupValues.map(String).join('/')}: ${g.count}`).join(', ');
+      const byStatus = await server.client.workflow
+        .count(`TaskQueue = '${taskQueue}' GROUP BY ExecutionStatus`)
+        .then(({ groups }) => groups.map((g) => `${g.groupValues.map(String).join('/')}: ${g.count}`).join(', '))
+        .catch(
+          (countErr: unknown) => `not counted: ${countErr instanceof Error ? countErr.message : String(countErr)}`,
+        );
       throw new Error(`${err instanceof Error ? err.message : String(err)} (runs by status: ${byStatus})`);
     }
     result.parkedAfterMs = performance.now() - t0;

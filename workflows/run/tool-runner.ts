@@ -8,6 +8,7 @@ import {
   type ActivityOptions,
   type LocalActivityFunctionWithOptions,
   type LocalActivityOptions,
+  type RetryPolicy,
 } from '@temporalio/workflow';
 import type { PrecheckActivities } from '../../src/shared/activity-types';
 import { FailureType } from '../../src/shared/errors';
@@ -34,16 +35,15 @@ const BUSINESS_FAILURES: readonly string[] = [
   FailureType.UnknownTool,
 ];
 
-const TOOL_ACTIVITY_OPTIONS: ActivityOptions = {
-  startToCloseTimeout: '1 minute',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 8,
-    nonRetryableErrorTypes: [...BUSINESS_FAILURES],
-  },
+/** How a tool call is retried, as an activity or a local one: faults are retried, business refusals are answers. */
+const TOOL_RETRY: RetryPolicy = {
+  initialInterval: '1 second',
+  backoffCoefficient: 2,
+  maximumInterval: '30 seconds',
+  maximumAttempts: 8,
+  nonRetryableErrorTypes: [...BUSINESS_FAILURES],
 };
+const TOOL_ACTIVITY_OPTIONS: ActivityOptions = { startToCloseTimeout: '1 minute', retry: TOOL_RETRY };
 // Keyed by tool name: the catalog's tools and the run's MCP tools (each registered by the worker under its name).
 const toolActivities =
   proxyActivities<Record<string, (input: ToolActivityInput) => Promise<ToolActivityResult>>>(TOOL_ACTIVITY_OPTIONS);
@@ -56,8 +56,7 @@ const toolActivities =
  */
 const LOCAL_READ_OPTIONS: LocalActivityOptions = {
   startToCloseTimeout: '30 seconds',
-  // The tool activities' retry policy: the same faults are retried, the same refusals are answers.
-  ...(TOOL_ACTIVITY_OPTIONS.retry !== undefined ? { retry: TOOL_ACTIVITY_OPTIONS.retry } : {}),
+  retry: TOOL_RETRY,
 };
 const localToolActivities =
   proxyLocalActivities<Record<string, (input: ToolActivityInput) => Promise<ToolActivityResult>>>(LOCAL_READ_OPTIONS);
