@@ -53,13 +53,21 @@ export const workflowInterceptorModules: readonly string[] = [
  * What every workflow bundle of this worker is built with (`bundleWorkflowCode`'s options): the workflows and the
  * interceptor modules. Spread it, and add a logger or a webpack hook.
  *
- * No `preloadModules`: the SDK freezes what a preloaded module exports, and zod 4 memoizes methods and derived values
- * on its schemas at first use (`Cannot define property safeParse, object is not extensible`), so the shared schemas
- * cannot be preloaded; each run that enters the worker evaluates them again (see BENCHMARKS.md, parked runs).
+ * `preloadModules`: modules every run shares instead of evaluating again when it enters the worker (with
+ * `reuseV8Context` the SDK gives each run its own module instances): Ed25519 (`src/shared/identity/ed25519.ts`) and
+ * zod (`src/shared/zod-config.ts`). Their code stays compiled and Ed25519's base-point tables are built once; a run
+ * that replays into the worker costs about half of what it did (BENCHMARKS.md, "What a run costs to enter the
+ * worker"). The SDK freezes what they export, so each sets what its library would otherwise write on first use. The
+ * project's own schema modules are not preloaded: zod memoizes methods on schemas at first use (`Cannot define
+ * property safeParse, object is not extensible`).
  */
 export const workflowBundleOptions = {
   workflowsPath,
   workflowInterceptorModules: [...workflowInterceptorModules],
+  preloadModules: [
+    fileURLToPath(new URL('./src/shared/identity/ed25519.ts', import.meta.url)),
+    fileURLToPath(new URL('./src/shared/zod-config.ts', import.meta.url)),
+  ],
 } satisfies Partial<BundleOptions>;
 
 /** Options of {@link createWorker}. */

@@ -1,7 +1,8 @@
 // Fewer hops per decision and per step: the approval round trip and the per-step time of the same scripted agent,
 // before and after the changes that took hops out, side by side in one run, beside LangGraph.js in this process.
 //   before: a dev server without eager activity execution, and workflows bundled without PATCHES.precheckInTool,
-//           PATCHES.auditWhenQuiet and PATCHES.readOnlyLocal (new runs take the path runs from before them take);
+//           PATCHES.auditWhenQuiet and PATCHES.readOnlyLocal (new runs take the path runs from before them take),
+//           and without the worker's preloadModules (every run evaluates Ed25519 and zod itself);
 //   after:  the dev server as scripts/server.sh starts it, and the workflows as they are.
 // Each has its own dev server (scripts/server.sh on a SQLite file) and its own worker in this process; samples take
 // turns (before, after, LangGraph).
@@ -91,7 +92,7 @@ async function main(): Promise<void> {
   );
   const dir = tempDir('hitl-bench-hops-');
   const billing = freshBillingDb();
-  const [beforeBundle, afterBundle] = await Promise.all([bundleWithout(WITHHELD), sharedBundle()]);
+  const [beforeBundle, afterBundle] = await Promise.all([bundleWithout(WITHHELD, { shareModules: false }), sharedBundle()]);
   const servers: Record<Side, BenchServer> = {
     before: await startBenchServer(join(dir, 'before.sqlite'), [
       '--dynamic-config-value',
@@ -232,7 +233,8 @@ async function main(): Promise<void> {
       'and a worker whose workflow bundle answers false for `precheck-in-tool`, `audit-when-quiet` and',
       '`read-only-local` (new runs take the path runs from before those changes take: a precheck activity and a',
       'workflow task of its own before an approved tool; an audit store activity after every entry; auto reads as',
-      'activity tasks). After: a dev server as scripts/server.sh starts it',
+      'activity tasks), bundled without the worker’s `preloadModules` (each run evaluates Ed25519 and zod itself). After:',
+      'a dev server as scripts/server.sh starts it',
       '(eager activity execution on) and the workflows as they are. Both servers and both workers run at once, each',
       'worker in this process with its own task queue; samples take turns (before, after, LangGraph). Decision: a',
       'scripted `issue_refund` (hard gate under the default policy), approved with `decide` after the pause, timed from',

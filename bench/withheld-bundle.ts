@@ -13,13 +13,20 @@ const here = (file: string): string => fileURLToPath(new URL(file, import.meta.u
  * the path a run from before them took (the replay test checks that path still replays). For before/after figures
  * from one benchmark run.
  * @param withheld - the changes to leave out
+ * @param opts - `shareModules: false` also leaves out the worker's `preloadModules` (every run evaluates Ed25519
+ *   and zod itself, as before they were shared); default true
  * @returns the bundle
  */
-export async function bundleWithout(withheld: readonly PatchId[]): Promise<WorkflowBundle> {
+export async function bundleWithout(
+  withheld: readonly PatchId[],
+  opts: { shareModules?: boolean } = {},
+): Promise<WorkflowBundle> {
   const choice = join(tempDir('hitl-withheld-'), 'choice.ts');
   writeFileSync(choice, `export const WITHHELD: readonly string[] = ${JSON.stringify(withheld)};\n`);
+  const { preloadModules, ...unshared } = workflowBundleOptions;
   return bundleWorkflowCode({
-    ...workflowBundleOptions,
+    ...unshared,
+    ...(opts.shareModules === false ? {} : { preloadModules }),
     logger: quietBundlerLogger,
     webpackConfigHook: (config) => ({
       ...config,

@@ -1,4 +1,4 @@
-import { ed25519 } from '@noble/curves/ed25519.js';
+import { verifyEd25519 } from './ed25519';
 import { utf8ToBytes } from '@noble/hashes/utils.js';
 import { base64 } from '@scure/base';
 import { z } from 'zod';
@@ -167,7 +167,7 @@ export function verifySignature(
   const valid = keys.some((k) => {
     try {
       return (
-        (signer === person || k.signsFor.includes(person)) && ed25519.verify(sig, bytes, base64.decode(k.publicKey))
+        (signer === person || k.signsFor.includes(person)) && verifyEd25519(sig, bytes, base64.decode(k.publicKey))
       );
     } catch {
       return false;
