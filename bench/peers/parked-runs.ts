@@ -3,7 +3,9 @@
 // every request approved: decisions per second and the time until every run has finished. Repeated for growing
 // numbers of runs, to see where the SQLite dev server stops coping.
 //   tsx bench/peers/parked-runs.ts [--quick] [--sizes 250,500,1000,2000] [--concurrency 20] [--max-cached N]
-//     [--clients N] [--worker-heap MiB]
+//     [--clients N] [--worker-heap MiB] [--start-rate N] [--phase-minutes 15]
+// --start-rate paces the starts (runs per second; default: as fast as --concurrency allows), so that a worker with a
+// small cache parks each run before it is evicted instead of replaying it for every step.
 // --max-cached sets the worker's HITL_MAX_CACHED_WORKFLOWS (default: the SDK's own, sized from the heap).
 // BENCH_MEMORY_LOG=<file> has the worker append its memory figures to the file every 5 s (see worker-process.ts).
 import { join } from 'node:path';
@@ -29,6 +31,8 @@ const { values } = parseArgs({
     'max-cached': { type: 'string' },
     clients: { type: 'string', default: '1' },
     'worker-heap': { type: 'string' },
+    'start-rate': { type: 'string' },
+    'phase-minutes': { type: 'string', default: '15' },
   },
 });
 /** The worker process's V8 old-space limit (MiB), if set: `--max-old-space-size`. */
@@ -48,7 +52,9 @@ const quick = values.quick;
 const sizes = (values.sizes ?? (quick ? '50' : '250,500,1000,2000')).split(',').map(Number);
 const concurrency = Number(values.concurrency);
 /** How long one phase may take before the size counts as one the setup does not cope with. */
-const PHASE_TIMEOUT_MS = 15 * 60_000;
+const PHASE_TIMEOUT_MS = Number(values['phase-minutes']) * 60_000;
+/** Starts per second at most, if set. */
+const startRate = values['start-rate'] !== undefined ? Number(values['start-rate']) : undefined;
 
 interface SizeResult {
   runs: number;
@@ -110,6 +116,11 @@ async function measure(size: number, bundlePath: string): Promise<SizeResult> {
       Array.from({ length: size }, (_, i) => i),
       concurrency,
       async (i) => {
+        if (startRate !== undefined) {
+          const due = t0 + (i * 1000) / startRate;
+          const now = performance.now();
+          if (due > now) await sleep(due - now);
+        }
         const scenario = {
           goal: 'bench',
           turns: [call('issue_refund', { invoiceId: i + 1, amountCents: 1, reason: 'bench' }), answer('done')],
@@ -230,14 +241,16 @@ async function main(): Promise<void> {
     `tsx bench/peers/parked-runs.ts --sizes ${sizes.join(',')} --concurrency ${concurrency}` +
       (maxCached !== undefined ? ` --max-cached ${maxCached}` : '') +
       (clientCount !== 1 ? ` --clients ${clientCount}` : '') +
-      (workerHeap !== undefined ? ` --worker-heap ${workerHeap}` : ''),
+      (workerHeap !== undefined ? ` --worker-heap ${workerHeap}` : '') +
+      (startRate !== undefined ? ` --start-rate ${startRate}` : '') +
+      (values['phase-minutes'] !== '15' ? ` --phase-minutes ${values['phase-minutes']}` : ''),
     table,
     [
       'For each size, a fresh dev server (`scripts/server.sh`: SQLite file with journal_mode=wal and',
       'synchronous=normal, headless, free ports) and one worker process (`createWorker`, SDK defaults, prebundled',
       `workflows), both on this machine with the benchmark. Each run is a scripted \`issue_refund\` of 1 cent (spread`,
       `over as many invoices) under the default policy, so it parks on a hard gate. Runs are started ${concurrency}`,
-      'at a time; "all parked" is from the first start until visibility counts every run as',
+      `at a time${startRate !== undefined ? `, at most ${startRate} a second` : ''}; "all parked" is from the first start until visibility counts every run as`,
       "`AgentStatus = 'AwaitingApproval'`; then each run's request is read once with the `pendingApprovals` query",
       '("every request read in"). The worker logs at warn. Resident memory (VmRSS from /proc) is read once the worker',
       'is ready ("idle") and 3 s after the last',
@@ -245,7 +258,7 @@ async function main(): Promise<void> {
       `${concurrency} updates in flight from ${clientCount} client(s) (each its own gRPC connection, round robin):`,
       'decisions/s counts completed updates; "approve-all to all finished" runs until',
       'every run’s result is in (precheck, the refund, a second model call). Peak RSS is VmHWM over the whole size.',
-      'A size that fails or takes over 15 minutes in one phase is where this setup stops coping.',
+      `A size that fails or takes over ${values['phase-minutes']} minutes in one phase is where this setup stops coping.`,
       `Cache: ${cacheNote}.`,
       ...(workerHeap !== undefined ? [`The worker runs with --max-old-space-size=${workerHeap} (MiB).`] : []),
       ...(errors.length > 0 ? [`Did not finish: ${errors.join('; ')}.`] : []),
