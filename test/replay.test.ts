@@ -127,6 +127,16 @@ describe('replaying recorded histories', () => {
     });
   }
 
+  it('loads Ed25519 and zod once for every run to share: webpack kept both preloads in the bundle', async () => {
+    const { bundle } = await sharedEnv();
+    // webpack drops a preloaded module it judges free of side effects (a bare @noble/curves import becomes `0;`), and
+    // every run would then evaluate it again; the replay above runs all recorded histories on these shared instances.
+    const preload = /exports\.preloadModules = function preloadModules\(\) \{([^}]*)\}/.exec(bundle.code)?.[1] ?? '';
+    for (const module of ['./src/shared/identity/ed25519.ts', './src/shared/zod-config.ts']) {
+      assert.match(preload, new RegExp(`__webpack_require__\\([^)]*"${module.replace(/[.]/g, '\\.')}"\\)`), module);
+    }
+  });
+
   it('has a proof for every guarded change', () => {
     assert.deepEqual(Object.keys(GUARD_PROOFS).sort(), Object.values(PATCHES).sort());
   });
