@@ -92,7 +92,10 @@ async function main(): Promise<void> {
   );
   const dir = tempDir('hitl-bench-hops-');
   const billing = freshBillingDb();
-  const [beforeBundle, afterBundle] = await Promise.all([bundleWithout(WITHHELD, { shareModules: false }), sharedBundle()]);
+  const [beforeBundle, afterBundle] = await Promise.all([
+    bundleWithout(WITHHELD, { shareModules: false }),
+    sharedBundle(),
+  ]);
   const servers: Record<Side, BenchServer> = {
     before: await startBenchServer(join(dir, 'before.sqlite'), [
       '--dynamic-config-value',
