@@ -84,6 +84,18 @@ describe('configuration', () => {
     }
   });
 
+  it('reads the workflow threads from the environment and refuses none or more than 16', () => {
+    assert.equal(workerConfig({}, {}).workflowThreadPoolSize, undefined, "the SDK's default");
+    assert.equal(workerConfig({}, { HITL_WORKFLOW_THREADS: '2' }).workflowThreadPoolSize, 2);
+    assert.equal(workerConfig({ workflowThreadPoolSize: 3 }, { HITL_WORKFLOW_THREADS: '2' }).workflowThreadPoolSize, 3);
+    for (const bad of ['0', '17', 'two', '1.5']) {
+      assert.throws(
+        () => workerConfig({}, { HITL_WORKFLOW_THREADS: bad }),
+        (err: unknown) => err instanceof ConfigError && err.message.includes('HITL_WORKFLOW_THREADS'),
+      );
+    }
+  });
+
   it('refuses to start a worker that lacks an activity its workflows schedule, naming it', async () => {
     const { db } = freshBillingDb();
     const transcripts = openTranscriptStore(':memory:');

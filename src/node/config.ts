@@ -164,6 +164,7 @@ const WorkerEnvSchema = z.object({
   HITL_MAX_WORKFLOW_TASK_SLOTS: count(100_000).pipe(z.number().min(2).optional()),
   HITL_SHUTDOWN_GRACE_MS: count(3_600_000),
   HITL_STICKY_TIMEOUT_MS: count(600_000).pipe(z.number().min(100).optional()),
+  HITL_WORKFLOW_THREADS: count(16).pipe(z.number().min(1).optional()),
 });
 
 /** Time in-flight activities get to finish after SIGTERM or SIGINT before they are cancelled, by default (ms). */
@@ -191,17 +192,24 @@ export interface WorkerConfig {
    * from its history. Absent: the SDK's 10 s.
    */
   stickyQueueScheduleToStartTimeout?: number;
+  /**
+   * Threads that run workflow code (1 to 16). A run stays on the thread that first took it until it is evicted. One
+   * thread uses one core at most, which is what bounds decisions per second across runs out of the cache; a second
+   * thread lets a worker with a core to spare use it. Absent: the SDK's 1 (with its reused V8 context).
+   */
+  workflowThreadPoolSize?: number;
 }
 
 /**
  * Reads the worker settings: explicit values, then `HITL_MAX_CACHED_WORKFLOWS`, `HITL_MAX_ACTIVITY_SLOTS`,
- * `HITL_MAX_WORKFLOW_TASK_SLOTS`, `HITL_SHUTDOWN_GRACE_MS` and `HITL_STICKY_TIMEOUT_MS`, then defaults (the SDK's, and
- * {@link DEFAULT_SHUTDOWN_GRACE_MS}). See docs/worker-tuning.md for sizing them.
+ * `HITL_MAX_WORKFLOW_TASK_SLOTS`, `HITL_SHUTDOWN_GRACE_MS`, `HITL_STICKY_TIMEOUT_MS` and `HITL_WORKFLOW_THREADS`, then
+ * defaults (the SDK's, and {@link DEFAULT_SHUTDOWN_GRACE_MS}). docs/operations.md ("Many waiting runs") says how to
+ * size them, with measured figures.
  * @param overrides - explicit values
  * @param env - the environment to read (default `process.env`)
  * @returns options for `Worker.create` (absent keys leave the SDK's defaults)
  * @throws ConfigError when a variable is not a whole number in its range (slots: activity at least 1, workflow task
- *   at least 2; grace at most an hour; sticky timeout 100 ms to 10 minutes)
+ *   at least 2; grace at most an hour; sticky timeout 100 ms to 10 minutes; workflow threads 1 to 16)
  */
 export function workerConfig(
   overrides: Partial<WorkerConfig> = {},
@@ -217,6 +225,7 @@ export function workerConfig(
     HITL_MAX_WORKFLOW_TASK_SLOTS: read('HITL_MAX_WORKFLOW_TASK_SLOTS'),
     HITL_SHUTDOWN_GRACE_MS: read('HITL_SHUTDOWN_GRACE_MS'),
     HITL_STICKY_TIMEOUT_MS: read('HITL_STICKY_TIMEOUT_MS'),
+    HITL_WORKFLOW_THREADS: read('HITL_WORKFLOW_THREADS'),
   });
   if (!parsed.success) throw new ConfigError(`bad worker settings: ${formatZodError(parsed.error)}`);
   const d = parsed.data;
@@ -224,11 +233,13 @@ export function workerConfig(
   const activities = overrides.maxConcurrentActivityTaskExecutions ?? d.HITL_MAX_ACTIVITY_SLOTS;
   const workflowTasks = overrides.maxConcurrentWorkflowTaskExecutions ?? d.HITL_MAX_WORKFLOW_TASK_SLOTS;
   const sticky = overrides.stickyQueueScheduleToStartTimeout ?? d.HITL_STICKY_TIMEOUT_MS;
+  const threads = overrides.workflowThreadPoolSize ?? d.HITL_WORKFLOW_THREADS;
   return {
     ...(cache !== undefined ? { maxCachedWorkflows: cache } : {}),
     ...(activities !== undefined ? { maxConcurrentActivityTaskExecutions: activities } : {}),
     ...(workflowTasks !== undefined ? { maxConcurrentWorkflowTaskExecutions: workflowTasks } : {}),
     ...(sticky !== undefined ? { stickyQueueScheduleToStartTimeout: sticky } : {}),
+    ...(threads !== undefined ? { workflowThreadPoolSize: threads } : {}),
     shutdownGraceTime: overrides.shutdownGraceTime ?? d.HITL_SHUTDOWN_GRACE_MS ?? DEFAULT_SHUTDOWN_GRACE_MS,
   };
 }
