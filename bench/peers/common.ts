@@ -1,7 +1,7 @@
 // Helpers shared by the peer benchmarks: timing summaries, process memory, child processes that speak in lines, and
 // reading a run's whole history (every run of a continue-as-new chain) through the client's public API only.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Client, Connection } from '@temporalio/client';
@@ -50,6 +50,56 @@ export function residentMiB(pid: number): { rss: number; peak: number } {
     return match?.[1] !== undefined ? Number(match[1]) / 1024 : NaN;
   };
   return { rss: kib('VmRSS'), peak: kib('VmHWM') };
+}
+
+/** CPU time a process's threads have used so far (ms, user plus system), by thread id; empty once it has gone. */
+export function threadCpuMs(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      // Fields after the command name (which may hold spaces) start at the state; utime and stime are the 14th and
+      // 15th fields of the line, in clock ticks of 10 ms on Linux.
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(tid), (Number(fields[11]) + Number(fields[12])) * 10);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return out;
+}
+
+/**
+ * Where a process spent its CPU between two {@link threadCpuMs} readings, as shares of one core (%): the whole process,
+ * its main thread (the thread whose id is the process id) and its three busiest other threads.
+ * @param pid - the process
+ * @param before - the first reading
+ * @param after - the second reading
+ * @param wallMs - the time between them (ms)
+ */
+export function cpuShares(
+  pid: number,
+  before: ReadonlyMap<number, number>,
+  after: ReadonlyMap<number, number>,
+  wallMs: number,
+): { total: number; main: number; busiest: number[] } {
+  const used = [...after].map(([tid, ms]) => [tid, ms - (before.get(tid) ?? 0)] as const);
+  const pct = (ms: number): number => (ms / wallMs) * 100;
+  return {
+    total: pct(used.reduce((sum, [, ms]) => sum + ms, 0)),
+    main: pct(used.find(([tid]) => tid === pid)?.[1] ?? 0),
+    busiest: used
+      .filter(([tid]) => tid !== pid)
+      .map(([, ms]) => pct(ms))
+      .sort((a, b) => b - a)
+      .slice(0, 3),
+  };
 }
 
 /**

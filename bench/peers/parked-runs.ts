@@ -3,10 +3,12 @@
 // every request approved: decisions per second and the time until every run has finished. Repeated for growing
 // numbers of runs, to see where the SQLite dev server stops coping.
 //   tsx bench/peers/parked-runs.ts [--quick] [--sizes 250,500,1000,2000] [--concurrency 20] [--max-cached N]
-//     [--clients N] [--worker-heap MiB] [--start-rate N] [--phase-minutes 15]
+//     [--clients N] [--worker-heap MiB] [--start-rate N] [--phase-minutes 15] [--workflow-threads N]
 // --start-rate paces the starts (runs per second; default: as fast as --concurrency allows), so that a worker with a
 // small cache parks each run before it is evicted instead of replaying it for every step.
-// --max-cached sets the worker's HITL_MAX_CACHED_WORKFLOWS (default: the SDK's own, sized from the heap).
+// --max-cached sets the worker's HITL_MAX_CACHED_WORKFLOWS (default: the SDK's own, sized from the heap);
+// --workflow-threads its HITL_WORKFLOW_THREADS (default: the SDK's one thread); a list (1,2) measures each size once
+// per value, one after the other, for a before and after in one run.
 // BENCH_MEMORY_LOG=<file> has the worker append its memory figures to the file every 5 s (see worker-process.ts).
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -19,7 +21,19 @@ import { approveAs } from '../../test/support/decisions';
 import { tempDir, waitFor } from '../../test/support/env';
 import { answer, call } from '../../test/support/harness';
 import { recordBenchmark } from '../support';
-import { announce, cell, mapLimit, median, p99, reportFailure, residentMiB, sleep, stopChild } from './common';
+import {
+  announce,
+  cell,
+  cpuShares,
+  mapLimit,
+  median,
+  p99,
+  reportFailure,
+  residentMiB,
+  sleep,
+  stopChild,
+  threadCpuMs,
+} from './common';
 import { startBenchServer } from './dev-server';
 import { startWorkerProcess, writeWorkflowBundle } from './worker-control';
 
@@ -33,6 +47,7 @@ const { values } = parseArgs({
     'worker-heap': { type: 'string' },
     'start-rate': { type: 'string' },
     'phase-minutes': { type: 'string', default: '15' },
+    'workflow-threads': { type: 'string' },
   },
 });
 /** The worker process's V8 old-space limit (MiB), if set: `--max-old-space-size`. */
@@ -42,6 +57,9 @@ const clientCount = Number(values.clients);
 const maxCached = values['max-cached'];
 // The worker process inherits the environment; createWorker reads the setting from it.
 if (maxCached !== undefined) process.env['HITL_MAX_CACHED_WORKFLOWS'] = maxCached;
+const workflowThreads = values['workflow-threads'];
+/** Workflow thread counts to measure each size with; `undefined` leaves the SDK's default. */
+const threadCounts: (number | undefined)[] = workflowThreads?.split(',').map(Number) ?? [undefined];
 // Each run's notification is an info line; thousands of them would bury the figures.
 process.env['HITL_LOG_LEVEL'] ??= 'warn';
 const cacheNote =
@@ -58,6 +76,8 @@ const startRate = values['start-rate'] !== undefined ? Number(values['start-rate
 
 interface SizeResult {
   runs: number;
+  /** The worker's workflow threads, if set. */
+  threads: number | undefined;
   startPerSec: number;
   parkedAfterMs: number;
   /** Reading every run's pending request once, after all parked (ms). */
@@ -74,10 +94,15 @@ interface SizeResult {
   serverPeakMiB: number;
   refunds: number;
   failures: number;
+  /** Where the CPU went while the decisions were sent, one line. */
+  decisionCpu?: string;
   error?: string;
 }
 
-async function measure(size: number, bundlePath: string): Promise<SizeResult> {
+async function measure(size: number, threads: number | undefined, bundlePath: string): Promise<SizeResult> {
+  // The worker process inherits the environment; createWorker reads the setting from it.
+  if (threads !== undefined) process.env['HITL_WORKFLOW_THREADS'] = String(threads);
+  else delete process.env['HITL_WORKFLOW_THREADS'];
   const dir = tempDir('hitl-bench-parked-');
   const billingPath = join(dir, 'billing.sqlite');
   // One invoice per run: a refund's precheck compares the invoice with what was approved, so runs sharing an invoice
@@ -94,6 +119,7 @@ async function measure(size: number, bundlePath: string): Promise<SizeResult> {
   });
   const result: SizeResult = {
     runs: size,
+    threads,
     startPerSec: NaN,
     parkedAfterMs: NaN,
     readAllMs: NaN,
@@ -177,6 +203,7 @@ async function measure(size: number, bundlePath: string): Promise<SizeResult> {
       Array.from({ length: clientCount - 1 }, () => Connection.connect({ address: server.address })),
     );
     const clients = [server.client, ...connections.map((connection) => new Client({ connection }))];
+    const cpuBefore = { worker: threadCpuMs(worker.pid), server: threadCpuMs(server.pid), bench: process.cpuUsage() };
     const t1 = performance.now();
     await mapLimit(runs, concurrency, async ({ workflowId }, i) => {
       const req = requests[i] as ApprovalRequest;
@@ -189,7 +216,16 @@ async function measure(size: number, bundlePath: string): Promise<SizeResult> {
         result.failures += 1;
       }
     });
-    result.decisionsPerSec = latencies.length / ((performance.now() - t1) / 1000);
+    const decideMs = performance.now() - t1;
+    result.decisionsPerSec = latencies.length / (decideMs / 1000);
+    const w = cpuShares(worker.pid, cpuBefore.worker, threadCpuMs(worker.pid), decideMs);
+    const sv = cpuShares(server.pid, cpuBefore.server, threadCpuMs(server.pid), decideMs);
+    const b = process.cpuUsage(cpuBefore.bench);
+    result.decisionCpu =
+      `${size} runs${threads !== undefined ? ` on ${threads} workflow thread(s)` : ''}: worker ${cell(w.total, 0)}% (main thread ${cell(w.main, 0)}%, busiest other threads ` +
+      `${w.busiest.map((x) => `${cell(x, 0)}%`).join(', ')}), server ${cell(sv.total, 0)}%, benchmark ` +
+      `${cell(((b.user + b.system) / 1000 / decideMs) * 100, 0)}%`;
+    process.stdout.write(`CPU while deciding, ${result.decisionCpu}\n`);
     await Promise.all(connections.map((c) => c.close()));
     result.decideP50 = median(latencies);
     result.decideP99 = p99(latencies);
@@ -215,23 +251,27 @@ async function main(): Promise<void> {
   const bundlePath = await writeWorkflowBundle();
   const rows: string[] = [];
   const errors: string[] = [];
-  for (const size of sizes) {
-    const r = await measure(size, bundlePath);
-    if (r.error !== undefined) errors.push(`${size} runs: ${r.error}`);
+  const cpuLines: string[] = [];
+  async function measureRow(size: number, threads: number | undefined): Promise<string> {
+    const r = await measure(size, threads, bundlePath);
+    const label = `${size} runs${threads !== undefined ? ` on ${threads} workflow thread(s)` : ''}`;
+    if (r.error !== undefined) errors.push(`${label}: ${r.error}`);
+    if (r.decisionCpu !== undefined) cpuLines.push(r.decisionCpu);
     const perRunKiB = (parked: number, idle: number): string => cell(((parked - idle) * 1024) / r.runs, 0);
     const row =
-      `| ${r.runs} | ${cell(r.startPerSec, 0)} | ${cell(r.parkedAfterMs / 1000, 1)} | ${cell(r.readAllMs / 1000, 1)} | ` +
+      `| ${r.runs} | ${r.threads ?? '1 (default)'} | ${cell(r.startPerSec, 0)} | ${cell(r.parkedAfterMs / 1000, 1)} | ${cell(r.readAllMs / 1000, 1)} | ` +
       `${cell(r.workerIdleMiB, 0)} → ${cell(r.workerMiB, 0)} | ${perRunKiB(r.workerMiB, r.workerIdleMiB)} | ` +
       `${cell(r.serverIdleMiB, 0)} → ${cell(r.serverMiB, 0)} | ${perRunKiB(r.serverMiB, r.serverIdleMiB)} | ` +
       `${cell(r.decisionsPerSec, 1)} | ${cell(r.decideP50, 0)} | ${cell(r.decideP99, 0)} | ` +
       `${cell(r.allDoneMs / 1000, 1)} | ${cell(r.workerPeakMiB, 0)} | ${cell(r.serverPeakMiB, 0)} | ${r.refunds} | ` +
       `${r.failures} |`;
     process.stdout.write(`${row}\n`);
-    rows.push(row);
+    return row;
   }
+  for (const size of sizes) for (const threads of threadCounts) rows.push(await measureRow(size, threads));
   const table = [
-    '| parked runs | starts/s | all parked after (s) | every request read in (s) | worker RSS idle → parked (MiB) | per run (KiB) | server RSS idle → parked (MiB) | per run (KiB) | decisions/s | decide p50 (ms) | decide p99 (ms) | approve-all to all finished (s) | worker peak RSS (MiB) | server peak RSS (MiB) | refunds written | failed decisions or runs |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| parked runs | workflow threads | starts/s | all parked after (s) | every request read in (s) | worker RSS idle → parked (MiB) | per run (KiB) | server RSS idle → parked (MiB) | per run (KiB) | decisions/s | decide p50 (ms) | decide p99 (ms) | approve-all to all finished (s) | worker peak RSS (MiB) | server peak RSS (MiB) | refunds written | failed decisions or runs |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
   ];
   process.stdout.write(`${table.join('\n')}\n`);
@@ -243,7 +283,8 @@ async function main(): Promise<void> {
       (clientCount !== 1 ? ` --clients ${clientCount}` : '') +
       (workerHeap !== undefined ? ` --worker-heap ${workerHeap}` : '') +
       (startRate !== undefined ? ` --start-rate ${startRate}` : '') +
-      (values['phase-minutes'] !== '15' ? ` --phase-minutes ${values['phase-minutes']}` : ''),
+      (values['phase-minutes'] !== '15' ? ` --phase-minutes ${values['phase-minutes']}` : '') +
+      (workflowThreads !== undefined ? ` --workflow-threads ${workflowThreads}` : ''),
     table,
     [
       'For each size, a fresh dev server (`scripts/server.sh`: SQLite file with journal_mode=wal and',
@@ -261,6 +302,19 @@ async function main(): Promise<void> {
       `A size that fails or takes over ${values['phase-minutes']} minutes in one phase is where this setup stops coping.`,
       `Cache: ${cacheNote}.`,
       ...(workerHeap !== undefined ? [`The worker runs with --max-old-space-size=${workerHeap} (MiB).`] : []),
+      ...(workflowThreads !== undefined
+        ? [
+            `Workflow threads (HITL_WORKFLOW_THREADS): each size measured with ${workflowThreads.replace(/,/g, ', then ')},`,
+            'each time with a fresh server and worker.',
+          ]
+        : []),
+      ...(cpuLines.length > 0
+        ? [
+            'CPU while the decisions were sent (shares of one core from /proc, so 200% is both cores; the workflow',
+            'thread is among the "other threads", beside the garbage collector and the SDK core):',
+            `${cpuLines.join('; ')}.`,
+          ]
+        : []),
       ...(errors.length > 0 ? [`Did not finish: ${errors.join('; ')}.`] : []),
     ],
   );
