@@ -32,9 +32,14 @@ describe('three workers on one task queue', () => {
       HITL_AUDIT_DB: join(dir, 'audit.sqlite'),
       HITL_FAULT_HOLD_AFTER_COMMIT: `issue_refund=${HOLD_MS}`,
     };
-    const workers = [0, 1, 2].map(() => new WorkerProcess({ ...common, env: shared }));
+    // Workers 1 and 2 run workflow code on two threads each (HITL_WORKFLOW_THREADS): while worker 0 is down, every
+    // decision's workflow task is theirs, so the thread pool meets signed decisions, kills and the ledger here.
+    const workers = [0, 1, 2].map(
+      (i) => new WorkerProcess({ ...common, env: i === 0 ? shared : { ...shared, HITL_WORKFLOW_THREADS: '2' } }),
+    );
     try {
       await Promise.all(workers.map((w) => w.start()));
+      const threadedPids = new Set(workers.slice(1).map((w) => String(w.pid)));
       const runs = await Promise.all(
         Array.from({ length: RUNS }, async (_, i) => {
           const turns = [
@@ -106,6 +111,10 @@ describe('three workers on one task queue', () => {
         }
       }
       assert.ok(identities.size >= 2, `workflow tasks by ${[...identities].join(', ')}`);
+      assert.ok(
+        [...identities].some((who) => threadedPids.has(who.split('@')[0] ?? '')),
+        `a worker on two workflow threads completed workflow tasks (by ${[...identities].join(', ')})`,
+      );
 
       // The second kill caught refunds after their commit: their retries were answered by the ledger.
       let replayed = 0;
