@@ -4,11 +4,15 @@
 // numbers of runs, to see where the SQLite dev server stops coping.
 //   tsx bench/peers/parked-runs.ts [--quick] [--sizes 250,500,1000,2000] [--concurrency 20] [--max-cached N]
 //     [--clients N] [--worker-heap MiB] [--start-rate N] [--phase-minutes 15] [--workflow-threads N]
+//     [--server dev|postgres]
 // --start-rate paces the starts (runs per second; default: as fast as --concurrency allows), so that a worker with a
 // small cache parks each run before it is evicted instead of replaying it for every step.
 // --max-cached sets the worker's HITL_MAX_CACHED_WORKFLOWS (default: the SDK's own, sized from the heap);
 // --workflow-threads its HITL_WORKFLOW_THREADS (default: the SDK's one thread); a list (1,2) measures each size once
 // per value, one after the other, for a before and after in one run.
+// --server postgres runs each size against a fresh Temporal server on PostgreSQL instead of the dev server (the
+// tests' startPostgresTemporal: the repository's config and production dynamic config, new databases on a throwaway
+// PostgreSQL with fsync off); PostgreSQL's CPU is counted beside the server's.
 // BENCH_MEMORY_LOG=<file> has the worker append its memory figures to the file every 5 s (see worker-process.ts).
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -34,7 +38,9 @@ import {
   stopChild,
   threadCpuMs,
 } from './common';
-import { startBenchServer } from './dev-server';
+import { startBenchServer, type BenchServer } from './dev-server';
+import { startBenchPostgresServer } from './postgres-server';
+import { stopSharedPostgres } from '../../test/support/postgres';
 import { startWorkerProcess, writeWorkflowBundle } from './worker-control';
 
 const { values } = parseArgs({
@@ -48,6 +54,7 @@ const { values } = parseArgs({
     'start-rate': { type: 'string' },
     'phase-minutes': { type: 'string', default: '15' },
     'workflow-threads': { type: 'string' },
+    server: { type: 'string', default: 'dev' },
   },
 });
 /** The worker process's V8 old-space limit (MiB), if set: `--max-old-space-size`. */
@@ -60,6 +67,12 @@ if (maxCached !== undefined) process.env['HITL_MAX_CACHED_WORKFLOWS'] = maxCache
 const workflowThreads = values['workflow-threads'];
 /** Workflow thread counts to measure each size with; `undefined` leaves the SDK's default. */
 const threadCounts: (number | undefined)[] = workflowThreads?.split(',').map(Number) ?? [undefined];
+const serverKind = values.server;
+if (serverKind !== 'dev' && serverKind !== 'postgres')
+  throw new Error(`--server takes dev or postgres, not ${serverKind}`);
+/** CPU used so far by the threads of several processes (ms), by thread id. */
+const processesCpuMs = (pids: readonly number[]): Map<number, number> =>
+  new Map(pids.flatMap((pid) => [...threadCpuMs(pid)]));
 // Each run's notification is an info line; thousands of them would bury the figures.
 process.env['HITL_LOG_LEVEL'] ??= 'warn';
 const cacheNote =
@@ -108,7 +121,8 @@ async function measure(size: number, threads: number | undefined, bundlePath: st
   // One invoice per run: a refund's precheck compares the invoice with what was approved, so runs sharing an invoice
   // would find it changed by each other's refunds and ask again.
   generateBillingDb(billingPath, { customers: 60, invoices: size });
-  const server = await startBenchServer(join(dir, 'temporal.sqlite'));
+  const server: BenchServer & { databasePids?: () => number[] } =
+    serverKind === 'postgres' ? await startBenchPostgresServer() : await startBenchServer(join(dir, 'temporal.sqlite'));
   const taskQueue = `bench-parked-${nanoid(6)}`;
   const worker = await startWorkerProcess({
     address: server.address,
@@ -203,7 +217,12 @@ async function measure(size: number, threads: number | undefined, bundlePath: st
       Array.from({ length: clientCount - 1 }, () => Connection.connect({ address: server.address })),
     );
     const clients = [server.client, ...connections.map((connection) => new Client({ connection }))];
-    const cpuBefore = { worker: threadCpuMs(worker.pid), server: threadCpuMs(server.pid), bench: process.cpuUsage() };
+    const cpuBefore = {
+      worker: threadCpuMs(worker.pid),
+      server: threadCpuMs(server.pid),
+      database: processesCpuMs(server.databasePids?.() ?? []),
+      bench: process.cpuUsage(),
+    };
     const t1 = performance.now();
     await mapLimit(runs, concurrency, async ({ workflowId }, i) => {
       const req = requests[i] as ApprovalRequest;
@@ -221,9 +240,15 @@ async function measure(size: number, threads: number | undefined, bundlePath: st
     const w = cpuShares(worker.pid, cpuBefore.worker, threadCpuMs(worker.pid), decideMs);
     const sv = cpuShares(server.pid, cpuBefore.server, threadCpuMs(server.pid), decideMs);
     const b = process.cpuUsage(cpuBefore.bench);
+    const databasePids = server.databasePids?.();
+    const pg =
+      databasePids !== undefined
+        ? cpuShares(-1, cpuBefore.database, processesCpuMs(databasePids), decideMs).total
+        : undefined;
     result.decisionCpu =
       `${size} runs${threads !== undefined ? ` on ${threads} workflow thread(s)` : ''}: worker ${cell(w.total, 0)}% (main thread ${cell(w.main, 0)}%, busiest other threads ` +
-      `${w.busiest.map((x) => `${cell(x, 0)}%`).join(', ')}), server ${cell(sv.total, 0)}%, benchmark ` +
+      `${w.busiest.map((x) => `${cell(x, 0)}%`).join(', ')}), server ${cell(sv.total, 0)}%, ` +
+      `${pg !== undefined ? `PostgreSQL ${cell(pg, 0)}%, ` : ''}benchmark ` +
       `${cell(((b.user + b.system) / 1000 / decideMs) * 100, 0)}%`;
     process.stdout.write(`CPU while deciding, ${result.decisionCpu}\n`);
     await Promise.all(connections.map((c) => c.close()));
@@ -276,20 +301,31 @@ async function main(): Promise<void> {
   ];
   process.stdout.write(`${table.join('\n')}\n`);
   if (errors.length > 0) process.stdout.write(`did not finish:\n${errors.join('\n')}\n`);
+  const onPostgres = serverKind === 'postgres';
   recordBenchmark(
-    'Parked runs on one worker and a SQLite dev server',
+    `Parked runs on one worker and ${onPostgres ? 'Temporal on PostgreSQL' : 'a SQLite dev server'}`,
     `tsx bench/peers/parked-runs.ts --sizes ${sizes.join(',')} --concurrency ${concurrency}` +
       (maxCached !== undefined ? ` --max-cached ${maxCached}` : '') +
       (clientCount !== 1 ? ` --clients ${clientCount}` : '') +
       (workerHeap !== undefined ? ` --worker-heap ${workerHeap}` : '') +
       (startRate !== undefined ? ` --start-rate ${startRate}` : '') +
       (values['phase-minutes'] !== '15' ? ` --phase-minutes ${values['phase-minutes']}` : '') +
-      (workflowThreads !== undefined ? ` --workflow-threads ${workflowThreads}` : ''),
+      (workflowThreads !== undefined ? ` --workflow-threads ${workflowThreads}` : '') +
+      (onPostgres ? ' --server postgres' : ''),
     table,
     [
-      'For each size, a fresh dev server (`scripts/server.sh`: SQLite file with journal_mode=wal and',
-      'synchronous=normal, headless, free ports) and one worker process (`createWorker`, SDK defaults, prebundled',
-      `workflows), both on this machine with the benchmark. Each run is a scripted \`issue_refund\` of 1 cent (spread`,
+      ...(onPostgres
+        ? [
+            'For each size, a fresh Temporal Server 1.31.2 on PostgreSQL (all four services in one process, the',
+            "repository's deploy/temporal/config.yaml and deploy/dynamicconfig/production-sql.yaml, two new databases on",
+            'a throwaway PostgreSQL with fsync and synchronous_commit off; "server RSS" is the Temporal process alone)',
+          ]
+        : [
+            'For each size, a fresh dev server (`scripts/server.sh`: SQLite file with journal_mode=wal and',
+            'synchronous=normal, headless, free ports)',
+          ]),
+      'and one worker process (`createWorker`, SDK defaults, prebundled',
+      `workflows), all on this machine with the benchmark. Each run is a scripted \`issue_refund\` of 1 cent (spread`,
       `over as many invoices) under the default policy, so it parks on a hard gate. Runs are started ${concurrency}`,
       `at a time${startRate !== undefined ? `, at most ${startRate} a second` : ''}; "all parked" is from the first start until visibility counts every run as`,
       "`AgentStatus = 'AwaitingApproval'`; then each run's request is read once with the `pendingApprovals` query",
@@ -320,4 +356,7 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch(reportFailure);
+// The throwaway PostgreSQL of --server postgres outlives each size's Temporal server; it goes with the benchmark.
+main()
+  .finally(() => stopSharedPostgres())
+  .catch(reportFailure);
