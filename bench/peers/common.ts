@@ -52,6 +52,17 @@ export function residentMiB(pid: number): { rss: number; peak: number } {
   return { rss: kib('VmRSS'), peak: kib('VmHWM') };
 }
 
+/**
+ * The fields of a /proc `stat` line after the command name (which may hold spaces and parentheses): the state first,
+ * then the parent's id, and so on (proc(5) numbers them from 3).
+ * @param path - e.g. `/proc/PID/stat` or `/proc/PID/task/TID/stat`
+ * @throws Error when the file cannot be read (the process or thread has gone)
+ */
+export function procStatFields(path: string): string[] {
+  const stat = readFileSync(path, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /** CPU time a process's threads have used so far (ms, user plus system), by thread id; empty once it has gone. */
 export function threadCpuMs(pid: number): Map<number, number> {
   const out = new Map<number, number>();
@@ -63,10 +74,8 @@ export function threadCpuMs(pid: number): Map<number, number> {
   }
   for (const tid of tids) {
     try {
-      // Fields after the command name (which may hold spaces) start at the state; utime and stime are the 14th and
-      // 15th fields of the line, in clock ticks of 10 ms on Linux.
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // utime and stime are the 14th and 15th fields of the line, in clock ticks of 10 ms on Linux.
+      const fields = procStatFields(`/proc/${pid}/task/${tid}/stat`);
       out.set(Number(tid), (Number(fields[11]) + Number(fields[12])) * 10);
     } catch {
       // the thread ended between the listing and the read

@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import { sharedPostgres } from '../../test/support/postgres';
 import { startPostgresTemporal } from '../../test/support/temporal-postgres';
+import { procStatFields } from './common';
 import type { BenchServer } from './dev-server';
 
 /** A BenchServer on PostgreSQL: `pid` is the Temporal server's process, `databasePids` PostgreSQL's. */
@@ -20,10 +21,7 @@ function parents(): Map<number, number> {
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      // After the command name (which may hold spaces and parentheses) come the state, then the parent's id.
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      out.set(Number(name), ppid);
+      out.set(Number(name), Number(procStatFields(`/proc/${name}/stat`)[1]));
     } catch {
       // the process ended between the listing and the read
     }
